@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Osprey: behavioral threat detection for Mimecast Secure Email Gateway logs.
+// Targets follow the pipeline: sources → parse → enrich → sessions and models → rules → sinks.
+let package = Package(
+    name: "Osprey",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "osprey", targets: ["osprey"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8",
+                       providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CByteShims"),
+        .target(name: "OspreyCore", dependencies: ["CByteShims"]),
+        .target(name: "OspreyContent", path: "Content",
+                exclude: ["README.md"],
+                resources: [.copy("parsers"), .copy("mappings")]),
+        .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
+        .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
+        .executableTarget(name: "osprey", dependencies: [
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "osprey-bench", dependencies: [
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
+        .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
+        .testTarget(name: "OspreyParsingTests", dependencies: [
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
+    ]
+)

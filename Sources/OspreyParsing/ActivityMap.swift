@@ -1,0 +1,81 @@
+import OspreyCore
+
+/// How a parser's fields become an activity type, an outcome and a user: the content table in
+/// Content/mappings/activity.conf (one `[activity NAME]` section per family, referenced by parsers).
+public struct ActivityRule: Sendable {
+    public enum Kind: String, Sendable { case email, audit, login, fixed }
+    public struct Match: Sendable {
+        public var field: Field
+        public var values: [String]      // lowercased
+        public var contains: Bool        // substring match instead of equality
+        func test(_ e: Event) -> Bool {
+            guard let v = e[field] else { return false }
+            for item in v.elements {
+                let s = item.lowercased()
+                for want in values {
+                    if contains ? s.contains(want) : s == want { return true }
+                }
+            }
+            return false
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var fixedType: ActivityType?
+    public var directions: [(normalized: String, values: [String])] = []
+    public var defaultDirection: String?
+    public var failures: [Match] = []
+    public var successes: [Match] = []          // explicit success overrides failure (e.g. Delivered=true)
+    public var logins: [Match] = []
+    public var failedLogins: [Match] = []
+    public var userFields: [String: [Field]] = [:]  // per normalized direction (or "any")
+}
+
+public struct ActivityMap: Sendable {
+    public var rules: [String: ActivityRule]
+
+    public static func load(file: String) throws -> ActivityMap {
+        try parse(try ContentDirectory.read(file), file: file)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> ActivityMap {
+        var rules: [String: ActivityRule] = [:]
+        for s in try ContentFile.parse(text, file: file) {
+            guard s.kind == "activity" else { throw s.error(at: s.line, "unknown section kind '\(s.kind)' (expected [activity NAME])") }
+            try s.checkKeys(allowed: ["kind", "type", "default_direction", "rationale"],
+                            prefixes: ["direction", "fail", "fail_contains", "success", "login", "failed_login",
+                                       "failed_login_contains", "login_contains", "user"])
+            let kindEntry = try s.required("kind")
+            guard let kind = ActivityRule.Kind(rawValue: kindEntry.value) else {
+                throw s.error(at: kindEntry.line, "unknown kind '\(kindEntry.value)' (email, audit, login, fixed)")
+            }
+            var rule = ActivityRule(name: s.name, kind: kind)
+            if let t = try s.optional("type") {
+                guard let at = ActivityType(rawValue: t.value) else { throw s.error(at: t.line, "unknown activity type '\(t.value)'") }
+                rule.fixedType = at
+            }
+            if kind == .fixed, rule.fixedType == nil { throw s.error(at: s.line, "kind fixed needs 'type'") }
+            for (dir, e) in s.prefixed("direction") {
+                guard ["inbound", "outbound", "internal"].contains(dir) else {
+                    throw s.error(at: e.line, "direction must be inbound, outbound or internal, got '\(dir)'")
+                }
+                rule.directions.append((dir, splitList(e.value).map { $0.lowercased() }))
+            }
+            rule.defaultDirection = try s.optional("default_direction")?.value
+            func matches(_ prefix: String, contains: Bool) -> [ActivityRule.Match] {
+                s.prefixed(prefix).map { ActivityRule.Match(field: Field.named($0.arg), values: splitList($0.entry.value).map { $0.lowercased() }, contains: contains) }
+            }
+            rule.failures = matches("fail", contains: false) + matches("fail_contains", contains: true)
+            rule.successes = matches("success", contains: false)
+            rule.logins = matches("login", contains: false) + matches("login_contains", contains: true)
+            rule.failedLogins = matches("failed_login", contains: false) + matches("failed_login_contains", contains: true)
+            for (dir, e) in s.prefixed("user") {
+                rule.userFields[dir] = splitList(e.value).map(Field.named)
+            }
+            if rules[s.name] != nil { throw s.error(at: s.line, "activity '\(s.name)' defined twice") }
+            rules[s.name] = rule
+        }
+        return ActivityMap(rules: rules)
+    }
+}

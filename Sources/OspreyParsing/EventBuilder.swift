@@ -1,0 +1,107 @@
+import OspreyCore
+
+/// Derives what the seed's information model adds after extraction: normalized direction, activity type,
+/// outcome, the user by direction, and domains. The decisions come from the activity table (content).
+public enum EventBuilder {
+    static let success = Value.string("success"), failure = Value.string("failure")
+    static let emailUser = Field.named("email_user")
+    static let emailAddress = Field.named("email_address")
+
+    public static func finish(_ e: inout Event, rule: ActivityRule) {
+        switch rule.kind {
+        case .email:
+            var direction = rule.defaultDirection
+            if let raw = e.string(F.direction)?.lowercased() {
+                direction = rule.directions.first(where: { $0.values.contains(raw) })?.normalized ?? direction
+            }
+            if let d = direction { e[F.direction] = .string(d) }
+            let failed = isFailure(e, rule)
+            let out = direction == "outbound" || direction == "internal"
+            e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
+            if e[F.user] == nil {
+                let key = direction ?? "any"
+                for f in rule.userFields[key] ?? rule.userFields["any"] ?? [] {
+                    if let u = e.string(f), u.contains("@") { e[F.user] = .string(u.lowercased()); break }
+                }
+            }
+        case .audit:
+            if rule.failedLogins.contains(where: { $0.test(e) }) { e.activityType = .failedAppLogin }
+            else if rule.logins.contains(where: { $0.test(e) }) { e.activityType = .appLogin }
+            else { e.activityType = .appActivity }
+            pickUser(&e, rule)
+        case .login:
+            e.activityType = isFailure(e, rule) ? .failedAppLogin : .appLogin
+            pickUser(&e, rule)
+        case .fixed:
+            e.activityType = rule.fixedType ?? .appActivity
+            pickUser(&e, rule)
+        }
+        e[F.outcome] = e.activityType.isFailure ? failure : success
+        if let u = e.string(F.user) {
+            let lower = u.lowercased()
+            if lower != u { e[F.user] = .string(lower) }
+            if e[F.emailDomain] == nil, let d = domain(of: lower) { e[F.emailDomain] = .string(d) }
+        }
+        if e[F.destDomain] == nil, let r = e.string(F.destEmailAddress), let d = domain(of: r) { e[F.destDomain] = .string(d) }
+        if e[F.senderDomain] == nil, let s = e.string(F.sender), let d = domain(of: s) { e[F.senderDomain] = .string(d) }
+        if e[F.fileExt] == nil, let name = e.string(F.emailAttachment) ?? e.string(F.fileName), let ext = fileExtension(name) {
+            e[F.fileExt] = .string(ext)
+        }
+    }
+
+    static func pickUser(_ e: inout Event, _ rule: ActivityRule) {
+        guard e[F.user] == nil else { return }
+        for f in rule.userFields["any"] ?? [] {
+            if let u = e.string(f), !u.isEmpty { e[F.user] = .string(u.lowercased()); return }
+        }
+    }
+
+    static func isFailure(_ e: Event, _ rule: ActivityRule) -> Bool {
+        if rule.successes.contains(where: { $0.test(e) }) { return false }
+        return rule.failures.contains(where: { $0.test(e) })
+    }
+
+    public static func domain(of address: String) -> String? {
+        guard let at = address.lastIndex(of: "@") else { return nil }
+        let d = address[address.index(after: at)...].lowercased()
+        let trimmed = d.hasSuffix(">") ? String(d.dropLast()) : d
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    public static func fileExtension(_ name: String) -> String? {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        let ext = name[name.index(after: dot)...].lowercased()
+        guard !ext.isEmpty, ext.count <= 10, ext.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+        return ext
+    }
+
+    public static func stripAngle(_ s: String) -> String {
+        var t = Substring(s)
+        while t.first == " " { t = t.dropFirst() }
+        if t.first == "<" { t = t.dropFirst() }
+        if t.last == ">" { t = t.dropLast() }
+        return String(t)
+    }
+
+    /// `"a.docx", "b.xlsx"` (Mimecast's AttNames string), a JSON array text, or a comma list → names.
+    public static func splitNames(_ s: String) -> [String] {
+        var t = s.trimmingSpaces
+        if t.hasPrefix("[") && t.hasSuffix("]") { t = String(t.dropFirst().dropLast()) }
+        var out: [String] = []
+        var current = ""
+        var inQuote = false
+        for ch in t {
+            if ch == "\"" { inQuote.toggle(); continue }
+            if ch == ",", !inQuote {
+                let v = current.trimmingSpaces
+                if !v.isEmpty { out.append(v) }
+                current = ""
+                continue
+            }
+            current.append(ch)
+        }
+        let v = current.trimmingSpaces
+        if !v.isEmpty { out.append(v) }
+        return out
+    }
+}

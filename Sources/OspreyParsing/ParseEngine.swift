@@ -1,0 +1,314 @@
+import OspreyCore
+
+public enum RejectReason: String, Sendable, CaseIterable {
+    case noParser = "no parser matched"
+    case missingField = "missing required field"
+    case badTime = "bad time"
+    case tooLong = "line too long"
+    case invalidBytes = "invalid bytes"
+    case malformedJSON = "malformed JSON"
+}
+
+public struct Reject: Error, Sendable {
+    public var reason: RejectReason
+    public var detail: String
+}
+
+/// What one line became: events, rejects, or an empty API page (`"data":[]`), which is neither.
+public enum ParseResult {
+    case event(Event)
+    case reject(Reject)
+    case emptyPage
+}
+
+/// Turns lines into normalized events with the loaded parser definitions. One engine per thread: it owns
+/// scratch buffers and regex match data.
+public final class ParseEngine {
+    public let parsers: [ParserDefinition]
+    public let activityMap: ActivityMap
+    public var maxLineBytes: Int
+    private let byFormat: [RecordFormat: [Int]]
+    private let scratch = Scratch()
+    private let rules: [ActivityRule?]
+
+    /// Envelope members whose array elements are the records (`{"type":"MTA","data":[…]}`,
+    /// `{"meta":…,"data":[…],"fail":[]}`, held-release `heldReleaseLogs`, collector `events`).
+    static let envelopeKeys: Set<String> = ["data", "heldReleaseLogs", "events"]
+
+    public init(parsers: [ParserDefinition], activityMap: ActivityMap, maxLineBytes: Int = 4 << 20) throws {
+        self.parsers = parsers
+        self.activityMap = activityMap
+        self.maxLineBytes = maxLineBytes
+        var idx: [RecordFormat: [Int]] = [:]
+        for (i, p) in parsers.enumerated() { idx[p.format, default: []].append(i) }
+        byFormat = idx
+        var rules: [ActivityRule?] = []
+        for p in parsers {
+            guard let r = activityMap.rules[p.activity] else {
+                throw ContentError(file: p.file, line: p.line, reason: "parser '\(p.name)' names activity '\(p.activity)', which Content/mappings/activity.conf does not define")
+            }
+            rules.append(r)
+        }
+        self.rules = rules
+    }
+
+    /// Loads parsers and the activity table from a content directory (with parsers/ and mappings/).
+    public convenience init(contentDirectory dir: String) throws {
+        try self.init(parsers: try ParserLoader.load(directory: dir + "/parsers"),
+                      activityMap: try ActivityMap.load(file: dir + "/mappings/activity.conf"))
+    }
+
+    public func parse(line text: String, _ emit: (ParseResult) -> Void) {
+        var t = text
+        t.withUTF8 { parse(line: UnsafeRawBufferPointer($0), emit) }
+    }
+
+    public func parse(line: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
+        guard line.count <= maxLineBytes else {
+            emit(.reject(Reject(reason: .tooLong, detail: "\(line.count) bytes > \(maxLineBytes)"))); return
+        }
+        if let problem = byteProblem(line) { emit(.reject(Reject(reason: .invalidBytes, detail: problem))); return }
+        if RecordScanner.detect(line) == .json {
+            parseJSONLine(line, emit)
+        } else {
+            parseRecord(line, emit)
+        }
+    }
+
+    private func byteProblem(_ b: UnsafeRawBufferPointer) -> String? {
+        var high = false
+        for c in b {
+            if c == 0 { return "NUL byte" }
+            if c >= 0x80 { high = true }
+        }
+        if high, !Bytes.isValidUTF8(b) { return "invalid UTF-8" }
+        return nil
+    }
+
+    // MARK: JSON lines: one or more values, envelopes unwrapped
+
+    private func parseJSONLine(_ line: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
+        let scanner = JSONScanner(line)
+        var records: [JSONValueRange] = []
+        var decoded: [[UInt8]] = []
+        var sawEnvelope = false
+        do {
+            var p = scanner.skipSpace(0)
+            while p < line.count {
+                let (v, after) = try scanner.value(at: p)
+                try collect(v, in: scanner, records: &records, decoded: &decoded, sawEnvelope: &sawEnvelope)
+                p = scanner.skipSpace(after)
+                if p < line.count, line[p] == 0x2C { p = scanner.skipSpace(p + 1) } // `},{` on one line
+                else if p < line.count, line[p] != 0x7B, line[p] != 0x5B {
+                    throw JSONError(offset: p, reason: "unexpected text after JSON value")
+                }
+            }
+        } catch let e as JSONError {
+            emit(.reject(Reject(reason: .malformedJSON, detail: e.description))); return
+        } catch {
+            emit(.reject(Reject(reason: .malformedJSON, detail: "\(error)"))); return
+        }
+        if records.isEmpty && decoded.isEmpty {
+            if sawEnvelope { emit(.emptyPage) } else { emit(.reject(Reject(reason: .noParser, detail: "JSON with no record"))) }
+            return
+        }
+        for r in records { parseRecord(UnsafeRawBufferPointer(rebasing: line[r.start..<r.end]), emit) }
+        for d in decoded { d.withUnsafeBytes { parseJSONLine($0, emit) } }
+    }
+
+    private func collect(_ v: JSONValueRange, in scanner: JSONScanner, records: inout [JSONValueRange],
+                         decoded: inout [[UInt8]], sawEnvelope: inout Bool) throws {
+        switch v.kind {
+        case .array:
+            sawEnvelope = true
+            for e in try scanner.elements(of: v) { try collect(e, in: scanner, records: &records, decoded: &decoded, sawEnvelope: &sawEnvelope) }
+        case .object:
+            // An envelope has an array member named data/heldReleaseLogs/events; a collector wrapper is an
+            // object whose only member is a string holding JSON (`{"message":"{…}"}`).
+            var envelopeArrays: [JSONValueRange] = []
+            var members = 0
+            var onlyString: JSONValueRange?
+            _ = try scanner.members(ofObjectAt: v.start, flattenDepth: 1) { _, k, val in
+                members += 1
+                if val.kind == .array {
+                    let key = UnsafeRawBufferPointer(rebasing: scanner.buf[k])
+                    for name in ParseEngine.envelopeKeys where key.elementsEqual(name.utf8) { envelopeArrays.append(val) }
+                }
+                if val.kind == .string { onlyString = val }
+            }
+            if !envelopeArrays.isEmpty {
+                sawEnvelope = true
+                for a in envelopeArrays {
+                    for e in try scanner.elements(of: a) { try collect(e, in: scanner, records: &records, decoded: &decoded, sawEnvelope: &sawEnvelope) }
+                }
+            } else if members == 1, let s = onlyString, s.end > s.start, scanner.buf[s.start] == 0x7B {
+                decoded.append(Array(scanner.string(s).utf8))
+            } else {
+                records.append(v)
+            }
+        case .string:
+            if v.end > v.start, scanner.buf[v.start] == 0x7B { decoded.append(Array(scanner.string(v).utf8)) }
+        default:
+            break
+        }
+    }
+
+    // MARK: One record
+
+    private func parseRecord(_ record: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
+        let format = RecordScanner.detect(record)
+        var view = RecordView(bytes: record, format: format)
+        do {
+            switch format {
+            case .json: try RecordScanner.scanJSON(&view, flattenDepth: 2)
+            case .cef: try RecordScanner.scanCEF(&view, scratch: scratch, flattenDepth: 2)
+            case .kv: RecordScanner.scanKV(&view)
+            case .text: break
+            }
+        } catch RecordScanError.json(let e) {
+            emit(.reject(Reject(reason: .malformedJSON, detail: e.description))); return
+        } catch {
+            emit(.reject(Reject(reason: .malformedJSON, detail: "\(error)"))); return
+        }
+        var firstMiss: Reject?
+        for i in byFormat[format] ?? [] {
+            let p = parsers[i]
+            guard conditionsHold(p, record) else { continue }
+            switch build(p, rules[i]!, view) {
+            case .success(let event): emit(.event(event)); return
+            case .failure(let r): if firstMiss == nil { firstMiss = r }
+            }
+        }
+        emit(.reject(firstMiss ?? Reject(reason: .noParser, detail: "format \(format.rawValue)")))
+    }
+
+    @inline(__always) private func conditionsHold(_ p: ParserDefinition, _ record: UnsafeRawBufferPointer) -> Bool {
+        for c in p.conditions where !Bytes.contains(c, in: record) { return false }
+        for c in p.absent where Bytes.contains(c, in: record) { return false }
+        return true
+    }
+
+    private func build(_ p: ParserDefinition, _ rule: ActivityRule, _ view: RecordView) -> Result<Event, Reject> {
+        // Time first: a record without a usable time cannot be placed in history.
+        var time: Int64?
+        var timeText: String?
+        for (_, h) in p.timeKeys {
+            guard let e = view.entry(h), e.value.kind != .null else { continue }
+            let buf = view.buffer(e)
+            let raw = UnsafeRawBufferPointer(rebasing: buf[e.value.start..<e.value.end])
+            if let t = UTCTime.parse(raw), formAllowed(p.timeFormats, raw) { time = t; break }
+            timeText = String(decoding: raw, as: UTF8.self)
+        }
+        guard let time else {
+            if let bad = timeText { return .failure(Reject(reason: .badTime, detail: "\(p.name): '\(bad.prefix(64))'")) }
+            return .failure(Reject(reason: .missingField, detail: "\(p.name): time (\(p.timeKeys.map(\.0).joined(separator: ", ")))"))
+        }
+        var event = Event(parser: p.name, activityType: .appActivity, timeMillis: time)
+        for m in p.mappings {
+            guard let e = view.entry(m.keyHash), e.value.kind != .null else { continue }
+            guard let v = value(of: e, in: view, transforms: m.transforms) else { continue }
+            if event[m.field] == nil { event[m.field] = v }
+        }
+        for (f, v) in p.constants where event[f] == nil { event[f] = .string(v) }
+        for x in p.extractions {
+            if let src = x.source {
+                guard let v = event[src] else { continue }
+                var text = v.text
+                text.withUTF8 { b in
+                    let raw = UnsafeRawBufferPointer(b)
+                    x.regex.match(raw) { name, r in
+                        if let f = x.fields.first(where: { $0.name == name })?.field, event[f] == nil {
+                            event[f] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[r]), as: UTF8.self))
+                        }
+                    }
+                }
+            } else {
+                let raw = view.bytes
+                x.regex.match(raw) { name, r in
+                    if let f = x.fields.first(where: { $0.name == name })?.field, event[f] == nil {
+                        event[f] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[r]), as: UTF8.self))
+                    }
+                }
+            }
+        }
+        for (from, to) in p.copies where event[to] == nil {
+            if let v = event[from] { event[to] = v }
+        }
+        for f in p.required where event[f] == nil {
+            return .failure(Reject(reason: .missingField, detail: "\(p.name): \(f.name)"))
+        }
+        EventBuilder.finish(&event, rule: rule)
+        if event[F.user] == nil, p.required.contains(F.user) {
+            return .failure(Reject(reason: .missingField, detail: "\(p.name): user"))
+        }
+        return .success(event)
+    }
+
+    private func formAllowed(_ forms: Set<TimeForm>, _ raw: UnsafeRawBufferPointer) -> Bool {
+        if forms.contains(.auto) { return true }
+        var digits = 0
+        for c in raw where c >= 0x30 && c <= 0x39 { digits += 1 }
+        let allDigits = digits == raw.count
+        if allDigits { return raw.count >= 12 ? forms.contains(.epochMillis) : forms.contains(.epochSeconds) }
+        return forms.contains(.iso8601)
+    }
+
+    private func value(of e: RawEntry, in view: RecordView, transforms: [ValueTransform]) -> Value? {
+        let buf = view.buffer(e)
+        var v: Value
+        switch e.value.kind {
+        case .number:
+            let raw = UnsafeRawBufferPointer(rebasing: buf[e.value.start..<e.value.end])
+            var n: Int64 = 0
+            var ok = raw.count > 0 && raw.count < 19
+            var neg = false
+            for (k, c) in raw.enumerated() {
+                if k == 0, c == 0x2D { neg = true; continue }
+                guard c >= 0x30, c <= 0x39 else { ok = false; break }
+                n = n * 10 + Int64(c - 0x30)
+            }
+            v = ok ? .int(neg ? -n : n) : .string(String(decoding: raw, as: UTF8.self))
+        case .bool:
+            v = .bool(buf[e.value.start] == 0x74)
+        case .array:
+            let scanner = JSONScanner(buf)
+            let items = (try? scanner.elements(of: e.value)) ?? []
+            v = .list(items.map { scanner.string($0) })
+        default:
+            v = .string(view.string(e))
+        }
+        for t in transforms {
+            switch t {
+            case .noneIf(let values):
+                if values.contains(v.text.lowercased()) { return nil }
+            case .stripAngle:
+                if case .string(let s) = v { v = .string(EventBuilder.stripAngle(s)) }
+                else if case .list(let l) = v { v = .list(l.map(EventBuilder.stripAngle)) }
+            case .lower:
+                if case .string(let s) = v { v = .string(s.lowercased()) }
+                else if case .list(let l) = v { v = .list(l.map { $0.lowercased() }) }
+            case .list:
+                if case .string(let s) = v { v = .list(EventBuilder.splitNames(s)) }
+            case .first:
+                if case .list(let l) = v { guard let f = l.first else { return nil }; v = .string(f) }
+            case .int:
+                guard let i = v.asInt else { return nil }
+                v = .int(i)
+            case .trimBackslashes:
+                if case .string(let s) = v { v = .string(s.trimmingCharacters(in: "\\")) }
+            }
+        }
+        if case .string(let s) = v, s.isEmpty { return nil }
+        if case .list(let l) = v, l.isEmpty { return nil }
+        return v
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}

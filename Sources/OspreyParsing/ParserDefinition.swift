@@ -1,0 +1,176 @@
+import OspreyCore
+
+/// A transform applied to a mapped value, in the order written: `map MsgId = message_id | strip_angle`.
+public enum ValueTransform: Sendable, Equatable {
+    case noneIf([String])      // drop the field when the value is one of these (case-insensitive)
+    case stripAngle            // `<id@host>` → `id@host`
+    case lower
+    case list                  // JSON array, `"a", "b"` quoted names, or comma list → list value
+    case first                 // first element of a list
+    case int                   // integer; dropped if not a number
+    case trimBackslashes
+
+    static func parse(_ text: String) -> ValueTransform? {
+        let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+        switch parts.first ?? "" {
+        case "none_if": return parts.count == 2 ? .noneIf(splitList(parts[1]).map { $0.lowercased() }) : nil
+        case "strip_angle": return .stripAngle
+        case "lower": return .lower
+        case "list": return .list
+        case "first": return .first
+        case "int": return .int
+        case "trim_backslashes": return .trimBackslashes
+        default: return nil
+        }
+    }
+}
+
+public struct FieldMapping: Sendable {
+    public var key: String          // record key (JSON member, dotted path, CEF extension or KV key)
+    public var keyHash: UInt64
+    public var field: Field
+    public var transforms: [ValueTransform]
+}
+
+public struct Extraction: @unchecked Sendable {
+    /// nil = the whole record; otherwise an already-extracted field.
+    public var source: Field?
+    public var regex: PCRE2Regex
+    public var fields: [(name: String, field: Field)]
+}
+
+/// One parser, loaded from a `[parser NAME]` section of a file under Content/parsers.
+public struct ParserDefinition: @unchecked Sendable {
+    public var name: String
+    public var vendor: String
+    public var product: String
+    public var format: RecordFormat
+    public var activity: String            // a section of Content/mappings/activity.conf
+    public var activityTypes: [ActivityType]
+    public var conditions: [[UInt8]]       // all must occur (memmem)
+    public var absent: [[UInt8]]           // none may occur
+    public var timeKeys: [(String, UInt64)]
+    public var timeFormats: Set<TimeForm>
+    public var mappings: [FieldMapping]
+    public var extractions: [Extraction]
+    public var copies: [(from: Field, to: Field)]
+    public var constants: [(Field, String)]
+    public var required: [Field]
+    public var file: String
+    public var line: Int
+    public var description: String
+    /// Parsers are tried in ascending order (then file order); more specific shapes get lower numbers.
+    public var order: Int
+}
+
+/// The time forms a parser accepts; `auto` accepts all.
+public enum TimeForm: String, Sendable, CaseIterable {
+    case iso8601, epochMillis = "epoch_ms", epochSeconds = "epoch_s", auto
+}
+
+/// Loads every `*.parser` file of a directory (sorted by name; order inside a file is kept).
+public enum ParserLoader {
+    static let allowedKeys: Set<String> = ["vendor", "product", "format", "activity", "activity_types", "condition",
+                                           "absent", "time", "time_format", "require", "description", "order"]
+    static let allowedPrefixes: Set<String> = ["map", "extract", "copy", "set"]
+
+    public static func load(directory: String) throws -> [ParserDefinition] {
+        let files = try ContentDirectory.files(in: directory, suffix: ".parser")
+        var out: [ParserDefinition] = []
+        var seen: [String: String] = [:]
+        for path in files {
+            let text = try ContentDirectory.read(path)
+            for p in try parse(text, file: path) {
+                if let other = seen[p.name] {
+                    throw ContentError(file: path, line: p.line, reason: "parser '\(p.name)' already defined in \(other)")
+                }
+                seen[p.name] = "\(path):\(p.line)"
+                out.append(p)
+            }
+        }
+        return out.enumerated().sorted { a, b in
+            (a.element.order, a.offset) < (b.element.order, b.offset)
+        }.map(\.element)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> [ParserDefinition] {
+        var out: [ParserDefinition] = []
+        for s in try ContentFile.parse(text, file: file) {
+            guard s.kind == "parser" else { throw s.error(at: s.line, "unknown section kind '\(s.kind)' in a parser file (expected [parser NAME])") }
+            try s.checkKeys(allowed: allowedKeys, prefixes: allowedPrefixes)
+            let formatEntry = try s.required("format")
+            guard let format = RecordFormat(rawValue: formatEntry.value) else {
+                throw s.error(at: formatEntry.line, "unknown format '\(formatEntry.value)' (json, cef, kv, text)")
+            }
+            let activity = try s.required("activity").value
+            var types: [ActivityType] = []
+            if let t = try s.optional("activity_types") {
+                for name in splitList(t.value) {
+                    guard let at = ActivityType(rawValue: name) else { throw s.error(at: t.line, "unknown activity type '\(name)'") }
+                    types.append(at)
+                }
+            } else { throw s.error(at: s.line, "[parser \(s.name)] has no 'activity_types'") }
+            let conditions = s.all("condition").map { Array($0.value.utf8) }
+            if let empty = s.all("condition").first(where: { $0.value.isEmpty }) { throw s.error(at: empty.line, "empty condition") }
+            let absent = s.all("absent").map { Array($0.value.utf8) }
+            let timeEntry = try s.required("time")
+            let timeKeys = splitList(timeEntry.value).map { ($0, FNV.hash($0)) }
+            var forms: Set<TimeForm> = [.auto]
+            if let tf = try s.optional("time_format") {
+                forms = []
+                for f in splitList(tf.value) {
+                    guard let form = TimeForm(rawValue: f) else { throw s.error(at: tf.line, "unknown time_format '\(f)' (iso8601, epoch_ms, epoch_s, auto)") }
+                    forms.insert(form)
+                }
+            }
+            var mappings: [FieldMapping] = []
+            for (key, e) in s.prefixed("map") {
+                let parts = e.value.split(separator: "|").map { $0.trimmingSpaces }
+                guard let fieldName = parts.first, isFieldName(fieldName) else {
+                    throw s.error(at: e.line, column: e.valueColumn, "map \(key): expected a field name, got '\(e.value)'")
+                }
+                var transforms: [ValueTransform] = []
+                for t in parts.dropFirst() {
+                    guard let tr = ValueTransform.parse(t) else { throw s.error(at: e.line, "map \(key): unknown transform '\(t)'") }
+                    transforms.append(tr)
+                }
+                mappings.append(FieldMapping(key: key, keyHash: FNV.hash(key), field: Field.named(fieldName), transforms: transforms))
+            }
+            var extractions: [Extraction] = []
+            for (source, e) in s.prefixed("extract") {
+                let regex: PCRE2Regex
+                do { regex = try PCRE2Regex(e.value) } catch let err as PCRE2Regex.CompileError {
+                    throw s.error(at: e.line, column: e.valueColumn + err.offset, "regex error: \(err.message)")
+                }
+                guard !regex.groups.isEmpty else { throw s.error(at: e.line, "extract \(source): the regex has no named capture") }
+                for g in regex.groups where !isFieldName(g.name) {
+                    throw s.error(at: e.line, "extract \(source): capture name '\(g.name)' is not a field name")
+                }
+                extractions.append(Extraction(source: source == "line" ? nil : Field.named(source), regex: regex,
+                                              fields: regex.groups.map { ($0.name, Field.named($0.name)) }))
+            }
+            var copies: [(Field, Field)] = []
+            for (from, e) in s.prefixed("copy") {
+                for to in splitList(e.value) { copies.append((Field.named(from), Field.named(to))) }
+            }
+            let constants = s.prefixed("set").map { (Field.named($0.arg), $0.entry.value) }
+            let required = splitList(try s.optional("require")?.value ?? "").map(Field.named)
+            var order = 500
+            if let o = try s.optional("order") {
+                guard let n = Int(o.value) else { throw s.error(at: o.line, "order must be an integer") }
+                order = n
+            }
+            out.append(ParserDefinition(
+                name: s.name, vendor: try s.required("vendor").value, product: try s.required("product").value,
+                format: format, activity: activity, activityTypes: types, conditions: conditions, absent: absent,
+                timeKeys: timeKeys, timeFormats: forms, mappings: mappings, extractions: extractions, copies: copies,
+                constants: constants, required: required, file: file, line: s.line,
+                description: try s.optional("description")?.value ?? "", order: order))
+        }
+        return out
+    }
+
+    static func isFieldName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+}

@@ -1,0 +1,284 @@
+import OspreyCore
+
+/// The shape a record was read in; a parser declares which one it reads.
+public enum RecordFormat: String, Sendable, CaseIterable {
+    case json   // raw Mimecast API JSON (SIEM v1/v2, audit, TTP, DLP, release, rejection…)
+    case cef    // the connector wrapper: syslog + CEF extensions, raw JSON in cs6
+    case kv     // pipe key=value: legacy SIEM lines, audit `mcType=auditLog` lines
+    case text   // anything else: only `extract line = …` regexes apply
+}
+
+/// One key/value of a record, as byte ranges into the record buffers (no copies until a parser maps it).
+public struct RawEntry: Sendable {
+    public var hash: UInt64
+    public var key: Range<Int>
+    public var value: JSONValueRange
+    /// 0 = the record bytes, 1 = the inner JSON buffer (CEF `cs6` after unescaping).
+    public var source: UInt8
+}
+
+/// A record seen as keys and values: JSON members (nested objects flattened to `a.b`), CEF extensions plus
+/// the members of the embedded JSON, or pipe key=value pairs.
+public struct RecordView {
+    public let bytes: UnsafeRawBufferPointer
+    public var inner: UnsafeRawBufferPointer
+    public var format: RecordFormat
+    public var entries: [RawEntry] = []
+
+    init(bytes: UnsafeRawBufferPointer, format: RecordFormat) {
+        self.bytes = bytes
+        self.inner = UnsafeRawBufferPointer(start: nil, count: 0)
+        self.format = format
+        entries.reserveCapacity(32)
+    }
+
+    @inline(__always) public func buffer(_ e: RawEntry) -> UnsafeRawBufferPointer { e.source == 0 ? bytes : inner }
+
+    /// The last entry with this key hash (later keys win, as in JSON parsers).
+    @inline(__always) public func entry(_ hash: UInt64) -> RawEntry? {
+        var i = entries.count - 1
+        while i >= 0 {
+            if entries[i].hash == hash { return entries[i] }
+            i -= 1
+        }
+        return nil
+    }
+
+    public func string(_ e: RawEntry) -> String { JSONScanner(buffer(e)).string(e.value) }
+
+    public func keyName(_ e: RawEntry) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: buffer(e)[e.key]), as: UTF8.self)
+    }
+}
+
+enum RecordScanError: Error { case json(JSONError) }
+
+/// Builds RecordViews from record bytes.
+enum RecordScanner {
+    static let syslogTimeHash = FNV.hash("syslog_time")
+    static let syslogHostHash = FNV.hash("syslog_host")
+    static let cefSignatureHash = FNV.hash("cef_signature")
+    static let cefNameHash = FNV.hash("cef_name")
+
+    static func detect(_ b: UnsafeRawBufferPointer) -> RecordFormat {
+        var p = 0
+        while p < b.count, b[p] == 0x20 || b[p] == 0x09 { p += 1 }
+        if p < b.count, b[p] == 0x7B { return .json }
+        if Bytes.find(cefMarker, in: b) != nil { return .cef }
+        if Bytes.find(pipe, in: b) != nil, Bytes.find(equals, in: b) != nil { return .kv }
+        return .text
+    }
+
+    nonisolated(unsafe) static let cefMarker = UnsafeRawBufferPointer(StaticBytes.make("CEF:"))
+    nonisolated(unsafe) static let pipe = UnsafeRawBufferPointer(StaticBytes.make("|"))
+    nonisolated(unsafe) static let equals = UnsafeRawBufferPointer(StaticBytes.make("="))
+
+    static func scanJSON(_ view: inout RecordView, flattenDepth: Int) throws {
+        let b = view.bytes
+        let scanner = JSONScanner(b)
+        var entries = view.entries
+        do {
+            _ = try scanner.members(ofObjectAt: scanner.skipSpace(0), flattenDepth: flattenDepth) { h, k, v in
+                entries.append(RawEntry(hash: h, key: k, value: v, source: 0))
+            }
+        } catch let e as JSONError { throw RecordScanError.json(e) }
+        view.entries = entries
+    }
+
+    /// `k1=v1|k2=\free text\|k3="quoted"|…`. A value wrapped in backslashes or quotes may hold `|`.
+    static func scanKV(_ view: inout RecordView) {
+        let b = view.bytes
+        var p = 0
+        let n = b.count
+        while p < n {
+            while p < n, b[p] == 0x7C || b[p] == 0x20 { p += 1 }
+            let keyStart = p
+            var h = FNV.offset
+            while p < n, b[p] != 0x3D, b[p] != 0x7C { h = FNV.add(h, b[p]); p += 1 }
+            guard p < n, b[p] == 0x3D else { continue }
+            let keyEnd = p
+            p += 1
+            var vStart = p, vEnd = p
+            if p < n, b[p] == 0x5C || b[p] == 0x22 { // \free text\ or "quoted"
+                let q = b[p]
+                vStart = p + 1
+                var i = vStart
+                var found = false
+                while i < n {
+                    if b[i] == q, i + 1 == n || b[i + 1] == 0x7C { found = true; break }
+                    i += 1
+                }
+                vEnd = found ? i : n
+                if found, vEnd < vStart { vEnd = vStart }
+                p = found ? i + 1 : n
+            } else {
+                while p < n, b[p] != 0x7C { p += 1 }
+                vEnd = p
+            }
+            // KV values are literal text: no unescaping.
+            view.entries.append(RawEntry(hash: h, key: keyStart..<keyEnd,
+                                         value: JSONValueRange(kind: .string, start: vStart, end: vEnd, escaped: false), source: 0))
+        }
+    }
+
+    /// Syslog header, CEF header and extensions; `cs6` (placed last by the connector) runs to the end of
+    /// the line, and when it holds JSON its members become entries too.
+    static func scanCEF(_ view: inout RecordView, scratch: Scratch, flattenDepth: Int) throws {
+        let b = view.bytes
+        let n = b.count
+        guard let cef = Bytes.find(cefMarker, in: b) else { return }
+        // Syslog header: `<PRI>1 TIMESTAMP HOST …` (RFC 5424) — take the timestamp and host tokens.
+        var p = 0
+        if p < n, b[p] == 0x3C {
+            while p < cef, b[p] != 0x3E { p += 1 }
+            p += 1
+            while p < cef, b[p] != 0x20 { p += 1 } // version
+            p += 1
+            let ts = p
+            while p < cef, b[p] != 0x20 { p += 1 }
+            if p > ts {
+                view.entries.append(RawEntry(hash: syslogTimeHash, key: ts..<ts, value: JSONValueRange(kind: .string, start: ts, end: p, escaped: false), source: 0))
+            }
+            p += 1
+            let hs = p
+            while p < cef, b[p] != 0x20 { p += 1 }
+            if p > hs {
+                view.entries.append(RawEntry(hash: syslogHostHash, key: hs..<hs, value: JSONValueRange(kind: .string, start: hs, end: p, escaped: false), source: 0))
+            }
+        }
+        // CEF header: CEF:0|vendor|product|version|signature|name|severity|
+        p = cef
+        var bars = 0
+        var fieldStart = p
+        while p < n, bars < 7 {
+            if b[p] == 0x5C { p += 2; continue }
+            if b[p] == 0x7C {
+                bars += 1
+                if bars == 5 { view.entries.append(RawEntry(hash: cefSignatureHash, key: fieldStart..<fieldStart, value: JSONValueRange(kind: .string, start: fieldStart, end: p, escaped: false), source: 0)) }
+                if bars == 6 { view.entries.append(RawEntry(hash: cefNameHash, key: fieldStart..<fieldStart, value: JSONValueRange(kind: .string, start: fieldStart, end: p, escaped: false), source: 0)) }
+                fieldStart = p + 1
+            }
+            p += 1
+        }
+        // Extensions: key=value, a value ends where the next ` word=` begins. `key =value` (space before =)
+        // is accepted, as the connector writes `destinationServiceName =Mimecast Email Security`.
+        while p < n {
+            while p < n, b[p] == 0x20 { p += 1 }
+            let keyStart = p
+            var h = FNV.offset
+            while p < n, isKeyByte(b[p]) { h = FNV.add(h, b[p]); p += 1 }
+            let keyEnd = p
+            var q = p
+            while q < n, b[q] == 0x20 { q += 1 }
+            guard keyEnd > keyStart, q < n, b[q] == 0x3D else {
+                // Not a key: skip to the next space and try again.
+                while p < n, b[p] != 0x20 { p += 1 }
+                continue
+            }
+            let vStart = q + 1
+            let isCS6 = keyEnd - keyStart == 3 && b[keyStart] == 0x63 && b[keyStart + 1] == 0x73 && b[keyStart + 2] == 0x36
+            var vEnd = n
+            if !isCS6 { vEnd = nextExtensionStart(b, from: vStart) }
+            var e = vEnd
+            while e > vStart, b[e - 1] == 0x20 { e -= 1 }
+            view.entries.append(RawEntry(hash: h, key: keyStart..<keyEnd,
+                                         value: JSONValueRange(kind: .string, start: vStart, end: e, escaped: false), source: 0))
+            p = vEnd
+            if isCS6 { try scanEmbeddedJSON(&view, from: vStart, to: e, scratch: scratch, flattenDepth: flattenDepth) }
+        }
+    }
+
+    @inline(__always) static func isKeyByte(_ c: UInt8) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2E || c == 0x2D
+    }
+
+    /// Offset of the space that starts the next ` key=` (or ` key =`) after `from`, or the end.
+    static func nextExtensionStart(_ b: UnsafeRawBufferPointer, from: Int) -> Int {
+        var i = from
+        let n = b.count
+        while i < n {
+            if b[i] == 0x20 {
+                var k = i + 1
+                while k < n, isKeyByte(b[k]) { k += 1 }
+                if k > i + 1 {
+                    var q = k
+                    if q < n, b[q] == 0x20 { q += 1 }
+                    if q < n, b[q] == 0x3D, !(k < n && b[k] == 0x20 && q == k + 1 && !isConnectorSpacedKey(b, i + 1, k)) { return i }
+                }
+            }
+            i += 1
+        }
+        return n
+    }
+
+    /// Only a few known keys are written with a space before `=`; elsewhere ` word =` is value text.
+    static func isConnectorSpacedKey(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> Bool {
+        let name = UnsafeRawBufferPointer(rebasing: b[s..<e])
+        return name.elementsEqual("destinationServiceName".utf8)
+    }
+
+    /// The JSON in `cs6` may be literal (`{"a":1}`), escaped once (`{\"a\":1}`), or CSV-doubled
+    /// (`{""a"":1}`); it is normalised into `innerStorage` when it is not literal.
+    static func scanEmbeddedJSON(_ view: inout RecordView, from: Int, to: Int, scratch: Scratch, flattenDepth: Int) throws {
+        let b = view.bytes
+        var s = from
+        while s < to, b[s] == 0x20 { s += 1 }
+        guard s < to, b[s] == 0x7B else { return }
+        let raw = UnsafeRawBufferPointer(rebasing: b[s..<to])
+        let escapedQuote = raw.count > 2 && raw[1] == 0x5C && raw[2] == 0x22
+        let doubledQuote = raw.count > 2 && raw[1] == 0x22 && raw[2] == 0x22
+        if !escapedQuote && !doubledQuote {
+            let scanner = JSONScanner(b)
+            var entries = view.entries
+            do {
+                _ = try scanner.members(ofObjectAt: s, flattenDepth: flattenDepth) { h, k, v in
+                    entries.append(RawEntry(hash: h, key: k, value: v, source: 0))
+                }
+            } catch let e as JSONError { throw RecordScanError.json(e) }
+            view.entries = entries
+            return
+        }
+        let out = scratch.reserve(raw.count)
+        var i = 0, o = 0
+        while i < raw.count {
+            let c = raw[i]
+            if escapedQuote, c == 0x5C, i + 1 < raw.count, raw[i + 1] == 0x22 || raw[i + 1] == 0x5C { out[o] = raw[i + 1]; o += 1; i += 2; continue }
+            if doubledQuote, c == 0x22, i + 1 < raw.count, raw[i + 1] == 0x22 { out[o] = 0x22; o += 1; i += 2; continue }
+            out[o] = c; o += 1; i += 1
+        }
+        let innerBuf = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<o])
+        view.inner = innerBuf
+        let scanner = JSONScanner(innerBuf)
+        var entries = view.entries
+        do {
+            _ = try scanner.members(ofObjectAt: 0, flattenDepth: flattenDepth) { h, k, v in
+                entries.append(RawEntry(hash: h, key: k, value: v, source: 1))
+            }
+        } catch let e as JSONError { throw RecordScanError.json(e) }
+        view.entries = entries
+    }
+}
+
+/// Static byte strings that live for the whole process.
+enum StaticBytes {
+    static func make(_ s: String) -> UnsafeMutableRawBufferPointer {
+        let bytes = Array(s.utf8)
+        let p = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        p.copyBytes(from: bytes)
+        return p
+    }
+}
+
+/// A reusable raw buffer owned by one engine; views into it stay valid until the next `reserve`.
+public final class Scratch {
+    private var storage: UnsafeMutableRawBufferPointer
+    public init(capacity: Int = 4096) { storage = .allocate(byteCount: capacity, alignment: 8) }
+    deinit { storage.deallocate() }
+    public func reserve(_ n: Int) -> UnsafeMutableRawBufferPointer {
+        if storage.count < n {
+            storage.deallocate()
+            storage = .allocate(byteCount: max(n, storage.count * 2), alignment: 8)
+        }
+        return storage
+    }
+}
