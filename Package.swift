@@ -21,8 +21,9 @@ let package = Package(
         .target(name: "OspreyCore", dependencies: ["CByteShims"]),
         .target(name: "OspreyContent", path: "Content",
                 exclude: ["README.md"],
-                resources: [.copy("parsers"), .copy("mappings")]),
+                resources: [.copy("parsers"), .copy("mappings"), .copy("models"), .copy("rules")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
+        .target(name: "OspreyAnalytics", dependencies: ["OspreyCore", "OspreyParsing"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
@@ -31,6 +32,9 @@ let package = Package(
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
+        .executableTarget(name: "osprey-analytics-bench", dependencies: ["OspreyCore", "OspreyAnalytics"]),
+        .testTarget(name: "OspreyAnalyticsTests", dependencies: ["OspreyCore", "OspreyAnalytics"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
