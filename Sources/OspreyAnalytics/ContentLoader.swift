@@ -13,6 +13,7 @@ public final class AnalyticsContent {
     let sessionEndModels: [Int]
     let aggregatesByType: [[Int]]
     let modelIndex: [String: Int]
+    let slotCount: Int
 
     public func model(_ id: String) -> ModelDefinition? { modelIndex[id].map { models[$0] } }
     public func rule(_ id: String) -> RuleDefinition? { rules.first { $0.id == id } }
@@ -48,7 +49,7 @@ public final class AnalyticsContent {
     static let evidenceKeys: Set<String> = [
         "model", "scope", "key", "value", "count", "observations", "distinct", "confidence", "converged", "top",
         "mass", "threshold", "median", "p99", "max", "ratio", "hour", "probability", "entry", "list", "input",
-        "pattern", "matches", "aggregate", "user",
+        "pattern", "matches", "aggregate",
     ]
 
     public init(sections: [ContentSection]) throws {
@@ -127,6 +128,7 @@ public final class AnalyticsContent {
         self.aggregates = env.aggregates
         self.families = families
         self.modelIndex = env.modelIndex
+        self.slotCount = env.slotCount
         self.rulesByType = types.map { t in rules.indices.filter { rules[$0].typeMask & t.bit != 0 } }
         self.modelsByType = types.map { t in models.indices.filter { models[$0].typeMask & t.bit != 0 && models[$0].trainAt == .event } }
         self.sessionEndModels = models.indices.filter { models[$0].trainAt == .sessionEnd }
@@ -176,17 +178,27 @@ public final class AnalyticsContent {
         let kind = env.modelKinds[s.name]!
         let scopeEntry = try s.required("scope")
         var scopeCompiler = ExpressionCompiler(env: env, location: location(s, scopeEntry), typeMask: mask)
-        let scope = try scopeCompiler.compile(scopeEntry.value)
+        var scope = try scopeCompiler.compile(scopeEntry.value)
+        var scopeSlot: Int? = nil
+        if !scopeCompiler.usesAggregates {
+            scopeSlot = env.slot(expression: scopeEntry.value)
+            scope = memoized(scopeSlot!, scope)
+        }
         let trainAtText = try s.optional("train_at")?.value ?? "event"
         guard let trainAt = TrainAt(rawValue: trainAtText) else {
             throw s.error(at: try s.optional("train_at")!.line, "train_at must be event or session_end")
         }
         var featureText = "hour_of_week()"
         var feature: Eval = { ctx in .num(Double(UTCTime.hourOfWeek(ctx.event.timeMillis))) }
+        var featureSlot: Int? = nil
         if let fe = try s.optional("feature") {
             var c = ExpressionCompiler(env: env, location: location(s, fe), typeMask: mask)
             feature = try c.compile(fe.value)
             featureText = fe.value
+            if !c.usesAggregates {
+                featureSlot = env.slot(expression: fe.value)
+                feature = memoized(featureSlot!, feature)
+            }
         } else if kind != .timeOfWeek {
             throw s.error(at: s.line, "[model \(s.name)] has no 'feature'")
         }
@@ -207,7 +219,7 @@ public final class AnalyticsContent {
             agingDays: try number(s, "aging_days", default: 32, range: 1...3650),
             smoothingHours: Int(try number(s, "smoothing_hours", default: 1, range: 0...12)),
             source: SourceLocation(file: s.file, line: s.line, column: 1),
-            scope: scope, feature: feature, trainWhen: trainWhen)
+            scope: scope, feature: feature, trainWhen: trainWhen, scopeSlot: scopeSlot, featureSlot: featureSlot)
     }
 
     static func parseMitre(_ s: ContentSection) throws -> [MitreTechnique] {

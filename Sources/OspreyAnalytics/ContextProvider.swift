@@ -181,4 +181,14 @@ enum TextOps {
     }
 
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
+
+    /// ASCII case-insensitive equality without allocating (`b` already lowercased).
+    @inline(__always) static func equalsLowered(_ a: String, _ b: String) -> Bool {
+        var ai = a.utf8.makeIterator(), bi = b.utf8.makeIterator()
+        while true {
+            let x = ai.next(), y = bi.next()
+            if x == nil || y == nil { return x == nil && y == nil }
+            if lower(x!) != y! { return false }
+        }
+    }
 }

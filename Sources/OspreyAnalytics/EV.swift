@@ -63,6 +63,36 @@ public enum EV: Sendable, Equatable {
         }
     }
 
+    /// Whether the value has at least one non-empty element (no allocation).
+    @inline(__always) public var hasElements: Bool {
+        switch self {
+        case .missing: return false
+        case .str(let s): return !s.isEmpty
+        case .list(let l): return !l.isEmpty
+        default: return true
+        }
+    }
+
+    /// Whether any element satisfies `f` (no allocation for scalars).
+    @inline(__always) public func anyElement(_ f: (String) -> Bool) -> Bool {
+        switch self {
+        case .missing: return false
+        case .str(let s): return !s.isEmpty && f(s)
+        case .list(let l): return l.contains(where: f)
+        default: return text.map(f) ?? false
+        }
+    }
+
+    /// Number of elements (no allocation).
+    @inline(__always) public var elementCount: Int {
+        switch self {
+        case .missing: return 0
+        case .str(let s): return s.isEmpty ? 0 : 1
+        case .list(let l): return l.count
+        default: return 1
+        }
+    }
+
     public static func format(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 9.0e15 { return String(Int64(d)) }
         return String(d)

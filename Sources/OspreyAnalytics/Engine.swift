@@ -27,144 +27,6 @@ public struct AnalyticsStats: Sendable {
     public var trainings = 0
 }
 
-/// One (scope key, value) pair a model sees in an event.
-struct ModelItem {
-    var scope: String
-    var value: String
-    var number: Double?
-    /// Interned id (categorical) or bin (numeric, time-of-week); nil when the value was never seen.
-    var valueId: UInt32?
-}
-
-struct ScopeStats {
-    var observations: Int
-    var distinct: Int
-    var converged: Bool
-}
-
-/// Everything that changes while events are processed: model histograms, sessions, user history.
-final class AnalyticsState {
-    let content: AnalyticsContent
-    let provider: AnalyticsContextProvider
-    let options: AnalyticsOptions
-    let interner = Interner()
-    var stores: [[UInt32: Histogram]]
-    var sessions: [UInt32: Session] = [:]
-    var lastSeen: [UInt32: Int64] = [:]
-    var heap = ExpiryHeap()
-    var clock: Int64 = Int64.min
-    var orgStart: Int64? = nil
-    var stats = AnalyticsStats()
-    var ctx: EvalContext! = nil
-
-    // Per-event memo of model lookups: generation-stamped, so nothing is cleared per event.
-    var generation: UInt32 = 0
-    var itemGen: [UInt32]
-    var itemMemo: [[ModelItem]]
-    var scopeGen: [UInt32]
-    var scopeMemo: [[String]]
-
-    init(content: AnalyticsContent, provider: AnalyticsContextProvider, options: AnalyticsOptions) {
-        self.content = content
-        self.provider = provider
-        self.options = options
-        stores = Array(repeating: [:], count: content.models.count)
-        itemGen = Array(repeating: 0, count: content.models.count)
-        itemMemo = Array(repeating: [], count: content.models.count)
-        scopeGen = Array(repeating: 0, count: content.models.count)
-        scopeMemo = Array(repeating: [], count: content.models.count)
-        ctx = EvalContext(state: self)
-    }
-
-    // MARK: model access
-
-    @inline(__always) func bucket(_ m: Int) -> Int32 {
-        let b = content.models[m].bucketMillis
-        let c = clock
-        return Int32(truncatingIfNeeded: c >= 0 ? c / b : (c - b + 1) / b)
-    }
-
-    /// The histogram for a scope key, aged to the current clock.
-    func histogram(_ m: Int, _ scope: UInt32) -> Histogram? {
-        let b = bucket(m)
-        guard let h = stores[m][scope] else { return nil }
-        if h.epoch < b {
-            stores[m][scope]!.advance(to: b)
-            if stores[m][scope]!.isEmpty { stores[m][scope] = nil; return nil }
-            return stores[m][scope]
-        }
-        return h
-    }
-
-    func converged(_ h: Histogram?, _ def: ModelDefinition) -> Bool {
-        guard let h, h.total > 0 else { return false }
-        let obs = Double(h.total)
-        return Int(h.total) >= def.minObservations && 1 - Double(h.distinct) / obs >= def.minConfidence
-    }
-
-    func scopeKeys(_ m: Int, _ ctx: EvalContext) -> [String] {
-        if scopeGen[m] == generation { return scopeMemo[m] }
-        let keys = content.models[m].scope(ctx).elements
-        scopeGen[m] = generation
-        scopeMemo[m] = keys
-        return keys
-    }
-
-    /// The (scope, value) pairs of model `m` in the current event.
-    func items(_ m: Int, _ ctx: EvalContext) -> [ModelItem] {
-        if itemGen[m] == generation { return itemMemo[m] }
-        let def = content.models[m]
-        let scopes = scopeKeys(m, ctx)
-        var out: [ModelItem] = []
-        if !scopes.isEmpty {
-            switch def.kind {
-            case .categorical:
-                let values = def.feature(ctx).elements
-                for s in scopes { for v in values { out.append(ModelItem(scope: s, value: v, number: nil, valueId: interner.lookup(v))) } }
-            case .numeric:
-                if let n = def.feature(ctx).number {
-                    let bin = NumericBins.bin(n)
-                    for s in scopes { out.append(ModelItem(scope: s, value: EV.format(n), number: n, valueId: bin)) }
-                }
-            case .timeOfWeek:
-                if let h = def.feature(ctx).number, h >= 0, h < 168 {
-                    let bin = UInt32(h)
-                    for s in scopes { out.append(ModelItem(scope: s, value: TextHelpers.hourOfWeekLabel(Int(bin)), number: h, valueId: bin)) }
-                }
-            }
-        }
-        itemGen[m] = generation
-        itemMemo[m] = out
-        return out
-    }
-
-    func scopeStats(model m: Int, _ ctx: EvalContext) -> ScopeStats {
-        guard let s = scopeKeys(m, ctx).first, let sid = interner.lookup(s), let h = histogram(m, sid) else {
-            return ScopeStats(observations: 0, distinct: 0, converged: false)
-        }
-        return ScopeStats(observations: Int(h.total), distinct: h.distinct, converged: converged(h, content.models[m]))
-    }
-
-    func valueCount(model m: Int, _ ctx: EvalContext) -> UInt32 {
-        var best: UInt32 = 0
-        for item in items(m, ctx) {
-            guard let v = item.valueId, let sid = interner.lookup(item.scope), let h = histogram(m, sid) else { continue }
-            best = max(best, h.count(v))
-        }
-        return best
-    }
-
-    func train(_ m: Int, _ item: ModelItem, session: Session) {
-        let sid = interner.intern(item.scope)
-        let vid = item.valueId ?? interner.intern(item.value)
-        let key = TrainKey(model: UInt16(m), scope: sid, value: vid)
-        guard session.trained.insert(key).inserted else { return }
-        let b = bucket(m)
-        stores[m][sid, default: Histogram()].add(vid, bucket: b)
-        stats.trainings += 1
-    }
-}
-
 /// The analytics engine of one organization: feed events in time order, get rule triggers and closed
 /// sessions. Not thread-safe (one engine per tenant, one thread at a time); output is a pure function of
 /// the content, options and event sequence.
@@ -222,8 +84,8 @@ public final class AnalyticsEngine {
         ctx.event = event
         ctx.clock = t
         ctx.session = session
-        st.generation &+= 1
-        if st.generation == 0 { st.generation = 1; for i in st.itemGen.indices { st.itemGen[i] = 0; st.scopeGen[i] = 0 } }
+        ctx.nextGeneration()
+        if ctx.generation == 1 { st.resetMemos() }
 
         let typeIndex = event.activityType.index
         for a in content.aggregatesByType[typeIndex] { session.update(content.aggregates[a], ctx) }
@@ -277,7 +139,8 @@ public final class AnalyticsEngine {
             e[F.user] = .string(s.user)
             ctx.event = e
             ctx.session = s
-            st.generation &+= 1
+            ctx.nextGeneration()
+            if ctx.generation == 1 { st.resetMemos() }
             for m in content.sessionEndModels {
                 let def = content.models[m]
                 if let tw = def.trainWhen, !tw(ctx).truthy { continue }
@@ -319,11 +182,11 @@ public final class AnalyticsEngine {
             }
             let def = content.models[m]
             for item in st.items(m, ctx) {
-                let h = st.interner.lookup(item.scope).flatMap { st.histogram(m, $0) }
-                if rule.requireConverged && !st.converged(h, def) { continue }
+                if rule.requireConverged && !st.converged(m, item.hist) { continue }
+                let h = st.hist(m, item.hist)
                 var fires = false
                 var mass: Double? = nil
-                let count = item.valueId.flatMap { v in h?.count(v) } ?? 0
+                let count = st.count(m, item)
                 switch rule.kind {
                 case .first:
                     fires = count == 0
@@ -346,7 +209,7 @@ public final class AnalyticsEngine {
                     break
                 }
                 if fires {
-                    let d = rule.dedup?(ctx).text ?? item.value
+                    let d = rule.dedup?(ctx).text ?? item.valueText(def.kind)
                     out.append(Candidate(rule: r, dedup: d, item: item, mass: mass, matches: ctx.matches))
                 }
             }
@@ -374,8 +237,8 @@ public final class AnalyticsEngine {
         }
         for (i, c) in candidates.enumerated() where keep[i] {
             let rule = content.rules[c.rule]
-            let key = DedupKey(family: Int32(rule.familyIndex), value: c.dedup)
-            guard session.dedup.insert(key).inserted else { st.stats.suppressedByDedup += 1; continue }
+            let key = UInt64(rule.familyIndex) << 32 | UInt64(st.interner.intern(c.dedup))
+            guard session.dedup.insert(key) else { st.stats.suppressedByDedup += 1; continue }
             session.score += rule.score
             if !session.rules.contains(c.rule) { session.rules.append(c.rule) }
             st.stats.ruleTriggers += 1
@@ -395,10 +258,10 @@ public final class AnalyticsEngine {
     func modelEvidence(_ m: Int, _ item: ModelItem, kind: RuleKind?) -> [(String, JSONValue)] {
         let st = state
         let def = content.models[m]
-        let h = st.interner.lookup(item.scope).flatMap { st.histogram(m, $0) }
+        let h = st.hist(m, item.hist)
         let total = Int(h?.total ?? 0)
         let distinct = h?.distinct ?? 0
-        let count = item.valueId.flatMap { v in h?.count(v) } ?? 0
+        let count = st.count(m, item)
         var ev: [(String, JSONValue)] = [
             ("model", .string(def.id)),
             ("scope", .string(def.scopeText)),
@@ -410,19 +273,18 @@ public final class AnalyticsEngine {
         case .numeric:
             ev.append(("value", .double(item.number ?? 0)))
         case .timeOfWeek:
-            ev.append(("value", .string(item.value)))
+            ev.append(("value", .string(item.valueText(.timeOfWeek))))
             ev.append(("hour", .int(Int64(item.valueId ?? 0))))
         }
         ev.append(("count", .int(Int64(count))))
         ev.append(("observations", .int(Int64(total))))
         ev.append(("distinct", .int(Int64(distinct))))
         ev.append(("confidence", .double(total > 0 ? 1 - Double(distinct) / Double(total) : 0)))
-        ev.append(("converged", .bool(st.converged(h, def))))
+        ev.append(("converged", .bool(st.converged(m, item.hist))))
         guard let h, total > 0 else { return ev + [("top", .array([]))] }
         switch def.kind {
         case .categorical:
-            let top = h.entries().map { (st.interner.string($0.value), $0.count) }
-                .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(5)
+            let top = ModelMath.top(h, 5) { st.interner.string($0) }
             ev.append(("top", .array(top.map { .object([("value", .string($0.0)), ("count", .int(Int64($0.1))), ("share", .double(Double($0.1) / Double(total)))]) })))
         case .numeric:
             ev.append(("median", .double(ModelMath.median(h))))
@@ -433,8 +295,8 @@ public final class AnalyticsEngine {
         case .timeOfWeek:
             let (prob, _) = ModelMath.timeTail(h, bin: Int(item.valueId ?? 0), smoothing: def.smoothingHours)
             ev.append(("probability", .double(prob)))
-            let top = h.entries().sorted { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }.prefix(5)
-            ev.append(("top", .array(top.map { .object([("value", .string(TextHelpers.hourOfWeekLabel(Int($0.value)))), ("count", .int(Int64($0.count))), ("share", .double(Double($0.count) / Double(total)))]) })))
+            let top = ModelMath.top(h, 5) { TextHelpers.hourOfWeekLabel(Int($0)) }
+            ev.append(("top", .array(top.map { .object([("value", .string($0.0)), ("count", .int(Int64($0.1))), ("share", .double(Double($0.1) / Double(total)))]) })))
         }
         _ = kind
         return ev
@@ -527,6 +389,27 @@ public final class AnalyticsEngine {
 
 /// Quantiles and time-of-week smoothing over histograms.
 enum ModelMath {
+    /// The `k` most frequent values, ties broken by text (deterministic), without sorting every value.
+    static func top(_ h: Histogram, _ k: Int, _ name: (UInt32) -> String) -> [(String, UInt32)] {
+        var best: [(String, UInt32)] = []
+        var i = 0
+        let data = h.data
+        while i < data.count {
+            let c = data[i + 1]
+            if best.count < k || c >= best[best.count - 1].1 {
+                let s = name(data[i])
+                if best.count < k || c > best[best.count - 1].1 || s < best[best.count - 1].0 {
+                    var j = best.count
+                    while j > 0, best[j - 1].1 < c || (best[j - 1].1 == c && best[j - 1].0 > s) { j -= 1 }
+                    best.insert((s, c), at: j)
+                    if best.count > k { best.removeLast() }
+                }
+            }
+            i += Histogram.stride
+        }
+        return best
+    }
+
     /// Upper edge of the bin where the cumulative share reaches q (numeric models).
     static func quantile(_ h: Histogram, _ q: Double) -> Double {
         let bins = h.entries().sorted { $0.value < $1.value }
@@ -570,5 +453,36 @@ enum ModelMath {
         var tail = 0.0
         for x in sm where x <= p + 1e-12 { tail += x }
         return (p, tail)
+    }
+}
+
+/// Approximate heap bytes of an engine's state, by part.
+public struct MemoryReport: Sendable {
+    public var histograms = 0
+    public var values = 0
+    public var histogramBytes = 0
+    public var strings = 0
+    public var internerBytes = 0
+    public var userBytes = 0
+    public var sessionBytes = 0
+    public var totalBytes: Int { histogramBytes + internerBytes + userBytes + sessionBytes }
+}
+
+extension AnalyticsEngine {
+    public func memoryReport() -> MemoryReport {
+        var r = MemoryReport()
+        for store in state.stores {
+            r.histograms += store.live
+            r.histogramBytes += store.index.approximateBytes + store.scopes.capacity * 4 + store.free.capacity * 4
+            for h in store.hists {
+                r.values += h.distinct
+                r.histogramBytes += h.approximateBytes
+            }
+        }
+        r.strings = state.interner.count
+        r.internerBytes = state.interner.approximateBytes
+        r.userBytes = state.lastSeen.capacity * 12 * 4 / 3
+        r.sessionBytes = state.sessions.values.reduce(0) { $0 + $1.approximateBytes } + state.heap.count * 40
+        return r
     }
 }

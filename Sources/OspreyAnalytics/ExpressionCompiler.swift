@@ -44,6 +44,24 @@ final class CompileEnvironment {
     var aggregates: [AggregateSpec] = []
     var aggregateSlots: [String: Int] = [:]
     var regexCache: [String: PCRE2Regex] = [:]
+    /// Per-event memo slots: one per macro, one per distinct model scope/feature text.
+    var slotCount = 0
+    var macroSlots: [String: Int] = [:]
+    var exprSlots: [String: Int] = [:]
+
+    func slot(macro name: String) -> Int {
+        if let s = macroSlots[name] { return s }
+        slotCount += 1
+        macroSlots[name] = slotCount - 1
+        return slotCount - 1
+    }
+
+    func slot(expression text: String) -> Int {
+        if let s = exprSlots[text] { return s }
+        slotCount += 1
+        exprSlots[text] = slotCount - 1
+        return slotCount - 1
+    }
 
     init() {
         knownFields = Set(FieldRegistry.normalizedNames).union(CompileEnvironment.enrichmentFields)
@@ -168,7 +186,7 @@ struct ExpressionCompiler {
                 return { ctx in
                     let v = x(ctx)
                     if v.isMissing { return .bool(false) }
-                    let any = v.elements.contains { $0.asciiLowercased == lower }
+                    let any = v.anyElement { TextOps.equalsLowered($0, lower) }
                     return .bool(negate ? !any : any)
                 }
             }
@@ -198,12 +216,12 @@ struct ExpressionCompiler {
                     if case .literal(let v) = node.kind { return v.text?.asciiLowercased }
                     return nil
                 })
-                return { ctx in .bool(x(ctx).elements.contains { set.contains($0.asciiLowercased) }) }
+                return { ctx in .bool(x(ctx).anyElement { set.contains($0.asciiLowercased) }) }
             }
             let y = try compile(b)
             return { ctx in
                 let r = Set(y(ctx).elements.map(\.asciiLowercased))
-                return .bool(x(ctx).elements.contains { r.contains($0.asciiLowercased) })
+                return .bool(x(ctx).anyElement { r.contains($0.asciiLowercased) })
             }
         case "contains", "startsWith", "endsWith":
             let x = try compile(a), y = try compile(b)
@@ -216,7 +234,7 @@ struct ExpressionCompiler {
             return { ctx in
                 let needles = y(ctx).elements
                 if needles.isEmpty { return .bool(false) }
-                return .bool(x(ctx).elements.contains { hay in needles.contains { test(hay, $0) } })
+                return .bool(x(ctx).anyElement { hay in needles.contains { test(hay, $0) } })
             }
         case "=~", "!~", "matches":
             guard let pattern = b.stringLiteral else { throw error(b.pos, "a regex must be a string literal") }
@@ -323,7 +341,28 @@ struct ExpressionCompiler {
         }
     }
 
+    /// Pure text functions whose result depends only on the event: evaluated once per event and call text.
+    static let memoizable: Set<String> = [
+        "lower", "upper", "domain", "localpart", "tld", "tld_country", "ext", "subject_key", "ua_family",
+        "name_match", "extract", "coalesce", "concat",
+    ]
+
     mutating func call(_ name: String, _ args: [ExprNode], _ pos: Int) throws -> Eval {
+        if ExpressionCompiler.memoizable.contains(name) {
+            let before = (usesAggregates, usesModels)
+            usesAggregates = false; usesModels = false
+            let e = try callUncached(name, args, pos)
+            let pure = !usesAggregates
+            usesAggregates = usesAggregates || before.0
+            usesModels = usesModels || before.1
+            guard pure else { return e }
+            let text = name + "(" + args.map(\.description).joined(separator: ", ") + ")"
+            return memoized(env.slot(expression: "call:" + text), e)
+        }
+        return try callUncached(name, args, pos)
+    }
+
+    mutating func callUncached(_ name: String, _ args: [ExprNode], _ pos: Int) throws -> Eval {
         switch name {
         // --- text and domain helpers
         case "lower", "upper":
@@ -350,7 +389,23 @@ struct ExpressionCompiler {
             return mapText(try compile(args[0])) { let k = TextHelpers.subjectKey($0); return k.isEmpty ? nil : k }
         case "ua_family":
             try arity(name, args, pos, 1...1)
-            return mapText(try compile(args[0])) { $0.isEmpty ? nil : TextHelpers.uaFamily($0) }
+            let x = try compile(args[0])
+            // User agents repeat: cache the family per string (per engine, bounded).
+            return { ctx in
+                switch x(ctx) {
+                case .str(let s) where !s.isEmpty:
+                    if let f = ctx.uaFamilies[s] { return .str(f) }
+                    let f = TextHelpers.uaFamily(s)
+                    if ctx.uaFamilies.count >= 20_000 { ctx.uaFamilies.removeAll(keepingCapacity: true) }
+                    ctx.uaFamilies[s] = f
+                    return .str(f)
+                case .list(let l):
+                    let out = l.filter { !$0.isEmpty }.map(TextHelpers.uaFamily)
+                    return out.isEmpty ? .missing : .list(out)
+                default:
+                    return .missing
+                }
+            }
         case "name_match":
             try arity(name, args, pos, 2...2)
             let x = try compile(args[0]), y = try compile(args[1])
@@ -371,11 +426,11 @@ struct ExpressionCompiler {
         case "count":
             try arity(name, args, pos, 1...1)
             let x = try compile(args[0])
-            return { ctx in .num(Double(x(ctx).elements.count)) }
+            return { ctx in .num(Double(x(ctx).elementCount)) }
         case "exists":
             try arity(name, args, pos, 1...1)
             let x = try compile(args[0])
-            return { ctx in .bool(!x(ctx).elements.isEmpty) }
+            return { ctx in .bool(x(ctx).hasElements) }
         case "first":
             try arity(name, args, pos, 1...1)
             let x = try compile(args[0])
@@ -386,7 +441,7 @@ struct ExpressionCompiler {
             return { ctx in
                 for x in xs {
                     let v = x(ctx)
-                    if !v.elements.isEmpty { return v }
+                    if v.hasElements { return v }
                 }
                 return .missing
             }
@@ -486,14 +541,13 @@ struct ExpressionCompiler {
             return { ctx in
                 let provider = ctx.state.provider
                 let useProvider = provider.hasList(list)
-                for s in x(ctx).elements {
+                let found = x(ctx).anyElement { s in
                     let hit = useProvider ? provider.match(list: list, value: s) : content?.match(s)
-                    if let entry = hit {
-                        ctx.record(EvidenceMatch(kind: kind, name: list, entry: entry, input: label))
-                        return .bool(true)
-                    }
+                    guard let entry = hit else { return false }
+                    ctx.record(EvidenceMatch(kind: kind, name: list, entry: entry, input: label))
+                    return true
                 }
-                return .bool(false)
+                return .bool(found)
             }
         case "attr":
             try arity(name, args, pos, 2...2)
@@ -569,7 +623,8 @@ struct ExpressionCompiler {
                 let e = try inner.compile(macro.node)
                 usesModels = usesModels || inner.usesModels
                 usesAggregates = usesAggregates || inner.usesAggregates
-                return e
+                // Pure per event unless it reads session aggregates (whose slots depend on the owner).
+                return inner.usesAggregates ? e : memoized(env.slot(macro: name), e)
             }
             throw error(pos, "unknown function '\(name)()'")
         }

@@ -1,15 +1,17 @@
 /// The counts of one model for one scope key, with aging.
 ///
-/// Layout: one flat `[UInt32]` of entries `[value id, window sum, slot 0, slot 1, slot 2, slot 3]`. The four
-/// slots are a ring of age buckets, each `aging_days / 4` long: an observation is added to the slot of the
-/// current bucket; when the clock enters a new bucket, the slot that falls out of the window is subtracted
-/// and zeroed, and values whose window sum reaches zero are removed. So an observation stops counting
-/// between `aging × 3/4` and `aging` after it was made (bucket granularity; see docs/content-format.md).
+/// Layout: one flat `[UInt32]` of entries `[value id, window sum, slots 0–1, slots 2–3, slots 4–5, slots
+/// 6–7]`: eight 16-bit slots form a ring of age buckets, each `aging_days / 8` long (4 days by default).
+/// An observation is added to the slot of the current bucket; when the clock enters a new bucket, the
+/// slots that fall out of the window are subtracted and zeroed, and values whose window sum reaches zero
+/// are removed. So an observation stops counting between `aging × 7/8` and `aging` after it was made.
+/// A slot saturates at 65,535 observations of one value in one bucket (only the most frequent values of
+/// very large organizations reach that; they are far from rare either way).
 ///
 /// Histograms with many values (organization scopes) get a side index and a cached rarity threshold.
 struct Histogram {
-    static let slots = 4
-    static let stride = 2 + slots
+    static let slots = 8
+    static let stride = 2 + slots / 2
     static let indexThreshold = 48
 
     var epoch: Int32 = Int32.min
@@ -19,6 +21,16 @@ struct Histogram {
 
     var distinct: Int { data.count / Histogram.stride }
     var isEmpty: Bool { data.isEmpty }
+
+    @inline(__always) func slot(_ i: Int, _ s: Int) -> UInt32 {
+        (data[i + 2 + s >> 1] >> (UInt32(s & 1) * 16)) & 0xFFFF
+    }
+
+    @inline(__always) mutating func setSlot(_ i: Int, _ s: Int, _ v: UInt32) {
+        let shift = UInt32(s & 1) * 16
+        let w = i + 2 + s >> 1
+        data[w] = (data[w] & ~(0xFFFF << shift)) | (v << shift)
+    }
 
     /// Moves the ring to `bucket`, forgetting the slots that left the window.
     mutating func advance(to bucket: Int32) {
@@ -36,12 +48,12 @@ struct Histogram {
         let S = Histogram.stride
         var i = 0
         while i < data.count {
-            var sum: UInt32 = 0
+            var sum = data[i + 1]
             for k in 0..<steps {
-                let slot = (Int(bucket) - k) & (Histogram.slots - 1)
-                data[i + 2 + slot] = 0
+                let s = (Int(bucket) - k) & (Histogram.slots - 1)
+                sum -= slot(i, s)
+                setSlot(i, s, 0)
             }
-            for s in 0..<Histogram.slots { sum &+= data[i + 2 + s] }
             if sum > 0 {
                 if write != i { for k in 0..<S { data[write + k] = data[i + k] } }
                 data[write + 1] = sum
@@ -75,14 +87,17 @@ struct Histogram {
 
     mutating func add(_ value: UInt32, bucket: Int32) {
         advance(to: bucket)
-        let slot = Int(bucket) & (Histogram.slots - 1)
+        let s = Int(bucket) & (Histogram.slots - 1)
         if let i = find(value) {
+            let c = slot(i, s)
+            guard c < 0xFFFF else { return }   // saturated bucket
+            setSlot(i, s, c + 1)
             data[i + 1] &+= 1
-            data[i + 2 + slot] &+= 1
         } else {
             let i = data.count
             data.append(value); data.append(1)
-            for s in 0..<Histogram.slots { data.append(s == slot ? 1 : 0) }
+            for _ in 0..<(Histogram.slots / 2) { data.append(0) }
+            setSlot(i, s, 1)
             if let big { big.index[value] = Int32(i) }
             else if distinct > Histogram.indexThreshold { rebuildIndex() }
         }
@@ -151,15 +166,8 @@ struct Histogram {
             big.rareThreshold = threshold
             big.rareValid = true
         }
-        if count <= big.rareCount {
-            return (true, massAtOrBelowCached(count, big))
-        }
-        return (false, massAtOrBelowCached(count, big))
-    }
-
-    private func massAtOrBelowCached(_ count: UInt32, _ big: BigHistogramIndex) -> Double {
-        // Exact mass for the evidence; only computed when a rule is about to report it.
-        massAtOrBelow(count)
+        // Exact mass only when the value is rare (it is then reported as evidence).
+        return count <= big.rareCount ? (true, massAtOrBelow(count)) : (false, 0)
     }
 
     /// Approximate heap bytes: the entry array (with malloc header and slack) and the index.

@@ -26,17 +26,6 @@ enum AggValue {
     }
 }
 
-struct DedupKey: Hashable {
-    var family: Int32
-    var value: String
-}
-
-struct TrainKey: Hashable {
-    var model: UInt16
-    var scope: UInt32
-    var value: UInt32
-}
-
 /// One user's activity between gaps: what fired, what was trained, the aggregates.
 final class Session {
     let userId: UInt32
@@ -48,8 +37,10 @@ final class Session {
     var events = 0
     var score = 0
     var rules: [Int] = []
-    var dedup: Set<DedupKey> = []
-    var trained: Set<TrainKey> = []
+    /// family index << 32 | interned dedup value
+    var dedup = U64Set()
+    /// model | scope id | value id (see AnalyticsState.train)
+    var trained = U64Set()
     var aggs: [AggValue?] = []
 
     init(userId: UInt32, user: String, start: Int64, previousActivity: Int64?) {
@@ -80,12 +71,14 @@ final class Session {
             if values.isEmpty { return }
             var l: [String] = []
             if case .distinct(let old)? = aggs[spec.slot] { l = old }
+            aggs[spec.slot] = nil   // unique reference: mutate in place
             for v in values where !l.contains(v) { l.append(v) }
             aggs[spec.slot] = .distinct(l)
         case .countBy:
             guard let k = spec.arg!(ctx).text else { return }
             var m: [String: Int] = [:]
             if case .countBy(let old)? = aggs[spec.slot] { m = old }
+            aggs[spec.slot] = nil
             m[k, default: 0] += 1
             aggs[spec.slot] = .countBy(m)
         }
@@ -93,7 +86,7 @@ final class Session {
 
     var approximateBytes: Int {
         var b = 200 + user.utf8.count
-        b += dedup.count * 48 + trained.count * 24 + aggs.count * 24 + rules.count * 8
+        b += dedup.approximateBytes + trained.approximateBytes + aggs.count * 24 + rules.count * 8
         return b
     }
 }

@@ -45,55 +45,59 @@ public enum TextHelpers {
         return String(e).asciiLowercased
     }
 
-    static let replyPrefixes = ["re:", "fw:", "fwd:", "aw:", "wg:", "tr:", "sv:", "vs:", "rv:", "enc:"]
+    static let replyPrefixes: [[UInt8]] = ["re:", "fw:", "fwd:", "aw:", "wg:", "tr:", "sv:", "vs:", "rv:", "enc:"].map { Array($0.utf8) }
 
     /// A subject without reply/forward prefixes, lowercased, spaces collapsed: `RE: Fwd:  Q3  plan` →
-    /// `q3 plan`.
+    /// `q3 plan`. Byte-level: runs for every outgoing email.
     public static func subjectKey(_ s: String) -> String {
-        var t = Substring(s.asciiLowercased)
-        var changed = true
-        while changed {
-            changed = false
-            while let f = t.first, f == " " || f == "\t" || f == "[" { t = t.dropFirst() }
-            for p in replyPrefixes where t.hasPrefix(p) {
-                t = t.dropFirst(p.count); changed = true; break
+        var out: [UInt8] = []
+        var text = s
+        return text.withUTF8 { raw -> String in
+            let n = raw.count
+            var p = 0
+            var changed = true
+            while changed {
+                changed = false
+                while p < n, raw[p] == 0x20 || raw[p] == 0x09 || raw[p] == 0x5B { p += 1 }
+                for pre in replyPrefixes where p + pre.count <= n {
+                    var ok = true
+                    for k in 0..<pre.count where TextOps.lower(raw[p + k]) != pre[k] { ok = false; break }
+                    if ok { p += pre.count; changed = true; break }
+                }
             }
+            out.reserveCapacity(n - p)
+            var space = false
+            while p < n {
+                let c = raw[p]
+                p += 1
+                if c == 0x20 || c == 0x09 { space = true; continue }
+                if space, !out.isEmpty { out.append(0x20) }
+                space = false
+                out.append(TextOps.lower(c))
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        var out = ""
-        var space = false
-        for c in t {
-            if c == " " || c == "\t" { space = true; continue }
-            if space, !out.isEmpty { out.append(" ") }
-            space = false
-            out.append(c)
-        }
-        return out
     }
+
+    static let osTokens: [(needle: [UInt8], name: String)] = [
+        ("windows phone", "WindowsPhone"), ("windows", "Windows"), ("win64", "Windows"), ("win32", "Windows"),
+        ("iphone", "iOS"), ("ipad", "iOS"), ("ios", "iOS"), ("cpu os", "iOS"), ("android", "Android"),
+        ("mac os x", "macOS"), ("macintosh", "macOS"), ("macos", "macOS"), ("darwin", "macOS"),
+        ("cros", "ChromeOS"), ("linux", "Linux"), ("x11", "Linux"),
+    ].map { (Array($0.0.utf8), $0.1) }
+    static let browserTokens: [(needle: [UInt8], name: String)] = [
+        ("outlook", "Outlook"), ("microsoft office", "Outlook"), ("mimecast", "Mimecast"), ("edg/", "Edge"),
+        ("edge/", "Edge"), ("opr/", "Opera"), ("opera", "Opera"), ("firefox/", "Firefox"), ("fxios", "Firefox"),
+        ("chrome/", "Chrome"), ("crios", "Chrome"), ("safari/", "Safari"), ("curl/", "Script"),
+        ("python", "Script"), ("java/", "Script"), ("okhttp", "Script"), ("go-http", "Script"), ("powershell", "Script"),
+    ].map { (Array($0.0.utf8), $0.1) }
 
     /// Operating system and browser family of a user agent: `Windows/Chrome`, `iOS/Safari`,
     /// `macOS/Outlook`… Token checks in a fixed order, no regex.
     public static func uaFamily(_ ua: String) -> String {
-        let u = Array(ua.asciiLowercased.utf8)
-        func has(_ s: String) -> Bool { TextOps.find(Array(s.utf8), in: u) }
-        let os: String
-        if has("windows phone") { os = "WindowsPhone" }
-        else if has("windows") || has("win64") || has("win32") { os = "Windows" }
-        else if has("iphone") || has("ipad") || has("ios") || has("cpu os") { os = "iOS" }
-        else if has("android") { os = "Android" }
-        else if has("mac os x") || has("macintosh") || has("macos") || has("darwin") { os = "macOS" }
-        else if has("cros") { os = "ChromeOS" }
-        else if has("linux") || has("x11") { os = "Linux" }
-        else { os = "Other" }
-        let browser: String
-        if has("outlook") || has("microsoft office") { browser = "Outlook" }
-        else if has("mimecast") { browser = "Mimecast" }
-        else if has("edg/") || has("edge/") { browser = "Edge" }
-        else if has("opr/") || has("opera") { browser = "Opera" }
-        else if has("firefox/") || has("fxios") { browser = "Firefox" }
-        else if has("chrome/") || has("crios") { browser = "Chrome" }
-        else if has("safari/") { browser = "Safari" }
-        else if has("curl/") || has("python") || has("java/") || has("okhttp") || has("go-http") || has("powershell") { browser = "Script" }
-        else { browser = "Other" }
+        let u = Array(ua.utf8).map(TextOps.lower)
+        let os = osTokens.first { TextOps.find($0.needle, in: u) }?.name ?? "Other"
+        let browser = browserTokens.first { TextOps.find($0.needle, in: u) }?.name ?? "Other"
         return os + "/" + browser
     }
 
