@@ -329,7 +329,7 @@ public final class AnalyticsContent {
                 }
                 if !text.isEmpty { parts.append(.text(text)); text = "" }
                 let inner = String(chars[(i + 1)..<close]).trimmingSpaces
-                if evidenceKeys.contains(inner) {
+                if evidenceKeys.contains(inner) || inner.hasPrefix("matches:") {
                     parts.append(.evidence(inner))
                 } else {
                     var c = ExpressionCompiler(env: env, location: SourceLocation(file: s.file, line: e.line, column: e.valueColumn + i + 1), typeMask: mask)

@@ -346,16 +346,23 @@ public final class AnalyticsEngine {
             switch p {
             case .text(let t): s += t
             case .expression(let e):
+                // A missing optional field renders empty (`{kw_job_match}` when the list matched instead).
                 let v = e(ctx)
                 switch v {
                 case .list(let l): s += l.joined(separator: ", ")
-                default: s += v.text ?? "?"
+                default: s += v.text ?? ""
                 }
             case .evidence(let key):
                 s += AnalyticsEngine.renderEvidence(key, ev)
             }
         }
         return s
+    }
+
+    /// Numbers in reasons: integers from 100 up, else at most two decimals (`1.09`, `65536`).
+    static func human(_ d: Double) -> String {
+        if abs(d) >= 100 { return EV.format(d.rounded()) }
+        return JSONWriter.format((d * 100).rounded() / 100)
     }
 
     static func renderEvidence(_ key: String, _ ev: JSONValue) -> String {
@@ -366,6 +373,11 @@ public final class AnalyticsEngine {
         case "input": return firstMatch?["input"]?.stringValue ?? "?"
         case "matches":
             return ev["matches"]?.arrayValue?.compactMap { $0["entry"]?.stringValue }.joined(separator: ", ") ?? "?"
+        case _ where key.hasPrefix("matches:"):
+            // Entries matched from one list only; empty when that list did not match.
+            let name = String(key.dropFirst("matches:".count))
+            return ev["matches"]?.arrayValue?.filter { $0["name"]?.stringValue == name }
+                .compactMap { $0["entry"]?.stringValue }.joined(separator: ", ") ?? ""
         case "aggregate":
             return ev["matches"]?.arrayValue?.first { $0["kind"]?.stringValue == "aggregate" }?["entry"]?.stringValue ?? "?"
         case "top":
@@ -379,7 +391,7 @@ public final class AnalyticsEngine {
             switch v {
             case .string(let s): return s
             case .int(let i): return String(i)
-            case .double(let d): return JSONWriter.format(d)
+            case .double(let d): return AnalyticsEngine.human(d)
             case .bool(let b): return b ? "yes" : "no"
             default: return v.serialized()
             }

@@ -387,6 +387,10 @@ struct ExpressionCompiler {
         case "subject_key":
             try arity(name, args, pos, 1...1)
             return mapText(try compile(args[0])) { let k = TextHelpers.subjectKey($0); return k.isEmpty ? nil : k }
+        case "is_reply_or_forward":
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            return { ctx in .bool(x(ctx).anyElement(TextHelpers.hasReplyPrefix)) }
         case "ua_family":
             try arity(name, args, pos, 1...1)
             let x = try compile(args[0])

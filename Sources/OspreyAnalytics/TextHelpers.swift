@@ -79,6 +79,14 @@ public enum TextHelpers {
         }
     }
 
+    /// Whether a subject starts with a reply or forward prefix (`Re:`, `FW:`, `Fwd:`, `AW:`…).
+    public static func hasReplyPrefix(_ s: String) -> Bool {
+        var t = Substring(s)
+        while let f = t.first, f == " " || f == "\t" || f == "[" { t = t.dropFirst() }
+        let head = Array(t.utf8.prefix(5)).map(TextOps.lower)
+        return replyPrefixes.contains { p in head.count >= p.count && Array(head[0..<p.count]) == p }
+    }
+
     static let osTokens: [(needle: [UInt8], name: String)] = [
         ("windows phone", "WindowsPhone"), ("windows", "Windows"), ("win64", "Windows"), ("win32", "Windows"),
         ("iphone", "iOS"), ("ipad", "iOS"), ("ios", "iOS"), ("cpu os", "iOS"), ("android", "Android"),
