@@ -183,10 +183,19 @@ public final class AnalyticsEngine {
             let def = content.models[m]
             for item in st.items(m, ctx) {
                 if rule.requireConverged && !st.converged(m, item.hist) { continue }
-                let h = st.hist(m, item.hist)
                 var fires = false
                 var mass: Double? = nil
                 let count = st.count(m, item)
+                if rule.kind == .first {
+                    // The common case: no histogram copy.
+                    if count == 0 {
+                        let d = rule.dedup?(ctx).text ?? item.valueText(def.kind)
+                        out.append(Candidate(rule: r, dedup: d, item: item, mass: nil, matches: ctx.matches))
+                    }
+                    continue
+                }
+                if rule.kind == .abnormal && count == 0 { continue }
+                let h = st.hist(m, item.hist)
                 switch rule.kind {
                 case .first:
                     fires = count == 0

@@ -69,7 +69,7 @@ struct Histogram {
 
     @inline(__always)
     func find(_ value: UInt32) -> Int? {
-        if let big { return big.index[value].map(Int.init) }
+        if let big { return big.index.get(value).map(Int.init) }
         var i = 0
         let S = Histogram.stride
         while i < data.count {
@@ -98,7 +98,7 @@ struct Histogram {
             data.append(value); data.append(1)
             for _ in 0..<(Histogram.slots / 2) { data.append(0) }
             setSlot(i, s, 1)
-            if let big { big.index[value] = Int32(i) }
+            if let big { big.index.set(value, Int32(i)) }
             else if distinct > Histogram.indexThreshold { rebuildIndex() }
         }
         total &+= 1
@@ -106,9 +106,9 @@ struct Histogram {
 
     mutating func rebuildIndex() {
         let b = big ?? BigHistogramIndex()
-        b.index.removeAll(keepingCapacity: true)
+        b.index = U32Map()
         var i = 0
-        while i < data.count { b.index[data[i]] = Int32(i); i += Histogram.stride }
+        while i < data.count { b.index.set(data[i], Int32(i)); i += Histogram.stride }
         b.rareValid = false
         big = b
     }
@@ -174,13 +174,13 @@ struct Histogram {
     var approximateBytes: Int {
         var b = MemoryLayout<Histogram>.stride
         if data.capacity > 0 { b += 32 + data.capacity * 4 }
-        if let big { b += 64 + big.index.capacity * 12 * 4 / 3 }
+        if let big { b += 64 + big.index.approximateBytes }
         return b
     }
 }
 
 final class BigHistogramIndex {
-    var index: [UInt32: Int32] = [:]
+    var index = U32Map()
     var rareValid = false
     var rareCount: UInt32 = 0
     var rareMass: Double = 0

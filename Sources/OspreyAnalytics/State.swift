@@ -28,11 +28,11 @@ struct ScopeStats {
 }
 
 /// The histograms of one model: scope key id → slot, slots reused when a histogram ages out entirely.
-struct ModelStore {
-    var index = U32Map()
-    var hists: [Histogram] = []
-    var scopes: [UInt32] = []
-    var free: [Int32] = []
+final class ModelStore {
+    @exclusivity(unchecked) var index = U32Map()
+    @exclusivity(unchecked) var hists: [Histogram] = []
+    @exclusivity(unchecked) var scopes: [UInt32] = []
+    @exclusivity(unchecked) var free: [Int32] = []
 
     var live: Int { index.count }
 }
@@ -43,27 +43,29 @@ final class AnalyticsState {
     let provider: AnalyticsContextProvider
     let options: AnalyticsOptions
     let interner = Interner()
-    var stores: [ModelStore]
-    var sessions: [UInt32: Session] = [:]
-    var lastSeen: [UInt32: Int64] = [:]
-    var heap = ExpiryHeap()
-    var clock: Int64 = Int64.min
+    let stores: [ModelStore]
+    let bucketMillis: [Int64]
+    @exclusivity(unchecked) var sessions: [UInt32: Session] = [:]
+    @exclusivity(unchecked) var lastSeen: [UInt32: Int64] = [:]
+    @exclusivity(unchecked) var heap = ExpiryHeap()
+    @exclusivity(unchecked) var clock: Int64 = Int64.min
     var orgStart: Int64? = nil
-    var stats = AnalyticsStats()
+    @exclusivity(unchecked) var stats = AnalyticsStats()
     var ctx: EvalContext! = nil
 
     // Per-event memos, stamped with the context's generation.
-    var itemGen: [UInt32]
-    var itemMemo: [[ModelItem]]
-    var idGen: [UInt32]
-    var idStrings: [[String]]
-    var idValues: [[UInt32?]]
+    @exclusivity(unchecked) var itemGen: [UInt32]
+    @exclusivity(unchecked) var itemMemo: [[ModelItem]]
+    @exclusivity(unchecked) var idGen: [UInt32]
+    @exclusivity(unchecked) var idStrings: [[String]]
+    @exclusivity(unchecked) var idValues: [[UInt32?]]
 
     init(content: AnalyticsContent, provider: AnalyticsContextProvider, options: AnalyticsOptions) {
         self.content = content
         self.provider = provider
         self.options = options
-        stores = Array(repeating: ModelStore(), count: content.models.count)
+        stores = (0..<content.models.count).map { _ in ModelStore() }
+        bucketMillis = content.models.map(\.bucketMillis)
         itemGen = Array(repeating: 0, count: content.models.count)
         itemMemo = Array(repeating: [], count: content.models.count)
         idGen = Array(repeating: 0, count: content.slotCount)
@@ -80,23 +82,26 @@ final class AnalyticsState {
     // MARK: histograms
 
     @inline(__always) func bucket(_ m: Int) -> Int32 {
-        let b = content.models[m].bucketMillis
+        let b = bucketMillis[m]
         let c = clock
         return Int32(truncatingIfNeeded: c >= 0 ? c / b : (c - b + 1) / b)
     }
 
     /// Slot of the scope key's histogram, aged to the current clock; -1 when there is none (or it aged
     /// out entirely, in which case the slot is freed).
+    @inline(__always)
     func histSlot(_ m: Int, _ scope: UInt32?) -> Int32 {
-        guard let scope, let slot = stores[m].index.get(scope) else { return -1 }
+        guard let scope else { return -1 }
+        let store = stores[m]
+        guard let slot = store.index.get(scope) else { return -1 }
         let b = bucket(m)
         let i = Int(slot)
-        if stores[m].hists[i].epoch < b {
-            stores[m].hists[i].advance(to: b)
-            if stores[m].hists[i].isEmpty {
-                stores[m].index.remove(scope)
-                stores[m].hists[i] = Histogram()
-                stores[m].free.append(slot)
+        if store.hists[i].epoch < b {
+            store.hists[i].advance(to: b)
+            if store.hists[i].isEmpty {
+                store.index.remove(scope)
+                store.hists[i] = Histogram()
+                store.free.append(slot)
                 return -1
             }
         }
@@ -171,26 +176,28 @@ final class AnalyticsState {
         itemMemo[m] = []
         out.removeAll(keepingCapacity: true)
         if !scopes.isEmpty {
-            let slots = scopeIds.map { histSlot(m, $0) }
             switch def.kind {
             case .categorical:
                 let (values, valueIds) = elementIDs(def.featureSlot, def.feature, ctx)
-                for (k, s) in scopes.enumerated() {
-                    for (j, v) in values.enumerated() {
-                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: v, number: nil, valueId: valueIds[j], hist: slots[k]))
+                if !values.isEmpty {
+                    for k in 0..<scopes.count {
+                        let slot = histSlot(m, scopeIds[k])
+                        for j in 0..<values.count {
+                            out.append(ModelItem(scope: scopes[k], scopeId: scopeIds[k], value: values[j], number: nil, valueId: valueIds[j], hist: slot))
+                        }
                     }
                 }
             case .numeric:
                 if let n = def.feature(ctx).number {
                     let bin = NumericBins.bin(n)
-                    for (k, s) in scopes.enumerated() {
-                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: "", number: n, valueId: bin, hist: slots[k]))
+                    for k in 0..<scopes.count {
+                        out.append(ModelItem(scope: scopes[k], scopeId: scopeIds[k], value: "", number: n, valueId: bin, hist: histSlot(m, scopeIds[k])))
                     }
                 }
             case .timeOfWeek:
                 if let h = def.feature(ctx).number, h >= 0, h < 168 {
-                    for (k, s) in scopes.enumerated() {
-                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: "", number: h, valueId: UInt32(h), hist: slots[k]))
+                    for k in 0..<scopes.count {
+                        out.append(ModelItem(scope: scopes[k], scopeId: scopeIds[k], value: "", number: h, valueId: UInt32(h), hist: histSlot(m, scopeIds[k])))
                     }
                 }
             }

@@ -1,0 +1,1 @@
+// local placeholder (not committed): the real target is being written in main
