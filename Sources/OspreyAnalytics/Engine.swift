@@ -413,12 +413,9 @@ enum ModelMath {
     /// The `k` most frequent values, ties broken by text (deterministic), without sorting every value.
     static func top(_ h: Histogram, _ k: Int, _ name: (UInt32) -> String) -> [(String, UInt32)] {
         var best: [(String, UInt32)] = []
-        var i = 0
-        let data = h.data
-        while i < data.count {
-            let c = data[i + 1]
+        for (value, c) in h.entries() {
             if best.count < k || c >= best[best.count - 1].1 {
-                let s = name(data[i])
+                let s = name(value)
                 if best.count < k || c > best[best.count - 1].1 || s < best[best.count - 1].0 {
                     var j = best.count
                     while j > 0, best[j - 1].1 < c || (best[j - 1].1 == c && best[j - 1].0 > s) { j -= 1 }
@@ -426,7 +423,6 @@ enum ModelMath {
                     if best.count > k { best.removeLast() }
                 }
             }
-            i += Histogram.stride
         }
         return best
     }
@@ -486,20 +482,28 @@ public struct MemoryReport: Sendable {
     public var internerBytes = 0
     public var userBytes = 0
     public var sessionBytes = 0
+    /// Per model: (id, histograms, values, bytes), largest first.
+    public var byModel: [(model: String, histograms: Int, values: Int, bytes: Int)] = []
     public var totalBytes: Int { histogramBytes + internerBytes + userBytes + sessionBytes }
 }
 
 extension AnalyticsEngine {
     public func memoryReport() -> MemoryReport {
         var r = MemoryReport()
-        for store in state.stores {
-            r.histograms += store.live
-            r.histogramBytes += store.index.approximateBytes + store.scopes.capacity * 4 + store.free.capacity * 4
+        for (m, store) in state.stores.enumerated() {
+            var bytes = store.index.approximateBytes + store.scopes.capacity * 4 + store.free.capacity * 4
+                + (store.hists.capacity - store.hists.count) * MemoryLayout<Histogram>.stride
+            var values = 0
             for h in store.hists {
-                r.values += h.distinct
-                r.histogramBytes += h.approximateBytes
+                values += h.distinct
+                bytes += h.approximateBytes
             }
+            r.histograms += store.live
+            r.values += values
+            r.histogramBytes += bytes
+            r.byModel.append((content.models[m].id, store.live, values, bytes))
         }
+        r.byModel.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.model < $1.model }
         r.strings = state.interner.count
         r.internerBytes = state.interner.approximateBytes
         r.userBytes = state.lastSeen.capacity * 12 * 4 / 3

@@ -29,6 +29,9 @@ struct ScopeStats {
 
 /// The histograms of one model: scope key id → slot, slots reused when a histogram ages out entirely.
 final class ModelStore {
+    /// Narrow histogram entries (8-bit slots) for models scoped by user.
+    let narrow: Bool
+    init(narrow: Bool) { self.narrow = narrow }
     @exclusivity(unchecked) var index = U32Map()
     @exclusivity(unchecked) var hists: [Histogram] = []
     @exclusivity(unchecked) var scopes: [UInt32] = []
@@ -64,7 +67,7 @@ final class AnalyticsState {
         self.content = content
         self.provider = provider
         self.options = options
-        stores = (0..<content.models.count).map { _ in ModelStore() }
+        stores = content.models.map { ModelStore(narrow: $0.scopeText == "user") }
         bucketMillis = content.models.map(\.bucketMillis)
         itemGen = Array(repeating: 0, count: content.models.count)
         itemMemo = Array(repeating: [], count: content.models.count)
@@ -100,7 +103,7 @@ final class AnalyticsState {
             store.hists[i].advance(to: b)
             if store.hists[i].isEmpty {
                 store.index.remove(scope)
-                store.hists[i] = Histogram()
+                store.hists[i] = Histogram(narrow: store.narrow)
                 store.free.append(slot)
                 return -1
             }
@@ -115,7 +118,7 @@ final class AnalyticsState {
             stores[m].scopes[Int(f)] = scope
         } else {
             slot = Int32(stores[m].hists.count)
-            stores[m].hists.append(Histogram())
+            stores[m].hists.append(Histogram(narrow: stores[m].narrow))
             stores[m].scopes.append(scope)
         }
         stores[m].index.set(scope, slot)

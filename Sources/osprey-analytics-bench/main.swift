@@ -199,6 +199,7 @@ osprey-analytics-bench: \(users) users, \(days) days, \(processed) events (seed 
   users/sessions:    \(mem.userBytes / 1024) KB users, \(mem.sessionBytes / 1024) KB open sessions
   state per user:    \(mem.totalBytes / max(users, 1)) bytes
   peak RSS:          \(rssKB("VmHWM:") / 1024) MB (includes one generated day of events)
+  largest models:    \(mem.byModel.prefix(8).map { "\($0.model) \($0.bytes / 1024)KB/\($0.histograms)h/\($0.values)v" }.joined(separator: ", "))
   highest session:   \(maxScore)
   rule triggers:     \(perRule.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(15).map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 """)
