@@ -189,7 +189,7 @@ public final class AnalyticsEngine {
                 if rule.kind == .first {
                     // The common case: no histogram copy.
                     if count == 0 {
-                        let d = rule.dedup?(ctx).text ?? item.valueText(def.kind)
+                        let d = rule.dedup?(ctx).text ?? st.valueText(m, item)
                         out.append(Candidate(rule: r, dedup: d, item: item, mass: nil, matches: ctx.matches))
                     }
                     continue
@@ -218,7 +218,7 @@ public final class AnalyticsEngine {
                     break
                 }
                 if fires {
-                    let d = rule.dedup?(ctx).text ?? item.valueText(def.kind)
+                    let d = rule.dedup?(ctx).text ?? st.valueText(m, item)
                     out.append(Candidate(rule: r, dedup: d, item: item, mass: mass, matches: ctx.matches))
                 }
             }
@@ -274,15 +274,15 @@ public final class AnalyticsEngine {
         var ev: [(String, JSONValue)] = [
             ("model", .string(def.id)),
             ("scope", .string(def.scopeText)),
-            ("key", .string(item.scope)),
+            ("key", .string(st.scopeText(m, item))),
         ]
         switch def.kind {
         case .categorical:
-            ev.append(("value", .string(item.value)))
+            ev.append(("value", .string(st.valueText(m, item))))
         case .numeric:
             ev.append(("value", .double(item.number ?? 0)))
         case .timeOfWeek:
-            ev.append(("value", .string(item.valueText(.timeOfWeek))))
+            ev.append(("value", .string(st.valueText(m, item))))
             ev.append(("hour", .int(Int64(item.valueId ?? 0))))
         }
         ev.append(("count", .int(Int64(count))))

@@ -1,24 +1,17 @@
 import OspreyCore
 
-/// One (scope key, value) pair a model sees in an event.
+/// One (scope key, value) pair a model sees in an event. Plain data (no references): the texts live in
+/// the per-event memo arrays of the model's scope and feature slots (`AnalyticsState.scopeText/valueText`).
 struct ModelItem {
-    var scope: String
+    var scopeIdx: Int32
+    /// Index into the feature slot's elements (categorical), -1 otherwise.
+    var valueIdx: Int32
     var scopeId: UInt32?
-    /// The value's text for categorical models; empty for numeric and time-of-week (see `valueText`).
-    var value: String
-    var number: Double?
     /// Interned id (categorical) or bin (numeric, time-of-week); nil when the value was never seen.
     var valueId: UInt32?
+    var number: Double?
     /// Slot of the scope key's histogram in the model's store, or -1.
     var hist: Int32
-
-    func valueText(_ kind: ModelKind) -> String {
-        switch kind {
-        case .categorical: return value
-        case .numeric: return EV.format(number ?? 0)
-        case .timeOfWeek: return TextHelpers.hourOfWeekLabel(Int(valueId ?? 0))
-        }
-    }
 }
 
 struct ScopeStats {
@@ -147,10 +140,9 @@ final class AnalyticsState {
 
     /// A scope or feature expression's elements with their interned ids (memoized per slot and event).
     @inline(__always)
-    func elementIDs(_ slot: Int?, _ eval: Eval, _ ctx: EvalContext) -> ([String], [UInt32?]) {
-        if let slot, idGen[slot] == ctx.generation { return (idStrings[slot], idValues[slot]) }
+    func elementIDs(_ slot: Int, _ eval: Eval, _ ctx: EvalContext) -> ([String], [UInt32?]) {
+        if idGen[slot] == ctx.generation { return (idStrings[slot], idValues[slot]) }
         let v = eval(ctx)
-        guard let slot else { let els = v.elements; return (els, els.map { interner.lookup($0) }) }
         idGen[slot] = ctx.generation
         idStrings[slot].removeAll(keepingCapacity: true)
         idValues[slot].removeAll(keepingCapacity: true)
@@ -186,7 +178,7 @@ final class AnalyticsState {
                     for k in 0..<scopes.count {
                         let slot = histSlot(m, scopeIds[k])
                         for j in 0..<values.count {
-                            out.append(ModelItem(scope: scopes[k], scopeId: scopeIds[k], value: values[j], number: nil, valueId: valueIds[j], hist: slot))
+                            out.append(ModelItem(scopeIdx: Int32(k), valueIdx: Int32(j), scopeId: scopeIds[k], valueId: valueIds[j], number: nil, hist: slot))
                         }
                     }
                 }
@@ -194,13 +186,13 @@ final class AnalyticsState {
                 if let n = def.feature(ctx).number {
                     let bin = NumericBins.bin(n)
                     for k in 0..<scopes.count {
-                        out.append(ModelItem(scope: scopes[k], scopeId: scopeIds[k], value: "", number: n, valueId: bin, hist: histSlot(m, scopeIds[k])))
+                        out.append(ModelItem(scopeIdx: Int32(k), valueIdx: -1, scopeId: scopeIds[k], valueId: bin, number: n, hist: histSlot(m, scopeIds[k])))
                     }
                 }
             case .timeOfWeek:
                 if let h = def.feature(ctx).number, h >= 0, h < 168 {
                     for k in 0..<scopes.count {
-                        out.append(ModelItem(scope: scopes[k], scopeId: scopeIds[k], value: "", number: h, valueId: UInt32(h), hist: histSlot(m, scopeIds[k])))
+                        out.append(ModelItem(scopeIdx: Int32(k), valueIdx: -1, scopeId: scopeIds[k], valueId: UInt32(h), number: h, hist: histSlot(m, scopeIds[k])))
                     }
                 }
             }
@@ -208,6 +200,21 @@ final class AnalyticsState {
         itemGen[m] = ctx.generation
         itemMemo[m] = out
         return out
+    }
+
+    /// The scope key of an item (valid during the event that produced it).
+    func scopeText(_ m: Int, _ item: ModelItem) -> String {
+        idStrings[content.models[m].scopeSlot][Int(item.scopeIdx)]
+    }
+
+    /// The value of an item as text: the categorical value, the number, or the hour-of-week label.
+    func valueText(_ m: Int, _ item: ModelItem) -> String {
+        let def = content.models[m]
+        switch def.kind {
+        case .categorical: return idStrings[def.featureSlot][Int(item.valueIdx)]
+        case .numeric: return EV.format(item.number ?? 0)
+        case .timeOfWeek: return TextHelpers.hourOfWeekLabel(Int(item.valueId ?? 0))
+        }
     }
 
     func scopeStats(model m: Int, _ ctx: EvalContext) -> ScopeStats {
@@ -224,8 +231,8 @@ final class AnalyticsState {
     }
 
     func train(_ m: Int, _ item: ModelItem, session: Session) {
-        let sid = item.scopeId ?? interner.intern(item.scope)
-        let vid = item.valueId ?? interner.intern(item.value)
+        let sid = item.scopeId ?? interner.intern(scopeText(m, item))
+        let vid = item.valueId ?? interner.intern(valueText(m, item))
         // model (10 bits) | scope id (27 bits) | value id (27 bits); ids beyond 2^27 would only alias.
         let key = UInt64(m & 0x3FF) << 54 | UInt64(sid & 0x7FF_FFFF) << 27 | UInt64(vid & 0x7FF_FFFF)
         guard session.trained.insert(key) else { return }
