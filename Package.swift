@@ -24,6 +24,7 @@ let package = Package(
                 resources: [.copy("parsers"), .copy("mappings")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
+        .target(name: "OspreyAssembly", dependencies: ["OspreyCore"]),
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -31,9 +32,13 @@ let package = Package(
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
+        .executableTarget(name: "osprey-assembly-bench", dependencies: ["OspreyCore", "OspreyAssembly"]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
+        .testTarget(name: "OspreyAssemblyTests", dependencies: [
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyContent",
         ]),
     ]
 )
