@@ -16,7 +16,10 @@ public enum EventBuilder {
             }
             if let d = direction { e[F.direction] = .string(d) }
             let failed = isFailure(e, rule)
+            // No direction (process lines): the sender is the only party the record names, so it is read as
+            // the sender's outgoing mail; assembly later decides on the whole message.
             let out = direction == "outbound" || direction == "internal"
+                || (direction == nil && e[F.destEmailAddress] == nil && e[F.sender] != nil)
             e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
             if e[F.user] == nil {
                 let key = direction ?? "any"

@@ -12,6 +12,7 @@ public enum RejectReason: String, Sendable, CaseIterable {
 public struct Reject: Error, Sendable {
     public var reason: RejectReason
     public var detail: String
+    public init(reason: RejectReason, detail: String) { self.reason = reason; self.detail = detail }
 }
 
 /// What one line became: events, rejects, or an empty API page (`"data":[]`), which is neither.
@@ -296,6 +297,18 @@ public final class ParseEngine {
                 v = .int(i)
             case .trimBackslashes:
                 if case .string(let s) = v { v = .string(s.trimmingCharacters(in: "\\")) }
+            case .const(let c):
+                v = .string(c)
+            case .whenKey(let h):
+                if view.entry(h) == nil { return nil }
+            case .unlessKey(let h):
+                if view.entry(h) != nil { return nil }
+            case .before(let sep):
+                // `1.2.3.4:25` → `1.2.3.4`; an IPv6 address (several colons) is left whole.
+                if case .string(let s) = v, let c = sep.first, let i = s.firstIndex(of: c),
+                   c != ":" || s.lazy.filter({ $0 == ":" }).count == 1 {
+                    v = .string(String(s[..<i]))
+                }
             }
         }
         if case .string(let s) = v, s.isEmpty { return nil }

@@ -9,6 +9,10 @@ public enum ValueTransform: Sendable, Equatable {
     case first                 // first element of a list
     case int                   // integer; dropped if not a number
     case trimBackslashes
+    case const(String)         // replace the value by a constant (e.g. the presence of `Delivered` → record_type)
+    case whenKey(UInt64)       // keep only when the record also has this key
+    case unlessKey(UInt64)     // keep only when the record lacks this key
+    case before(String)        // the text before the first occurrence of a separator (`ip:port` → ip)
 
     static func parse(_ text: String) -> ValueTransform? {
         let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
@@ -20,6 +24,10 @@ public enum ValueTransform: Sendable, Equatable {
         case "first": return .first
         case "int": return .int
         case "trim_backslashes": return .trimBackslashes
+        case "const": return parts.count == 2 ? .const(parts[1]) : nil
+        case "when_key": return parts.count == 2 ? .whenKey(FNV.hash(parts[1])) : nil
+        case "unless_key": return parts.count == 2 ? .unlessKey(FNV.hash(parts[1])) : nil
+        case "before": return parts.count == 2 ? .before(parts[1]) : nil
         default: return nil
         }
     }
