@@ -72,6 +72,7 @@ enum RecordScanner {
     nonisolated(unsafe) static let cefMarker = UnsafeRawBufferPointer(StaticBytes.make("CEF:"))
     nonisolated(unsafe) static let pipe = UnsafeRawBufferPointer(StaticBytes.make("|"))
     nonisolated(unsafe) static let equals = UnsafeRawBufferPointer(StaticBytes.make("="))
+    nonisolated(unsafe) static let quote = UnsafeRawBufferPointer(StaticBytes.make("\""))
 
     static func scanJSON(_ view: inout RecordView, flattenDepth: Int) throws {
         let b = view.bytes
@@ -110,6 +111,10 @@ enum RecordScanner {
                 }
                 if found {
                     vEnd = i; p = i + 1
+                    // `"a.docx", "b.xlsx"` is a list of quoted names, not one quoted value: keep the quotes.
+                    if q == 0x22, Bytes.find(quote, in: UnsafeRawBufferPointer(rebasing: b[vStart..<vEnd])) != nil {
+                        vStart -= 1; vEnd += 1
+                    }
                 } else {
                     // Unclosed (collectors write `eventInfo="…` without the closing quote): the value ends
                     // where the next `|key=` begins, or at the end of the line.
