@@ -1,7 +1,14 @@
 /// Appends JSON text to a byte buffer: the per-event output path (no Foundation encoders).
 public struct JSONWriter {
     public var bytes: [UInt8] = []
+    /// Field names as UTF-8, by id: a snapshot of the registry refreshed when a newer field shows up.
+    private var names: [[UInt8]] = []
     public init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
+
+    @inline(__always) mutating func fieldName(_ f: Field) {
+        if Int(f.id) >= names.count { names = FieldRegistry.shared.allNames().map { Array($0.utf8) } }
+        bytes.append(0x22); bytes.append(contentsOf: names[Int(f.id)]); bytes.append(0x22)
+    }
 
     @inline(__always) public mutating func raw(_ s: StaticString) {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -88,7 +95,7 @@ public struct JSONWriter {
             let (k, v) = e.field(at: i)
             if !first { bytes.append(0x2C) }
             first = false
-            string(k.name); bytes.append(0x3A); value(v)
+            fieldName(k); bytes.append(0x3A); value(v)
         }
         raw("}}")
     }
