@@ -24,8 +24,9 @@ let package = Package(
                 resources: [.copy("parsers"), .copy("mappings")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
+        .target(name: "OspreyGenerator", dependencies: ["OspreyCore"]),
         .executableTarget(name: "osprey", dependencies: [
-            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [
