@@ -233,7 +233,8 @@ public final class OrganizationGenerator {
 
     func login(_ p: Person, _ t: Int64, ip: String, app: String, ua: String?, success: Bool, shape: Shape? = nil) -> (Int64, String) {
         let info = LogFormats.loginInfo(user: p.email, name: "\(p.first) \(p.last)", success: success, time: t, ip: ip, app: app,
-                                        method: rng.pick(["Cloud", "Office 365"]), userAgent: ua)
+                                        method: rng.pick(["Cloud", "Office 365"]), userAgent: ua,
+                                        clientID: app == "mimecast-moa" ? "moa-" + String(UInt32(truncatingIfNeeded: FNV.hash(p.email)), radix: 16) : nil)
         let a = AuditEvent(time: t, user: p.email, auditType: success ? "User Logged On" : "Logon Authentication Failed",
                            category: "authentication_logs", info: info)
         // Logins as raw API JSON or audit key=value lines: both become app-login / failed-app-login. The

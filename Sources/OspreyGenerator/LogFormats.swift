@@ -161,10 +161,11 @@ enum LogFormats {
     }
 
     static func loginInfo(user: String, name: String, success: Bool, time: Int64, ip: String, app: String, method: String,
-                          userAgent: String?, reason: String = "Wrong password") -> String {
+                          userAgent: String?, clientID: String? = nil, reason: String = "Wrong password") -> String {
         let d = UTCTime.format(time)
         var s = "\(success ? "Successful" : "Failed") authentication for \(user) <\(name)>, Date: \(d.prefix(10)), Time: \(d.dropFirst(11).prefix(8))+0000, IP: \(ip), Application: \(app), Method: \(method)"
         if let userAgent { s += ", User-Agent: \(userAgent)" }
+        if let clientID { s += ", Client Id: \(clientID)" }
         if !success { s += ", Reason: \(reason)" }
         return s
     }
