@@ -33,6 +33,7 @@ let package = Package(
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
+        .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),

@@ -112,7 +112,7 @@ extension OrganizationGenerator {
         let times = out.map(\.0)
         let label = ScenarioLabel(id: spec.id, description: spec.description, user: p.email,
                                   start: (times.min() ?? t0) - 5 * min, end: (times.max() ?? t0) + 5 * min,
-                                  expectedRules: spec.expected, useCase: spec.useCase, mitre: spec.mitre)
+                                  expectedRules: spec.expected, useCase: spec.useCase, useCases: [spec.useCase] + spec.also, mitre: spec.mitre)
         return (out, label)
     }
 }

@@ -9,11 +9,14 @@ public struct ScenarioLabel: Sendable {
     public var end: Int64
     public var expectedRules: [String]
     public var useCase: String
+    /// Every use case the scenario exercises (the primary one first), from the catalog's rule → use-case map.
+    public var useCases: [String]
     public var mitre: [String]
 
     func jsonLine() -> String {
         LogFormats.json([("id", id), ("description", description), ("user", user), ("start", UTCTime.format(start)),
-                         ("end", UTCTime.format(end)), ("expected_rules", expectedRules), ("use_case", useCase), ("mitre", mitre)])
+                         ("end", UTCTime.format(end)), ("expected_rules", expectedRules), ("use_case", useCase),
+                         ("use_cases", useCases), ("mitre", mitre)])
     }
 }
 
@@ -25,6 +28,7 @@ struct ScenarioSpec: Sendable {
     var expected: [String]
     var mitre: [String]
     var needs: @Sendable (Person) -> Bool
+    var also: [String] = []
 }
 
 enum Mitre {
@@ -40,7 +44,8 @@ enum Mitre {
 let scenarioSpecs: [ScenarioSpec] = [
     ScenarioSpec(id: "ato-tor-forwarding", description: "Account takeover: failed then successful logins from a TOR exit in a country new to the user, then a forwarding rule to public webmail",
                  useCase: "Compromised Credentials", expected: ["Auth-Tor-Shost", "UA-UC-F", "EM-InRule-Public", "EM-InRule-EX"],
-                 mitre: [Mitre.proxy, Mitre.validAccounts, Mitre.forwarding], needs: { !$0.isExecutive && !$0.isService }),
+                 mitre: [Mitre.proxy, Mitre.validAccounts, Mitre.forwarding], needs: { !$0.isExecutive && !$0.isService },
+                 also: ["Lateral Movement", "Data Leak"]),
     ScenarioSpec(id: "impossible-travel", description: "Logins from three countries within two hours in one session",
                  useCase: "Abnormal Authentication & Access", expected: ["UA-UC-Two", "UA-UC-Three", "UA-UC-F"],
                  mitre: [Mitre.validAccounts, Mitre.remote], needs: { !$0.isService }),
@@ -61,7 +66,8 @@ let scenarioSpecs: [ScenarioSpec] = [
                  mitre: [Mitre.validAccounts], needs: { $0.deactivatedAt != nil }),
     ScenarioSpec(id: "exec-mailbox-permission", description: "A non-executive grants delegate permissions on the CEO's mailbox",
                  useCase: "Account Manipulation", expected: ["EM-InB-Ex", "EM-InB-Perm-N-F"],
-                 mitre: [Mitre.delegate], needs: { !$0.isExecutive && !$0.isService && $0.isPrivileged }),
+                 mitre: [Mitre.delegate], needs: { !$0.isExecutive && !$0.isService && $0.isPrivileged },
+                 also: ["Privilege Escalation", "Privilege Abuse"]),
     ScenarioSpec(id: "large-mail-to-personal", description: "Over 10 MB of attachments sent to the user's own personal address in one session",
                  useCase: "Data Leak", expected: ["EM-BSum-5MB", "EM-PersonalEmail"],
                  mitre: [Mitre.exfil], needs: { $0.personalEmail != nil && !$0.isExecutive && !$0.isService }),
@@ -88,7 +94,8 @@ let scenarioSpecs: [ScenarioSpec] = [
                  mitre: [Mitre.exploit], needs: { !$0.isService }),
     ScenarioSpec(id: "non-privileged-admin-action", description: "A non-privileged user performs privileged console operations in an application new to them",
                  useCase: "Privilege Abuse", expected: ["APP-AT-PRIV", "APP-UApp-F"],
-                 mitre: [Mitre.validAccounts], needs: { !$0.isPrivileged && !$0.isExecutive && !$0.isService }),
+                 mitre: [Mitre.validAccounts], needs: { !$0.isPrivileged && !$0.isExecutive && !$0.isService },
+                 also: ["Compromised Credentials", "Data Access", "Privileged Activity"]),
     ScenarioSpec(id: "phishing-lookalike-reply", description: "A user sends invoice details to a lookalike domain the organization rarely mails",
                  useCase: "Phishing", expected: ["EM-OD-A", "EM-UD-F"],
                  mitre: [Mitre.exfil], needs: { $0.department == "Finance" || $0.department == "Sales" }),
