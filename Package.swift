@@ -25,8 +25,9 @@ let package = Package(
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
         .target(name: "OspreyAssembly", dependencies: ["OspreyCore"]),
+        .target(name: "OspreyGenerator", dependencies: ["OspreyCore"]),
         .executableTarget(name: "osprey", dependencies: [
-            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
         ]),
         .executableTarget(name: "osprey-assembly-bench", dependencies: ["OspreyCore", "OspreyAssembly"]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
+        .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
