@@ -40,7 +40,7 @@ let package = Package(
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
         .testTarget(name: "OspreyAssemblyTests", dependencies: [
-            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyContent",
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
     ]
 )

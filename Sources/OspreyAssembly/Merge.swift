@@ -215,7 +215,8 @@ struct Merger: Sendable {
     static let messageFields: [Field] = [F.sender, F.senderDomain, F.emailSubject, F.messageID, F.direction, F.srcIP]
     /// Fields that describe how the message ended for this recipient: taken only from the part that decided
     /// the outcome (when one did), so a delivered message carries no failure reason from an earlier attempt.
-    static let outcomeFields: Set<Field> = [F.action, F.result, F.failureReason, F.destIP]
+    static let outcomeFields: Set<Field> = [F.action, F.result, F.failureReason, F.destIP, F.additionalInfo,
+                                            Field.named("delivered")]
     /// Fields the merge sets itself.
     static let explicitFields: [Field] = [
         F.user, F.emailDomain, F.outcome, F.destEmailAddress, F.destDomain, F.emailRecipients, F.recordType,
@@ -367,6 +368,7 @@ struct Merger: Sendable {
                     if f == F.emailAttachments { for a in v.elements where !attachments.contains(a) { attachments.append(a) } }
                     continue
                 }
+                if f == F.emailAttachment, case .string(let a) = v, !attachments.contains(a) { attachments.append(a) }
                 if deciding >= 0, i != deciding, id < outcomeOnly.count, outcomeOnly[id] { continue }
                 if id >= seen.count { seen += Array(repeating: 0, count: id + 1 - seen.count) }
                 if seen[id] == generation { continue }
