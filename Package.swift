@@ -33,14 +33,16 @@ let package = Package(
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
-        .executableTarget(name: "osprey-assembly-bench", dependencies: ["OspreyCore", "OspreyAssembly"]),
+        .executableTarget(name: "osprey-assembly-bench", dependencies: [
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
         .testTarget(name: "OspreyAssemblyTests", dependencies: [
-            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
         ]),
     ]
 )
