@@ -18,12 +18,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CByteShims"),
+        .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb",
+                       providers: [.apt(["libmaxminddb-dev"])]),
         .target(name: "OspreyCore", dependencies: ["CByteShims"]),
         .target(name: "OspreyContent", path: "Content",
                 exclude: ["README.md"],
-                resources: [.copy("parsers"), .copy("mappings")]),
+                resources: [.copy("parsers"), .copy("mappings"), .copy("lists")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
+        .target(name: "OspreyEnrichment", dependencies: ["OspreyCore", "CMaxMindDB"]),
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -31,7 +34,9 @@ let package = Package(
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
+        .executableTarget(name: "osprey-enrich-bench", dependencies: ["OspreyCore", "OspreyEnrichment"]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
+        .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
