@@ -36,7 +36,8 @@ let package = Package(
         ]),
         .executableTarget(name: "osprey-enrich-bench", dependencies: ["OspreyCore", "OspreyEnrichment"]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
-        .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"]),
+        .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),

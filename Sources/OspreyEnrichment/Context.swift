@@ -56,8 +56,9 @@ public struct ContextConfig: Sendable {
                                           "file_name", "url", "additional_info", "user_agent", "host"]
     /// Match a recipient's local part against the user's name (EM-PersonalEmail's second condition).
     public var personalNameMatch = true
-    public var ipCacheSize = 4096
-    public var domainCacheSize = 2048
+    /// Entries of each enricher's per-IP and per-domain caches (rounded up to a power of two).
+    public var ipCacheSize = 16384
+    public var domainCacheSize = 8192
 
     public init() {}
 

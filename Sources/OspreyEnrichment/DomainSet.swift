@@ -11,8 +11,30 @@ import OspreyCore
 public struct DomainSet: Sendable {
     public private(set) var exact: Set<String> = []
     public private(set) var globs: [String] = []
-    /// Where each entry came from (file:line), for evidence and debugging; only for globs and small sets.
+    private var compiled: [Glob] = []
+    private var hasTrailingAny = false
     public var count: Int { exact.count + globs.count }
+
+    /// A glob prepared for fast rejection: label count and literal prefix/suffix.
+    struct Glob: Sendable {
+        var bytes: [UInt8]
+        var labels: Int
+        var prefix: Int   // literal bytes before the first wildcard
+        var suffix: Int   // literal bytes after the last wildcard
+        var stem: [UInt8]? // for `stem.*`: the part before `.*`
+        var stemLabels: Int
+
+        init(_ p: String) {
+            bytes = Array(p.utf8)
+            labels = bytes.filter { $0 == 0x2E }.count + 1
+            prefix = bytes.firstIndex { $0 == 0x2A || $0 == 0x3F } ?? bytes.count
+            suffix = bytes.count - 1 - (bytes.lastIndex { $0 == 0x2A || $0 == 0x3F } ?? (bytes.count - 1))
+            if bytes.count > 2, bytes[bytes.count - 1] == 0x2A, bytes[bytes.count - 2] == 0x2E {
+                stem = Array(bytes[..<(bytes.count - 2)])
+                stemLabels = labels - 1
+            } else { stem = nil; stemLabels = 0 }
+        }
+    }
 
     public init() {}
 
@@ -22,12 +44,19 @@ public struct DomainSet: Sendable {
 
     public mutating func insert(_ entry: String) {
         let e = DomainSet.normalize(entry)
-        if e.contains("*") || e.contains("?") { if !globs.contains(e) { globs.append(e) } } else { exact.insert(e) }
+        if e.contains("*") || e.contains("?") {
+            if !globs.contains(e) {
+                globs.append(e)
+                let g = Glob(e)
+                compiled.append(g)
+                if g.stem != nil { hasTrailingAny = true }
+            }
+        } else { exact.insert(e) }
     }
 
     public mutating func formUnion(_ other: DomainSet) {
         exact.formUnion(other.exact)
-        for g in other.globs where !globs.contains(g) { globs.append(g) }
+        for g in other.globs { insert(g) }
     }
 
     /// Lowercases and strips a leading `@`/`.` and a trailing `.`.
@@ -62,47 +91,63 @@ public struct DomainSet: Sendable {
                 d = d[d.index(after: dot)...]
             }
         }
-        if !globs.isEmpty {
-            var d = Substring(domain)
-            while d.contains(".") {
-                for g in globs where DomainSet.glob(Substring(g), d, psl: psl) { return g }
-                d = d[d.index(after: d.firstIndex(of: ".")!)...]
+        guard !compiled.isEmpty else { return nil }
+        var copy = domain
+        let hit: Int? = copy.withUTF8 { buf -> Int? in
+            let n = buf.count
+            var dots: [Int] = []
+            for i in 0..<n where buf[i] == 0x2E { dots.append(i) }
+            // Plain globs: the domain and each parent with at least two labels; * and ? stay inside a label,
+            // so only globs with the same number of labels can match.
+            var start = 0, labels = dots.count + 1, k = 0
+            while labels >= 2 {
+                let cand = UnsafeBufferPointer(rebasing: buf[start..<n])
+                for (gi, g) in compiled.enumerated() where g.labels == labels && DomainSet.quick(g, cand) {
+                    if g.bytes.withUnsafeBufferPointer({ DomainSet.globMatch($0, cand) }) { return gi }
+                }
+                start = dots[k] + 1; k += 1; labels -= 1
             }
+            // `stem.*`: the labels right before the domain's public suffix match the stem.
+            if hasTrailingAny {
+                let psLabels = psl.suffixLabelCount(Substring(domain))
+                let total = dots.count + 1
+                for (gi, g) in compiled.enumerated() {
+                    guard let stem = g.stem, total >= g.stemLabels + psLabels else { continue }
+                    let firstLabel = total - psLabels - g.stemLabels
+                    let from = firstLabel == 0 ? 0 : dots[firstLabel - 1] + 1
+                    let to = dots[total - psLabels - 1]
+                    let cand = UnsafeBufferPointer(rebasing: buf[from..<to])
+                    if stem.withUnsafeBufferPointer({ DomainSet.globMatch($0, cand) }) { return gi }
+                }
+            }
+            return nil
         }
-        return nil
+        return hit.map { globs[$0] }
     }
 
-    /// `*` and `?` never cross a dot; a trailing `.*` also matches a whole public suffix.
-    static func glob(_ p: Substring, _ s: Substring, psl: PublicSuffixList) -> Bool {
-        if p.hasSuffix(".*") {
-            let stem = p.dropLast(2)
-            // Try each split of s into head "." publicSuffix.
-            var idx = s.startIndex
-            while let dot = s[idx...].firstIndex(of: ".") {
-                let head = s[..<dot], rest = s[s.index(after: dot)...]
-                if psl.isPublicSuffix(rest), globLabels(stem.utf8, head.utf8) { return true }
-                idx = s.index(after: dot)
-            }
-        }
-        return globLabels(p.utf8, s.utf8)
+    @inline(__always) static func quick(_ g: Glob, _ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard s.count >= g.prefix + g.suffix else { return false }
+        for i in 0..<g.prefix where g.bytes[i] != s[i] { return false }
+        for i in 0..<g.suffix where g.bytes[g.bytes.count - 1 - i] != s[s.count - 1 - i] { return false }
+        return true
     }
 
-    static func globLabels(_ p: Substring.UTF8View, _ s: Substring.UTF8View) -> Bool {
-        let pa = Array(p), sa = Array(s)
+    /// `*` matches a run of non-dot bytes, `?` one non-dot byte.
+    static func globMatch(_ p: UnsafeBufferPointer<UInt8>, _ s: UnsafeBufferPointer<UInt8>) -> Bool {
         func m(_ i: Int, _ j: Int) -> Bool {
-            if i == pa.count { return j == sa.count }
-            let c = pa[i]
-            if c == 0x2A { // '*': any run without '.'
+            if i == p.count { return j == s.count }
+            let c = p[i]
+            if c == 0x2A {
                 var k = j
                 while true {
                     if m(i + 1, k) { return true }
-                    if k == sa.count || sa[k] == 0x2E { return false }
+                    if k == s.count || s[k] == 0x2E { return false }
                     k += 1
                 }
             }
-            guard j < sa.count else { return false }
-            if c == 0x3F { return sa[j] != 0x2E && m(i + 1, j + 1) }
-            return c == sa[j] && m(i + 1, j + 1)
+            guard j < s.count else { return false }
+            if c == 0x3F { return s[j] != 0x2E && m(i + 1, j + 1) }
+            return c == s[j] && m(i + 1, j + 1)
         }
         return m(0, 0)
     }

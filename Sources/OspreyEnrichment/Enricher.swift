@@ -107,18 +107,26 @@ public final class Enricher {
     private let store: ContextStore?
     private var generation: Int
 
-    // Direct-mapped caches (bounded, no per-event allocation).
+    // Two-way set-associative caches (bounded, no per-event allocation): slots 2s and 2s+1 form set s;
+    // `*Recent[s]` is the slot used last, the other one is replaced on a miss.
     private var ipKeys: [IPAddress] = []
     private var ipValid: [Bool] = []
     private var ipFacts: [IPFacts] = []
+    private var ipRecent: [UInt8] = []
     private var ipShift: UInt64 = 0
     private var domKeys: [String] = []
     private var domFacts: [DomainFacts] = []
+    private var domRecent: [UInt8] = []
     private var domMask = 0
 
-    // Per-field scan plans resolved from the config.
-    private var keywordPlan: [(Field, UInt32)] = []
-    private var exploitPlan: [Field] = []
+    // What each input field is used for, by field id: one pass over the event reads everything.
+    private var roles: [UInt32] = []
+    private static let rSrcIP: UInt32 = 1 << 0, rUser: UInt32 = 1 << 1, rDestDomain: UInt32 = 1 << 2
+    private static let rDestAddress: UInt32 = 1 << 3, rRecipients: UInt32 = 1 << 4, rDestIP: UInt32 = 1 << 5
+    private static let rSender: UInt32 = 1 << 6, rSenderDomain: UInt32 = 1 << 7, rFileName: UInt32 = 1 << 8
+    private static let rFileExt: UInt32 = 1 << 9, rExploit: UInt32 = 1 << 10
+    private static let keywordShift: UInt32 = 16
+    private var keywordFields: [(flag: Field, match: Field)] = []
     private var scratch = ExploitScanner.Scratch()
 
     private let vTrue = Value.bool(true), vFalse = Value.bool(false)
@@ -143,27 +151,39 @@ public final class Enricher {
 
     private func configure() {
         let c = context.config
-        var ipSize = 16
-        while ipSize < c.ipCacheSize { ipSize <<= 1 }
-        ipKeys = [IPAddress](repeating: IPAddress(hi: 0, lo: 0), count: ipSize)
-        ipValid = [Bool](repeating: false, count: ipSize)
-        ipFacts = [IPFacts](repeating: IPFacts(), count: ipSize)
-        ipShift = UInt64(64 - ipSize.trailingZeroBitCount)
-        var domSize = 16
-        while domSize < c.domainCacheSize { domSize <<= 1 }
-        domKeys = [String](repeating: "", count: domSize)
-        domFacts = [DomainFacts](repeating: DomainFacts(), count: domSize)
-        domMask = domSize - 1
-        var masks: [String: UInt32] = [:]
-        var order: [String] = []
-        for list in KeywordList.allCases {
-            for f in c.keywordFields[list] ?? [] {
-                if masks[f] == nil { order.append(f) }
-                masks[f, default: 0] |= 1 << UInt32(list.rawValue)
+        var ipSets = 8
+        while ipSets * 2 < c.ipCacheSize { ipSets <<= 1 }
+        ipKeys = [IPAddress](repeating: IPAddress(hi: 0, lo: 0), count: ipSets * 2)
+        ipValid = [Bool](repeating: false, count: ipSets * 2)
+        ipFacts = [IPFacts](repeating: IPFacts(), count: ipSets * 2)
+        ipRecent = [UInt8](repeating: 0, count: ipSets)
+        ipShift = UInt64(64 - ipSets.trailingZeroBitCount)
+        var domSets = 8
+        while domSets * 2 < c.domainCacheSize { domSets <<= 1 }
+        domKeys = [String](repeating: "", count: domSets * 2)
+        domFacts = [DomainFacts](repeating: DomainFacts(), count: domSets * 2)
+        domRecent = [UInt8](repeating: 0, count: domSets)
+        domMask = domSets - 1
+
+        var r: [Field: UInt32] = [:]
+        func add(_ f: Field, _ bit: UInt32) { r[f, default: 0] |= bit }
+        add(F.srcIP, Self.rSrcIP); add(F.user, Self.rUser); add(F.destDomain, Self.rDestDomain)
+        add(F.destEmailAddress, Self.rDestAddress); add(F.emailRecipients, Self.rRecipients); add(F.destIP, Self.rDestIP)
+        add(F.sender, Self.rSender); add(F.senderDomain, Self.rSenderDomain)
+        if !context.sourceCodeExtensions.isEmpty {
+            add(F.emailAttachments, Self.rFileName); add(F.emailAttachment, Self.rFileName); add(F.fileName, Self.rFileName)
+            add(F.fileExt, Self.rFileExt)
+        }
+        if !context.exploits.isEmpty { for name in c.exploitFields { add(Field.named(name), Self.rExploit) } }
+        if !context.keywords.isEmpty {
+            for list in KeywordList.allCases {
+                for name in c.keywordFields[list] ?? [] { add(Field.named(name), 1 << (Self.keywordShift + UInt32(list.rawValue))) }
             }
         }
-        keywordPlan = order.map { (Field.named($0), masks[$0]!) }
-        exploitPlan = c.exploitFields.map(Field.named)
+        let maxID = r.keys.map { Int($0.id) }.max() ?? 0
+        roles = [UInt32](repeating: 0, count: maxID + 1)
+        for (f, bits) in r { roles[Int(f.id)] = bits }
+        keywordFields = KeywordList.allCases.map { ($0.field, $0.matchField) }
         vDefaultPeer = .string(c.defaultPeerGroup)
         vDefaultZone = c.defaultZone.map { .string($0) }
     }
@@ -180,117 +200,215 @@ public final class Enricher {
         }
     }
 
+    /// The text of a single-valued input (the first element of a list, as `Event.string`).
+    @inline(__always) private static func text(_ v: Value) -> String? {
+        switch v {
+        case .string(let s): return s
+        case .list(let l): return l.first
+        default: return v.text
+        }
+    }
+
     /// Enriches one event in place. See docs/fields.md for which fields appear when.
     public func enrich(_ e: inout Event) {
         refresh()
         stats.events += 1
-        enrichSource(&e)
-        enrichUser(&e)
-        enrichDestination(&e)
-        enrichSender(&e)
-        enrichContent(&e)
-    }
-
-    // MARK: Source IP
-
-    private func enrichSource(_ e: inout Event) {
-        guard let raw = e.string(F.srcIP), !raw.isEmpty else { return }
-        guard let ip = IPAddress.parse(raw) else { stats.unparsableIPs += 1; return }
-        let f = facts(ip)
-        if let c = f.country {
-            e[EF.srcCountry] = .string(c)
-            e[EF.srcCountrySuspicious] = f.countrySuspicious ? vTrue : vFalse
-        }
-        if let a = f.asn { e[EF.srcASN] = .int(a) }
-        if let i = f.isp { e[EF.srcISP] = .string(i) }
-        if let z = f.zone { e[EF.srcZone] = .string(z) } else if let z = vDefaultZone { e[EF.srcZone] = z }
-        e[EF.tiTor] = f.tor != nil ? vTrue : vFalse
-        e[EF.tiBlacklist] = f.blacklist != nil ? vTrue : vFalse
-        e[EF.tiRansomware] = f.ransomware != nil ? vTrue : vFalse
-        if let m = f.tor ?? f.blacklist ?? f.ransomware { e[EF.tiMatch] = .string(m) }
-    }
-
-    /// Geolocation, zone and TI facts for an address, through the cache.
-    public func facts(_ ip: IPAddress) -> IPFacts {
-        let h = Int(truncatingIfNeeded: ((ip.hi &* 0x9E37_79B9_7F4A_7C15) ^ (ip.lo &* 0xC2B2_AE3D_27D4_EB4F)) >> ipShift)
-        if ipValid[h], ipKeys[h] == ip { stats.ipCacheHits += 1; return ipFacts[h] }
-        stats.ipCacheMisses += 1
         let ctx = context
-        var f = IPFacts()
-        if !ctx.geo.isEmpty {
-            let g = ctx.geo.locate(ip)
-            f.country = g.country; f.asn = g.asn; f.isp = g.organization
+
+        // One pass over the event: collect inputs, scan content.
+        var srcIP: String? = nil, user: String? = nil, destDomain: String? = nil, destAddress: String? = nil
+        var recipients: Value? = nil, destIP: String? = nil, sender: String? = nil, senderDomain: String? = nil
+        var kwHits: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (-1, -1, -1, -1, -1, -1, -1, -1)
+        var kwFound: UInt32 = 0, kwPresent: UInt32 = 0
+        var exploit: ExploitScanner.Hit? = nil, exploitField: Field? = nil
+        var filePresent = false, sourceMatch: String? = nil
+        let roles = self.roles
+        let keys = e.keys
+        for i in 0..<keys.count {
+            let field = keys[i]
+            let id = Int(field.id)
+            guard id < roles.count else { continue }
+            let r = roles[id]
+            if r == 0 { continue }
+            let v = e.values[i]
+            if r & 0xFF != 0 {
+                if r & Self.rSrcIP != 0 { srcIP = Self.text(v) }
+                if r & Self.rUser != 0 { user = Self.text(v) }
+                if r & Self.rDestDomain != 0 { destDomain = Self.text(v) }
+                if r & Self.rDestAddress != 0 { destAddress = Self.text(v) }
+                if r & Self.rRecipients != 0 { recipients = v }
+                if r & Self.rDestIP != 0 { destIP = Self.text(v) }
+                if r & Self.rSender != 0 { sender = Self.text(v) }
+                if r & Self.rSenderDomain != 0 { senderDomain = Self.text(v) }
+            }
+            if r & Self.rFileName != 0, sourceMatch == nil {
+                switch v {
+                case .string(let n): if !n.isEmpty { filePresent = true; if isSourceCode(n, ctx) { sourceMatch = n } }
+                case .list(let l): for n in l where !n.isEmpty { filePresent = true; if isSourceCode(n, ctx) { sourceMatch = n; break } }
+                default: break
+                }
+            }
+            if r & Self.rFileExt != 0, sourceMatch == nil, let x = Self.text(v), !x.isEmpty {
+                filePresent = true
+                if ctx.sourceCodeExtensions.contains(x) || ctx.sourceCodeExtensions.contains(x.lowercased()) { sourceMatch = x }
+            }
+            if r & Self.rExploit != 0, exploit == nil {
+                switch v {
+                case .string(var s):
+                    exploit = s.withUTF8 { ctx.exploits.scan(UnsafeRawBufferPointer($0), scratch: &scratch) }
+                case .list(let l):
+                    for var s in l {
+                        exploit = s.withUTF8 { ctx.exploits.scan(UnsafeRawBufferPointer($0), scratch: &scratch) }
+                        if exploit != nil { break }
+                    }
+                default: break
+                }
+                if exploit != nil { exploitField = field }
+            }
+            let kwMask = r >> Self.keywordShift
+            if kwMask != 0 {
+                kwPresent |= kwMask
+                switch v {
+                case .string(var s):
+                    kwFound = s.withUTF8 { ctx.keywords.scan(UnsafeRawBufferPointer($0), wanted: kwMask, found: kwFound, hits: &kwHits) }
+                case .list(let l):
+                    for var s in l { kwFound = s.withUTF8 { ctx.keywords.scan(UnsafeRawBufferPointer($0), wanted: kwMask, found: kwFound, hits: &kwHits) } }
+                default: break
+                }
+            }
         }
-        if let c = f.country { f.countrySuspicious = ctx.suspiciousCountries.contains(c) }
-        f.zone = ctx.zones.lookup(ip)
-        f.tor = ctx.tor.lookup(ip)
-        f.blacklist = ctx.blacklist.lookup(ip)
-        f.ransomware = ctx.ransomware.lookup(ip)
-        ipKeys[h] = ip; ipValid[h] = true; ipFacts[h] = f
-        return f
+
+        // Source IP: geolocation, zone, threat intelligence.
+        if let raw = srcIP, !raw.isEmpty {
+            if let ip = IPAddress.parse(raw) {
+                let slot = factsSlot(ip)
+                let f = ipFacts[slot]
+                if let c = f.country {
+                    e[EF.srcCountry] = .string(c)
+                    e[EF.srcCountrySuspicious] = f.countrySuspicious ? vTrue : vFalse
+                }
+                if let a = f.asn { e[EF.srcASN] = .int(a) }
+                if let isp = f.isp { e[EF.srcISP] = .string(isp) }
+                if let z = f.zone { e[EF.srcZone] = .string(z) } else if let z = vDefaultZone { e[EF.srcZone] = z }
+                e[EF.tiTor] = f.tor != nil ? vTrue : vFalse
+                e[EF.tiBlacklist] = f.blacklist != nil ? vTrue : vFalse
+                e[EF.tiRansomware] = f.ransomware != nil ? vTrue : vFalse
+                if let m = f.tor ?? f.blacklist ?? f.ransomware { e[EF.tiMatch] = .string(m) }
+            } else {
+                stats.unparsableIPs += 1
+            }
+        }
+
+        // User context.
+        var rec: UserRecord? = nil
+        if let u = user, !u.isEmpty {
+            rec = ctx.users.lookup(u)
+            if rec == nil, u.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { rec = ctx.users.lookup(u.lowercased()) }
+            if rec == nil {
+                stats.unknownUserEvents += 1
+                if stats.unknownUserSample.count < EnrichmentStats.unknownUserSampleLimit, !stats.unknownUserSample.contains(u) {
+                    stats.unknownUserSample.append(u)
+                }
+            }
+        } else {
+            stats.eventsWithoutUser += 1
+        }
+        if let r = rec {
+            e[EF.peerGroup] = r.peerGroup.isEmpty ? vDefaultPeer : r.peerGroupValue
+            e[EF.userKnown] = vTrue
+            if let v = r.departmentValue { e[EF.userDepartment] = v }
+            if let v = r.titleValue { e[EF.userTitle] = v }
+            if let v = r.managerValue { e[EF.userManager] = v }
+            e[EF.userIsExecutive] = r.isExecutive ? vTrue : vFalse
+            e[EF.userIsService] = r.isServiceAccount ? vTrue : vFalse
+            e[EF.userIsPrivileged] = r.isPrivileged ? vTrue : vFalse
+            e[EF.userIsDeactivated] = r.isDeactivated(at: e.timeMillis) ? vTrue : vFalse
+        } else {
+            e[EF.peerGroup] = vDefaultPeer
+            e[EF.userKnown] = vFalse
+            if user != nil {
+                e[EF.userIsExecutive] = vFalse
+                e[EF.userIsService] = vFalse
+                e[EF.userIsPrivileged] = vFalse
+                e[EF.userIsDeactivated] = vFalse
+            }
+        }
+
+        enrichDestination(&e, destDomain: destDomain, destAddress: destAddress, recipients: recipients, destIP: destIP, user: rec)
+
+        // Sender domain classes.
+        if let d = (senderDomain ?? sender.flatMap { EnrichText.domain(of: $0) }), !d.isEmpty {
+            let f = domFacts[domainSlot(d)]
+            e[EF.senderIsCompany] = f.isCompany ? vTrue : vFalse
+            e[EF.senderIsWebmail] = f.isWebmail ? vTrue : vFalse
+        }
+
+        // Content results.
+        if kwPresent != 0 {
+            withUnsafeBytes(of: kwHits) { raw in
+                for list in 0..<keywordFields.count {
+                    let bit = UInt32(1) << UInt32(list)
+                    guard kwPresent & bit != 0 else { continue }
+                    if kwFound & bit != 0 {
+                        e[keywordFields[list].flag] = vTrue
+                        let ki = raw.load(fromByteOffset: list * 4, as: Int32.self)
+                        e[keywordFields[list].match] = .string(ctx.keywords.keyword(at: ki).text)
+                    } else {
+                        e[keywordFields[list].flag] = vFalse
+                    }
+                }
+            }
+        }
+        if !ctx.exploits.isEmpty {
+            if let h = exploit, let f = exploitField {
+                e[EF.exploitLog4j] = vTrue
+                e[EF.exploitMatch] = .string(h.match)
+                e[EF.exploitField] = .string(f.name)
+                e[EF.exploitPattern] = .string(h.pattern)
+            } else {
+                e[EF.exploitLog4j] = vFalse
+            }
+        }
+        if filePresent {
+            e[EF.fileIsSourceCode] = sourceMatch != nil ? vTrue : vFalse
+            if let m = sourceMatch { e[EF.fileSourceCodeMatch] = .string(m) }
+        }
     }
 
-    // MARK: User
-
-    private func enrichUser(_ e: inout Event) {
-        guard let u = e.string(F.user), !u.isEmpty else {
-            stats.eventsWithoutUser += 1
-            e[EF.peerGroup] = vDefaultPeer
-            e[EF.userKnown] = vFalse
-            return
-        }
-        guard let rec = context.users.lookup(u) else {
-            stats.unknownUserEvents += 1
-            if stats.unknownUserSample.count < EnrichmentStats.unknownUserSampleLimit, !stats.unknownUserSample.contains(u) {
-                stats.unknownUserSample.append(u)
-            }
-            e[EF.peerGroup] = vDefaultPeer
-            e[EF.userKnown] = vFalse
-            e[EF.userIsExecutive] = vFalse
-            e[EF.userIsService] = vFalse
-            e[EF.userIsPrivileged] = vFalse
-            e[EF.userIsDeactivated] = vFalse
-            return
-        }
-        e[EF.peerGroup] = rec.peerGroup.isEmpty ? vDefaultPeer : .string(rec.peerGroup)
-        e[EF.userKnown] = vTrue
-        if !rec.department.isEmpty { e[EF.userDepartment] = .string(rec.department) }
-        if !rec.title.isEmpty { e[EF.userTitle] = .string(rec.title) }
-        if !rec.manager.isEmpty { e[EF.userManager] = .string(rec.manager) }
-        e[EF.userIsExecutive] = rec.isExecutive ? vTrue : vFalse
-        e[EF.userIsService] = rec.isServiceAccount ? vTrue : vFalse
-        e[EF.userIsPrivileged] = rec.isPrivileged ? vTrue : vFalse
-        e[EF.userIsDeactivated] = rec.isDeactivated(at: e.timeMillis) ? vTrue : vFalse
+    @inline(__always) private func isSourceCode(_ name: String, _ ctx: Context) -> Bool {
+        guard let x = EnrichText.fileExtension(name) else { return false }
+        return ctx.sourceCodeExtensions.contains(x)
     }
 
     // MARK: Destination
 
-    private func enrichDestination(_ e: inout Event) {
-        var destDomain = e.string(F.destDomain)
-        let destAddress = e.string(F.destEmailAddress)
+    private func enrichDestination(_ e: inout Event, destDomain rawDomain: String?, destAddress: String?, recipients: Value?,
+                                   destIP: String?, user: UserRecord?) {
+        var destDomain = rawDomain
         if destDomain == nil, let a = destAddress, let d = EnrichText.domain(of: a) {
             destDomain = d
             e[F.destDomain] = .string(d)
         }
         // With no single recipient, classify every address of email_recipients.
-        var recipients: [String]? = nil
-        if destAddress == nil, destDomain == nil, case .list(let l)? = e[F.emailRecipients], !l.isEmpty {
-            recipients = l
-            if let d = EnrichText.domain(of: l[0]) { e[F.destDomain] = .string(d) }
-        } else if destAddress == nil, destDomain == nil, let single = e.string(F.emailRecipients), single.contains("@") {
-            recipients = [single]
-            if let d = EnrichText.domain(of: single) { e[F.destDomain] = .string(d) }
+        var list: [String]? = nil
+        if destAddress == nil, destDomain == nil, let r = recipients {
+            switch r {
+            case .list(let l) where !l.isEmpty: list = l
+            case .string(let s) where s.contains("@"): list = [s]
+            default: break
+            }
+            if let first = list?.first, let d = EnrichText.domain(of: first) { e[F.destDomain] = .string(d) }
         }
 
         var isCompany = true, isExternal = false, webmail = false, disposable = false, competitor = false
         var personal = false, personalByName = false
         var regDomain: String? = nil, tldCountry: String? = nil
         var any = false
-        let user = e.string(F.user).flatMap { context.users.lookup($0) }
+        let ctx = context
 
         func classify(domain: String, address: String?) {
             any = true
-            let f = domainFacts(domain)
+            let f = domFacts[domainSlot(domain)]
             if !f.isCompany {
                 isCompany = false
                 if !isExternal { regDomain = f.registrable; tldCountry = f.tldCountry }
@@ -299,15 +417,16 @@ public final class Enricher {
             webmail = webmail || f.isWebmail
             disposable = disposable || f.isDisposable
             competitor = competitor || f.isCompetitor
-            if let a = address, let u = user, !f.isCompany {
-                let lower = EnrichText.bareAddress(a)
-                if u.personalEmails.contains(lower) { personal = true }
-                else if context.config.personalNameMatch, !personal, f.isWebmail,
-                        EnrichText.nameMatches(localPart: lower, user: u) { personal = true; personalByName = true }
+            if let a = address, let u = user, !f.isCompany, !personal {
+                let bare = EnrichText.bareAddress(a)
+                if u.personalEmails.contains(bare) { personal = true }
+                else if ctx.config.personalNameMatch, f.isWebmail, EnrichText.nameMatches(localPart: bare, user: u) {
+                    personal = true; personalByName = true
+                }
             }
         }
         if let d = destDomain, !d.isEmpty { classify(domain: d, address: destAddress) }
-        else if let rs = recipients { for r in rs { if let d = EnrichText.domain(of: r) { classify(domain: d, address: r) } } }
+        else if let rs = list { for r in rs { if let d = EnrichText.domain(of: r) { classify(domain: d, address: r) } } }
         guard any else { return }
 
         e[EF.destIsCompany] = isCompany ? vTrue : vFalse
@@ -320,19 +439,17 @@ public final class Enricher {
         if let r = regDomain { e[EF.destRegDomain] = .string(r) }
 
         // Country: the delivery server's IP when known, else the ccTLD.
-        var country: String? = nil
-        if let ipText = e.string(F.destIP), let ip = IPAddress.parse(ipText), let c = facts(ip).country {
-            country = c
+        if let ipText = destIP, let ip = IPAddress.parse(ipText), let c = ipFacts[factsSlot(ip)].country {
+            e[EF.destCountry] = .string(c)
             e[EF.destCountrySource] = Enricher.vIP
         } else if let c = tldCountry {
-            country = c
+            e[EF.destCountry] = .string(c)
             e[EF.destCountrySource] = Enricher.vTLD
         }
-        if let c = country { e[EF.destCountry] = .string(c) }
 
         // The target mailbox of audit events (permissions, forwarding) or the recipient of internal mail.
         if let a = destAddress, isCompany {
-            if let target = context.users.lookup(EnrichText.bareAddress(a)) {
+            if let target = ctx.users.lookup(EnrichText.bareAddress(a)) {
                 e[EF.destUserKnown] = vTrue
                 e[EF.destUserIsExecutive] = target.isExecutive ? vTrue : vFalse
             } else {
@@ -341,20 +458,45 @@ public final class Enricher {
         }
     }
 
-    private func enrichSender(_ e: inout Event) {
-        var d = e.string(F.senderDomain)
-        if d == nil, let s = e.string(F.sender) { d = EnrichText.domain(of: s) }
-        guard let domain = d, !domain.isEmpty else { return }
-        let f = domainFacts(domain)
-        e[EF.senderIsCompany] = f.isCompany ? vTrue : vFalse
-        e[EF.senderIsWebmail] = f.isWebmail ? vTrue : vFalse
+    // MARK: Caches
+
+    /// Geolocation, zone and TI facts for an address, through the cache.
+    public func facts(_ ip: IPAddress) -> IPFacts { ipFacts[factsSlot(ip)] }
+
+    private func factsSlot(_ ip: IPAddress) -> Int {
+        let set = Int(truncatingIfNeeded: ((ip.hi &* 0x9E37_79B9_7F4A_7C15) ^ (ip.lo &* 0xC2B2_AE3D_27D4_EB4F)) >> ipShift)
+        let a = set << 1, b = a | 1
+        if ipValid[a], ipKeys[a] == ip { stats.ipCacheHits += 1; ipRecent[set] = 0; return a }
+        if ipValid[b], ipKeys[b] == ip { stats.ipCacheHits += 1; ipRecent[set] = 1; return b }
+        stats.ipCacheMisses += 1
+        let h = ipRecent[set] == 0 ? b : a
+        ipRecent[set] = UInt8(h & 1)
+        let ctx = context
+        var f = IPFacts()
+        if !ctx.geo.isEmpty {
+            let g = ctx.geo.locate(ip)
+            f.country = g.country; f.asn = g.asn; f.isp = g.organization
+        }
+        if let c = f.country { f.countrySuspicious = ctx.suspiciousCountries.contains(c) }
+        f.zone = ctx.zones.lookup(ip)
+        f.tor = ctx.tor.lookup(ip)
+        f.blacklist = ctx.blacklist.lookup(ip)
+        f.ransomware = ctx.ransomware.lookup(ip)
+        ipKeys[h] = ip; ipValid[h] = true; ipFacts[h] = f
+        return h
     }
 
     /// Classes of a domain, through the cache.
-    public func domainFacts(_ rawDomain: String) -> DomainFacts {
-        let h = EnrichText.hash(rawDomain) & domMask
-        if domKeys[h] == rawDomain { stats.domainCacheHits += 1; return domFacts[h] }
+    public func domainFacts(_ domain: String) -> DomainFacts { domFacts[domainSlot(domain)] }
+
+    private func domainSlot(_ rawDomain: String) -> Int {
+        let set = EnrichText.hash(rawDomain) & domMask
+        let a = set << 1, b = a | 1
+        if domKeys[a] == rawDomain { stats.domainCacheHits += 1; domRecent[set] = 0; return a }
+        if domKeys[b] == rawDomain { stats.domainCacheHits += 1; domRecent[set] = 1; return b }
         stats.domainCacheMisses += 1
+        let h = domRecent[set] == 0 ? b : a
+        domRecent[set] = UInt8(h & 1)
         let ctx = context
         let domain = DomainSet.normalize(rawDomain)
         var f = DomainFacts()
@@ -370,91 +512,7 @@ public final class Enricher {
             f.tldCountry = Countries.country(ofTLD: domain[domain.index(after: dot)...], generic: ctx.config.genericCcTLDs)
         }
         domKeys[h] = rawDomain; domFacts[h] = f
-        return f
-    }
-
-    // MARK: Content: keywords, exploit strings, source code
-
-    private func enrichContent(_ e: inout Event) {
-        let ctx = context
-        // Keywords.
-        if !ctx.keywords.isEmpty {
-            var hits: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (-1, -1, -1, -1, -1, -1, -1, -1)
-            var found: UInt32 = 0, present: UInt32 = 0
-            for (field, mask) in keywordPlan {
-                guard let v = e[field] else { continue }
-                present |= mask
-                switch v {
-                case .string(var s):
-                    found = s.withUTF8 { ctx.keywords.scan(UnsafeRawBufferPointer($0), wanted: mask, found: found, hits: &hits) }
-                case .list(let l):
-                    for var s in l { found = s.withUTF8 { ctx.keywords.scan(UnsafeRawBufferPointer($0), wanted: mask, found: found, hits: &hits) } }
-                default: break
-                }
-            }
-            if present != 0 {
-                withUnsafeBytes(of: hits) { raw in
-                    for list in KeywordList.allCases {
-                        let bit = UInt32(1) << UInt32(list.rawValue)
-                        guard present & bit != 0 else { continue }
-                        if found & bit != 0 {
-                            e[list.field] = vTrue
-                            let ki = raw.load(fromByteOffset: list.rawValue * 4, as: Int32.self)
-                            e[list.matchField] = .string(ctx.keywords.keyword(at: ki).text)
-                        } else {
-                            e[list.field] = vFalse
-                        }
-                    }
-                }
-            }
-        }
-
-        // Exploit strings.
-        if !ctx.exploits.isEmpty {
-            var hit: ExploitScanner.Hit? = nil
-            var hitField: Field? = nil
-            outer: for field in exploitPlan {
-                guard let v = e[field] else { continue }
-                switch v {
-                case .string(var s):
-                    if let h = s.withUTF8({ ctx.exploits.scan(UnsafeRawBufferPointer($0), scratch: &scratch) }) { hit = h; hitField = field; break outer }
-                case .list(let l):
-                    for var s in l {
-                        if let h = s.withUTF8({ ctx.exploits.scan(UnsafeRawBufferPointer($0), scratch: &scratch) }) { hit = h; hitField = field; break outer }
-                    }
-                default: break
-                }
-            }
-            if let h = hit, let f = hitField {
-                e[EF.exploitLog4j] = vTrue
-                e[EF.exploitMatch] = .string(h.match)
-                e[EF.exploitField] = .string(f.name)
-                e[EF.exploitPattern] = .string(h.pattern)
-            } else {
-                e[EF.exploitLog4j] = vFalse
-            }
-        }
-
-        // Source code attachments / files.
-        if !ctx.sourceCodeExtensions.isEmpty {
-            var present = false
-            var match: String? = nil
-            func check(_ name: String) {
-                present = true
-                if match == nil, let x = EnrichText.fileExtension(name), ctx.sourceCodeExtensions.contains(x) { match = name }
-            }
-            if let v = e[F.emailAttachments] { for n in v.elements where !n.isEmpty { check(n) } }
-            if match == nil, let n = e.string(F.emailAttachment), !n.isEmpty { check(n) }
-            if match == nil, let n = e.string(F.fileName), !n.isEmpty { check(n) }
-            if match == nil, let x = e.string(F.fileExt), !x.isEmpty {
-                present = true
-                if ctx.sourceCodeExtensions.contains(x.lowercased()) { match = x }
-            }
-            if present {
-                e[EF.fileIsSourceCode] = match != nil ? vTrue : vFalse
-                if let m = match { e[EF.fileSourceCodeMatch] = .string(m) }
-            }
-        }
+        return h
     }
 }
 
@@ -469,8 +527,9 @@ public enum EnrichText {
         return d.lowercased()
     }
 
-    /// `Name <A@B.com>` → `a@b.com`.
+    /// `Name <A@B.com>` → `a@b.com`. Returns the string itself (no allocation) when it is already bare.
     public static func bareAddress(_ a: String) -> String {
+        if !a.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x3C || $0 == 0x3E || $0 == 0x20 }) { return a }
         var t = Substring(a)
         if let lt = t.lastIndex(of: "<") { t = t[t.index(after: lt)...] }
         while let l = t.last, l == ">" || l == " " { t = t.dropLast() }

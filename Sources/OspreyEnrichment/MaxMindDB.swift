@@ -42,7 +42,7 @@ public final class MaxMindDB: @unchecked Sendable {
         nodeCount = md.node_count
         // Catch a truncated or corrupt data section now rather than on the first event.
         if let bad = probe() {
-            MMDB_close(db); db.deallocate()
+            // Fully initialized: deinit closes the file.
             throw ContentError(file: path, line: 0, reason: "corrupt MaxMind DB: \(bad)")
         }
     }

@@ -1,26 +1,42 @@
 import OspreyCore
 
-/// One person or account from `users.csv`.
-public struct UserRecord: Sendable {
-    public var id: String
-    public var aliases: [String]
-    public var displayName: String
-    public var department: String
-    public var peerGroup: String
-    public var title: String
-    public var manager: String
-    public var isExecutive: Bool
-    public var isServiceAccount: Bool
-    public var isPrivileged: Bool
+/// One person or account from `users.csv` (a class: the enricher passes it around per event).
+public final class UserRecord: Sendable {
+    public let id: String
+    public let aliases: [String]
+    public let displayName: String
+    public let department: String
+    public let peerGroup: String
+    public let title: String
+    public let manager: String
+    public let isExecutive: Bool
+    public let isServiceAccount: Bool
+    public let isPrivileged: Bool
     /// Deactivated from this instant (UTC epoch ms) on; nil when active.
-    public var deactivatedAtMillis: Int64?
+    public let deactivatedAtMillis: Int64?
     /// The user's own personal addresses (lowercased), e.g. a private gmail address.
-    public var personalEmails: [String]
+    public let personalEmails: [String]
     /// Name tokens (lowercase letters only) from the display name and the local part of the id, for matching
     /// a recipient's local part to the user's own name.
-    public var nameTokens: [String]
+    public let nameTokens: [String]
     /// The line in users.csv.
-    public var line: Int
+    public let line: Int
+    /// Field values prepared once for the enricher.
+    let peerGroupValue: Value, departmentValue: Value?, titleValue: Value?, managerValue: Value?
+
+    public init(id: String, aliases: [String], displayName: String, department: String, peerGroup: String, title: String,
+                manager: String, isExecutive: Bool, isServiceAccount: Bool, isPrivileged: Bool,
+                deactivatedAtMillis: Int64?, personalEmails: [String], nameTokens: [String], line: Int) {
+        self.id = id; self.aliases = aliases; self.displayName = displayName; self.department = department
+        self.peerGroup = peerGroup; self.title = title; self.manager = manager; self.isExecutive = isExecutive
+        self.isServiceAccount = isServiceAccount; self.isPrivileged = isPrivileged
+        self.deactivatedAtMillis = deactivatedAtMillis; self.personalEmails = personalEmails
+        self.nameTokens = nameTokens; self.line = line
+        peerGroupValue = .string(peerGroup)
+        departmentValue = department.isEmpty ? nil : .string(department)
+        titleValue = title.isEmpty ? nil : .string(title)
+        managerValue = manager.isEmpty ? nil : .string(manager)
+    }
 
     public func isDeactivated(at millis: Int64) -> Bool {
         guard let d = deactivatedAtMillis else { return false }
