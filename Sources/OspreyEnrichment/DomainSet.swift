@@ -44,7 +44,7 @@ public struct DomainSet: Sendable {
 
     public mutating func insert(_ entry: String) {
         let e = DomainSet.normalize(entry)
-        if e.contains("*") || e.contains("?") {
+        if e.utf8.contains(where: { $0 == 0x2A || $0 == 0x3F }) {
             if !globs.contains(e) {
                 globs.append(e)
                 let g = Glob(e)
@@ -59,8 +59,13 @@ public struct DomainSet: Sendable {
         for g in other.globs { insert(g) }
     }
 
-    /// Lowercases and strips a leading `@`/`.` and a trailing `.`.
+    /// Lowercases and strips spaces, a leading `@`/`.` and a trailing `.`.
     public static func normalize(_ s: String) -> String {
+        let u = s.utf8
+        if let f = u.first, let l = u.last, f != 0x40, f != 0x2E, f != 0x20, l != 0x2E, l != 0x20,
+           !u.contains(where: { $0 >= 0x41 && $0 <= 0x5A || $0 == 0x09 }) {
+            return s // already normal: the common case, no allocation
+        }
         var t = Substring(s.trimmingSpaces.lowercased())
         while t.first == "@" || t.first == "." { t = t.dropFirst() }
         while t.last == "." { t = t.dropLast() }
@@ -71,11 +76,16 @@ public struct DomainSet: Sendable {
     public static func problem(with entry: String) -> String? {
         let e = normalize(entry)
         if e.isEmpty { return "empty domain" }
-        if e.contains("@") { return "'\(entry)' is an address, not a domain" }
-        if e.contains(" ") || e.contains("\t") || e.contains("/") || e.contains(":") { return "'\(entry)' is not a domain" }
-        if e.contains("..") { return "'\(entry)' has an empty label" }
-        for u in e.utf8 where !(u >= 0x61 && u <= 0x7A) && !(u >= 0x30 && u <= 0x39) && u != 0x2D && u != 0x2E && u != 0x2A && u != 0x3F && u != 0x5F && u < 0x80 {
-            return "'\(entry)' has a character not allowed in a domain"
+        var prev: UInt8 = 0
+        for u in e.utf8 {
+            switch u {
+            case 0x40: return "'\(entry)' is an address, not a domain"
+            case 0x20, 0x09, 0x2F, 0x3A: return "'\(entry)' is not a domain"
+            case 0x2E where prev == 0x2E: return "'\(entry)' has an empty label"
+            case 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x2A, 0x3F, 0x5F, 0x80...: break
+            default: return "'\(entry)' has a character not allowed in a domain"
+            }
+            prev = u
         }
         return nil
     }

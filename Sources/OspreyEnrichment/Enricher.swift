@@ -520,11 +520,18 @@ public final class Enricher {
 public enum EnrichText {
     /// `Name <a@b.com>` / `a@b.com` → `b.com` (lowercased).
     public static func domain(of address: String) -> String? {
-        guard let at = address.lastIndex(of: "@") else { return nil }
-        var d = address[address.index(after: at)...]
-        while let l = d.last, l == ">" || l == " " || l == "." { d = d.dropLast() }
-        guard !d.isEmpty else { return nil }
-        return d.lowercased()
+        let u = address.utf8
+        guard let at = u.lastIndex(of: 0x40) else { return nil }
+        var start = u.index(after: at), end = u.endIndex
+        while end > start {
+            let c = u[u.index(before: end)]
+            guard c == 0x3E || c == 0x20 || c == 0x2E else { break }
+            end = u.index(before: end)
+        }
+        while start < end, u[start] == 0x20 { start = u.index(after: start) }
+        guard start < end else { return nil }
+        let d = String(address[start..<end])
+        return d.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? d.lowercased() : d
     }
 
     /// `Name <A@B.com>` → `a@b.com`. Returns the string itself (no allocation) when it is already bare.
@@ -537,12 +544,30 @@ public enum EnrichText {
         return t.lowercased()
     }
 
+    /// `Report.PY` → `py`; nil without a dot or with an extension over 16 bytes.
     public static func fileExtension(_ name: String) -> String? {
-        guard let dot = name.lastIndex(of: "."), name.index(after: dot) < name.endIndex else { return nil }
-        var x = name[name.index(after: dot)...]
-        while let l = x.last, l == " " || l == "\"" { x = x.dropLast() }
-        guard !x.isEmpty, x.utf8.count <= 16 else { return nil }
-        return x.lowercased()
+        let u = name.utf8
+        var end = u.endIndex
+        while end > u.startIndex {
+            let c = u[u.index(before: end)]
+            guard c == 0x20 || c == 0x22 else { break }
+            end = u.index(before: end)
+        }
+        var i = end
+        var sawUpper = false
+        while i > u.startIndex {
+            let j = u.index(before: i)
+            let c = u[j]
+            if c == 0x2E {
+                guard i < end, u.distance(from: i, to: end) <= 16 else { return nil }
+                let x = String(name[i..<end])
+                return sawUpper ? x.lowercased() : x
+            }
+            if c == 0x2F || c == 0x5C { return nil }
+            if c >= 0x41 && c <= 0x5A { sawUpper = true }
+            i = j
+        }
+        return nil
     }
 
     /// FNV-1a over the UTF-8 bytes.
