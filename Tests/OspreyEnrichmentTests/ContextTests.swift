@@ -121,6 +121,17 @@ final class ContextTests: XCTestCase {
         XCTAssertEqual(e2.first?.line, 3)
     }
 
+    func testTIListForms() throws {
+        let tmp = TempDir()
+        // As written by tools/tor_list_from_iporigin.py, plus a CIDR, an IPv6 address and a note.
+        tmp.write("ti/tor.txt", "# tor ranges\n2.26.97.42-2.26.97.42 # Tor\n185.220.100.0/22\n2001:db8::7 exit in lab\n")
+        let ctx = try Context.load(directory: tmp.path, lists: nil)
+        XCTAssertEqual(ctx.tor.lookup(IPAddress.parse("2.26.97.42")!), "2.26.97.42-2.26.97.42")
+        XCTAssertNil(ctx.tor.lookup(IPAddress.parse("2.26.97.43")!))
+        XCTAssertEqual(ctx.tor.lookup(IPAddress.parse("185.220.103.255")!), "185.220.100.0/22")
+        XCTAssertEqual(ctx.tor.lookup(IPAddress.parse("2001:db8::7")!), "2001:db8::7")
+    }
+
     func testUnknownCountryCode() {
         let tmp = TempDir()
         let p = tmp.write("suspicious_countries.txt", "KP\nIR\nUK\nZZ\n")

@@ -48,10 +48,10 @@ final class TempDir {
     }
 }
 
-/// Loads and expects a failure; returns the errors.
-func loadErrors(_ dir: String, file: StaticString = #filePath, line: UInt = #line) -> [ContentError] {
+/// Loads and expects a failure; returns the errors. Without the shipped lists unless asked (faster).
+func loadErrors(_ dir: String, lists: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> [ContentError] {
     do {
-        _ = try Context.load(directory: dir, lists: Paths.lists)
+        _ = try Context.load(directory: dir, lists: lists)
         XCTFail("expected the context to be rejected", file: file, line: line)
         return []
     } catch let e as ContextLoadError {
