@@ -1,4 +1,5 @@
 import XCTest
+import Synchronization
 import OspreyCore
 @testable import OspreyEnrichment
 
@@ -207,5 +208,37 @@ final class ContextTests: XCTestCase {
         var e3 = e
         enricher.enrich(&e3)
         XCTAssertEqual(e3.text("peer_group"), "Engineering")
+    }
+
+    /// Workers keep enriching on their own threads while the store reloads; each sees whole snapshots.
+    func testConcurrentReload() throws {
+        let tmp = TempDir()
+        tmp.write("users.csv", "user,department\nalice@acme.com,G0\n")
+        let store = try ContextStore(directory: tmp.path, lists: nil)
+        let done = Atomic<Bool>(false)
+        let bad = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                let en = Enricher(store: store)
+                var n = 0
+                while !done.load(ordering: .relaxed) || n < 1000 {
+                    var e = Event(parser: "t", activityType: .appLogin, timeMillis: 0)
+                    e[F.user] = .string("alice@acme.com")
+                    en.enrich(&e)
+                    if !(e.text("peer_group")?.hasPrefix("G") ?? false) { bad.add(1, ordering: .relaxed) }
+                    n += 1
+                }
+            }
+        }
+        for g in 1...20 {
+            tmp.write("users.csv", "user,department\nalice@acme.com,G\(g)\n")
+            try store.reload()
+        }
+        done.store(true, ordering: .relaxed)
+        group.wait()
+        XCTAssertEqual(bad.load(ordering: .relaxed), 0)
+        XCTAssertEqual(store.generation, 20)
+        XCTAssertEqual(store.current.users.lookup("alice@acme.com")?.peerGroup, "G20")
     }
 }
