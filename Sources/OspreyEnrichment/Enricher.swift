@@ -585,20 +585,23 @@ public enum EnrichText {
     /// part (`john.smith` ~ `johnsmith`), or first+last / last+first / initial+last / last+initial of the
     /// user's name tokens (`jsmith`, `smith.john`), ignoring digits and punctuation. At least 4 letters.
     public static func nameMatches(localPart address: String, user: UserRecord) -> Bool {
-        let local = address.split(separator: "@").first ?? Substring(address)
-        var r = ""
-        for ch in local.unicodeScalars where ch.properties.isAlphabetic { r.unicodeScalars.append(ch) }
-        guard r.count >= 4 else { return false }
-        let r2 = r.lowercased()
-        var own = ""
-        let idLocal = user.id.split(separator: "@").first ?? Substring(user.id)
-        for ch in idLocal.unicodeScalars where ch.properties.isAlphabetic { own.unicodeScalars.append(ch) }
-        if own.count >= 4, own == r2 { return true }
-        let t = user.nameTokens
-        for a in t { for b in t where a != b && b.count >= 3 && a.count >= 2 {
-            if r2 == a + b || r2 == b + a { return true }
-            if let i = a.first, r2 == String(i) + b || r2 == b + String(i) { return true }
-        } }
-        return false
+        guard !user.nameForms.isEmpty else { return false }
+        let u = address.utf8
+        let end = u.firstIndex(of: 0x40) ?? u.endIndex
+        var letters: [UInt8] = []
+        letters.reserveCapacity(32)
+        var ascii = true
+        for c in u[u.startIndex..<end] {
+            if c >= 0x61 && c <= 0x7A { letters.append(c) }
+            else if c >= 0x41 && c <= 0x5A { letters.append(c | 0x20) }
+            else if c >= 0x80 { ascii = false; break }
+        }
+        if ascii {
+            guard letters.count >= 4 else { return false }
+            return user.nameForms.contains(String(decoding: letters, as: UTF8.self))
+        }
+        let local = address[..<end]
+        let r = String(String.UnicodeScalarView(local.unicodeScalars.filter { $0.properties.isAlphabetic })).lowercased()
+        return r.count >= 4 && user.nameForms.contains(r)
     }
 }

@@ -114,6 +114,20 @@ final class EnricherTests: XCTestCase {
         XCTAssertNil(e5["dest_country"])
     }
 
+    func testNameMatch() throws {
+        let john = try UserDirectory.parse("user,display_name\njohn.smith@acme.com,\"Smith, John\"\n", file: "u.csv").lookup("john.smith@acme.com")!
+        for yes in ["johnsmith@gmail.com", "John.Smith77@gmail.com", "jsmith@yahoo.com", "smithj@x.com", "smith.john@x.com",
+                    "j_smith1980@x.com"] {
+            XCTAssertTrue(EnrichText.nameMatches(localPart: yes, user: john), yes)
+        }
+        for no in ["john@gmail.com", "smith@gmail.com", "jsmithers@gmail.com", "carol.white@gmail.com", "js@gmail.com"] {
+            XCTAssertFalse(EnrichText.nameMatches(localPart: no, user: john), no)
+        }
+        let eve = try UserDirectory.parse("user,display_name\nel@acme.com,Élodie Müller\n", file: "u.csv").lookup("el@acme.com")!
+        XCTAssertTrue(EnrichText.nameMatches(localPart: "élodie.müller@gmx.de", user: eve))
+        XCTAssertTrue(EnrichText.nameMatches(localPart: "emüller@gmx.de", user: eve))
+    }
+
     func testRecipientListWithoutSingleRecipient() {
         let en = Enricher(context: Self.fixture.1)
         var e = event(.emailOut, ["user": .string("alice@acme.com"),
