@@ -38,7 +38,7 @@ public enum EnrichmentBenchmark {
             let tlds = ["com", "de", "co.uk", "fr", "io", "net", "com.au", "jp"]
             return "partner\(i).\(tlds[i % tlds.count])"
         }
-        let company = context.companyDomains.exact.first ?? "example.com"
+        let company = context.companyDomains.exact.sorted().first ?? "example.com"
         let subjects = ["Quarterly report", "RE: lunch?", "Invoice 4711 overdue", "My CV and cover letter",
                         "FW: project plan", "salary review", "Meeting notes", "Wire transfer request - urgent",
                         "hello ${jndi:ldap://x.example/a}", "Status update for the week of the big launch"]
