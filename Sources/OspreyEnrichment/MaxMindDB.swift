@@ -24,6 +24,11 @@ public final class MaxMindDB: @unchecked Sendable {
     public let ipVersion: Int
     public let buildEpoch: UInt64
     public let nodeCount: UInt32
+    /// Which fields to read, from `database_type` (a failed path lookup walks the whole record, so an ASN
+    /// database is not asked for a country): country for *Country*/*City*, ASN and organization for
+    /// *ASN*/*ISP*, everything for other types (IPinfo Lite has both).
+    public let readsCountry: Bool
+    public let readsASN: Bool
     private let db: UnsafeMutablePointer<MMDB_s>
 
     public init(path: String) throws {
@@ -40,6 +45,11 @@ public final class MaxMindDB: @unchecked Sendable {
         ipVersion = Int(md.ip_version)
         buildEpoch = md.build_epoch
         nodeCount = md.node_count
+        let t = databaseType.lowercased()
+        let isASN = t.contains("asn") || t.contains("isp")
+        let isGeo = t.contains("country") || t.contains("city")
+        readsCountry = isGeo || !isASN
+        readsASN = isASN || !isGeo
         // Catch a truncated or corrupt data section now rather than on the first event.
         if let bad = probe() {
             // Fully initialized: deinit closes the file.
@@ -97,16 +107,20 @@ public final class MaxMindDB: @unchecked Sendable {
         guard err == MMDB_SUCCESS, result.found_entry else { return nil }
         var entry = result.entry
         var rec = GeoRecord()
-        for path in MMDBPaths.country {
-            if let s = string(&entry, path), !s.isEmpty { rec.country = s.uppercased(); break }
+        if readsCountry {
+            for path in MMDBPaths.country {
+                if let s = string(&entry, path), !s.isEmpty { rec.country = s.uppercased(); break }
+            }
         }
-        if let n = unsigned(&entry, MMDBPaths.asnNumber) { rec.asn = n }
-        else if let s = string(&entry, MMDBPaths.asnText) {
-            let digits = s.hasPrefix("AS") || s.hasPrefix("as") ? s.dropFirst(2) : Substring(s)
-            rec.asn = Int64(digits)
-        }
-        for path in MMDBPaths.organization {
-            if let s = string(&entry, path), !s.isEmpty { rec.organization = s; break }
+        if readsASN {
+            if let n = unsigned(&entry, MMDBPaths.asnNumber) { rec.asn = n }
+            else if let s = string(&entry, MMDBPaths.asnText) {
+                let digits = s.hasPrefix("AS") || s.hasPrefix("as") ? s.dropFirst(2) : Substring(s)
+                rec.asn = Int64(digits)
+            }
+            for path in MMDBPaths.organization {
+                if let s = string(&entry, path), !s.isEmpty { rec.organization = s; break }
+            }
         }
         return rec.country == nil && rec.asn == nil && rec.organization == nil ? nil : rec
     }

@@ -48,3 +48,19 @@ print(String(format: "context load: %.2f s", loadSeconds))
 let events = EnrichmentBenchmark.events(count: count, context: context, distinctIPs: ipCount)
 let result = EnrichmentBenchmark.run(context: context, events: events)
 print("enrichment: \(result)")
+
+// Uncached lookups, for the cost of a cache miss.
+if !context.geo.isEmpty {
+    var ips: [IPAddress] = []
+    var state: UInt64 = 7
+    for _ in 0..<100_000 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        ips.append(IPAddress(v4: UInt32(truncatingIfNeeded: state >> 32)))
+    }
+    var found = 0
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    for ip in ips where context.geo.locate(ip).country != nil { found += 1 }
+    let t1 = DispatchTime.now().uptimeNanoseconds
+    print(String(format: "uncached geolocation (all databases + ranges): %.0f ns/lookup (%d of %d located)",
+                 Double(t1 - t0) / Double(ips.count), found, ips.count))
+}
