@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
         .target(name: "OspreyAssembly", dependencies: ["OspreyCore"]),
         .target(name: "OspreyEnrichment", dependencies: ["OspreyCore", "CMaxMindDB"]),
-        .target(name: "OspreyGenerator", dependencies: ["OspreyCore"]),
+        .target(name: "OspreyGenerator", dependencies: ["OspreyCore", "OspreyEnrichment"]),
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,6 @@
 import Foundation
 import OspreyCore
+import OspreyEnrichment
 
 extension OrganizationGenerator {
     /// The context directory Osprey's enrichment reads (docs/context.md): users, domains, zones, lists, geo.
@@ -11,6 +12,7 @@ extension OrganizationGenerator {
             company_domains = \(Organization.domain)
             default_peer_group = unassigned
             default_zone = external
+            geo_databases = geo/country.mmdb, geo/asn.mmdb
             geo_ranges = geo/ranges.txt
 
             """)
@@ -31,15 +33,18 @@ extension OrganizationGenerator {
         try put("ti/tor.txt", "# TOR exit networks\n" + list(.tor))
         try put("ti/ransomware.txt", "# Ransomware infrastructure\n" + list(.ransomware))
         try put("ti/blacklist.txt", "# Blacklisted hosts\n" + list(.blacklist))
-        // Geo data for the organization's IP space, in the tor-geoipdb / IPFire range format (first,last,CC),
-        // and the same blocks with ASN and ISP as CSV for readers that want them.
+        // Geo data for the organization's IP space: MaxMind DB files (country; ASN and ISP), the format
+        // GeoLite2 / DB-IP ship, and the same countries in the tor-geoipdb range format as a fallback.
+        var country = MMDBWriter(databaseType: "GeoIP2-Country", ipVersion: 6)
+        var asn = MMDBWriter(databaseType: "GeoLite2-ASN", ipVersion: 6)
         var ranges = "# first,last,country for the generated IP space (100.64.0.0/10)\n"
-        var isps = "cidr,country,asn,isp\n"
         for n in org.networks {
+            try country.insert(n.cidr, .country(n.country))
+            try asn.insert(n.cidr, .asn(UInt32(n.asn), n.isp))
             ranges += "\(n.first),\(n.first + 65_535),\(n.country)\n"
-            isps += "\(n.cidr),\(n.country),\(n.asn),\(n.isp)\n"
         }
+        try country.write(to: dir + "/geo/country.mmdb")
+        try asn.write(to: dir + "/geo/asn.mmdb")
         try put("geo/ranges.txt", ranges)
-        try put("geo/isp.csv", isps)
     }
 }
