@@ -30,8 +30,11 @@ let package = Package(
         .target(name: "OspreyAssembly", dependencies: ["OspreyCore"]),
         .target(name: "OspreyEnrichment", dependencies: ["OspreyCore", "CMaxMindDB"]),
         .target(name: "OspreyGenerator", dependencies: ["OspreyCore", "OspreyEnrichment"]),
+        .target(name: "OspreyPipeline", dependencies: [
+            "OspreyCore", "OspreyParsing", "OspreyAssembly", "OspreyEnrichment", "OspreyAnalytics",
+        ]),
         .executableTarget(name: "osprey", dependencies: [
-            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator", "OspreyPipeline", "OspreyAnalytics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [

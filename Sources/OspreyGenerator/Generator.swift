@@ -81,8 +81,10 @@ public final class OrganizationGenerator {
         }
         try writeContext(dir + "/context")
         var labels: [ScenarioLabel] = []
+        // Lines are generated per local working day and written per UTC day, so every file is in time order
+        // and files follow each other in time (a Bangalore morning is the previous UTC evening).
+        var lines: [(Int64, Int, String)] = []
         for d in 0..<options.days {
-            var lines: [(Int64, Int, String)] = []
             func add(_ items: [(Int64, String)]) { for (t, s) in items { seq += 1; lines.append((t, seq, s)) } }
             for i in org.people.indices { add(normalDay(person: i, day: d)) }
             for spec in scenarioSpecs {
@@ -91,14 +93,20 @@ public final class OrganizationGenerator {
                 add(items)
                 labels.append(label)
             }
-            lines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            let name = String(UTCTime.format(dayStart(d)).prefix(10))
+        }
+        lines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        var start = 0
+        while start < lines.count {
+            let dayIndex = (lines[start].0 - options.firstDay) >= 0 ? (lines[start].0 - options.firstDay) / day : -1
+            let end = lines[start...].firstIndex { ($0.0 - options.firstDay) >= 0 ? ($0.0 - options.firstDay) / day != dayIndex : dayIndex != -1 } ?? lines.count
+            let name = String(UTCTime.format(options.firstDay + dayIndex * day).prefix(10))
             var text = ""
-            text.reserveCapacity(lines.count * 400)
-            for l in lines { text += l.2; text += "\n" }
+            text.reserveCapacity((end - start) * 400)
+            for l in lines[start..<end] { text += l.2; text += "\n" }
             try text.write(toFile: "\(dir)/logs/mimecast-\(name).log", atomically: false, encoding: .utf8)
-            summary.lines += lines.count
+            summary.lines += end - start
             summary.files += 1
+            start = end
         }
         try (labels.map { $0.jsonLine() }.joined(separator: "\n") + "\n").write(toFile: dir + "/labels.jsonl", atomically: false, encoding: .utf8)
         summary.scenarios = labels.count
@@ -175,6 +183,8 @@ public final class OrganizationGenerator {
                 recipient = other.email; direction = "Internal"
             } else if roll < 0.37, let personal = p.personalEmail {
                 recipient = personal
+            } else if roll < 0.375, p.department == "Finance" {
+                recipient = "accounts@supplier-billing.example"   // a vendor the organization mails rarely
             } else {
                 recipient = "\(rng.pick(["info", "sales", "j.doe", "accounts", "m.lee", "team", "support"]))@\(rng.pick(p.partners))"
             }
@@ -185,9 +195,11 @@ public final class OrganizationGenerator {
             let attBytes = attachments.isEmpty ? 0 : Int(rng.logNormal(median: 250_000, sigma: 0.9))
             var subject = rng.pick(["Re: project update", "Meeting notes", "Follow-up", "Quick question", "Re: schedule",
                                      "Proposal for review", "Weekly status", "Re: contract", "Invoice question", "Thanks!"])
-            if p.isExecutive, rng.chance(0.5) {
+            if p.isExecutive {
+                // Executives' mail has subjects of its own (board, deals, budgets): what EM-EXEC learns.
                 subject = rng.pick(["Board strategy Q4 review", "Acquisition plan: Project Falcon", "Leadership offsite agenda",
-                                    "Budget reallocation FY27", "Confidential: restructuring proposal"])
+                                    "Budget reallocation FY27", "Confidential: restructuring proposal", "Investor update draft",
+                                    "Re: Board strategy Q4 review", "Re: Acquisition plan: Project Falcon"])
                 execSubjects.append(subject)
             }
             let destBlock = direction == "Internal" ? org.corporateBlock["US"]! : rng.pick(org.mtaBlocks)

@@ -43,6 +43,7 @@ extension OrganizationGenerator {
             for k in 0..<6 {
                 out.append(login(p, t0 + Int64(k) * min, ip: block(.residential, "NG").address(k), app: "mimecast-moa", ua: nil, success: false, shape: k % 2 == 0 ? .apiJSON : .keyValue))
             }
+            out.append(login(p, t0 + 7 * min, ip: block(.residential, "NG").address(5), app: "mimecast-moa", ua: nil, success: true, shape: .apiJSON))
         case "ransomware-ip-login":
             out.append(login(p, t0, ip: block(.ransomware).address(5), app: p.apps[0], ua: nil, success: true, shape: .apiJSON))
             out += mail(p, t0 + 10 * min, to: "ops@\(rng.pick(p.partners))", subject: "Re: files")
@@ -51,15 +52,17 @@ extension OrganizationGenerator {
             out += mail(p, t0 + 12 * min, to: "drop@volga-files.example", subject: "documents")
         case "dormant-account-wakes":
             out.append(login(p, t0, ip: block(.residential, "BR").address(2), app: p.apps[0], ua: nil, success: true, shape: .apiJSON))
-            out += mail(p, t0 + 5 * min, to: "contact@\(rng.pick(p.partners))", subject: "Hello again")
+            out += mail(p, t0 + 5 * min, to: "files.drop.br@gmail.com", subject: "as discussed",
+                        attachments: ["pricing-2027.xlsx"], attachmentBytes: 650_000)
         case "deactivated-account-sends":
             out.append(login(p, t0, ip: org.networks[p.homeBlock].address(v), app: p.apps[0], ua: nil, success: true, shape: .apiJSON))
             out += mail(p, t0 + 8 * min, to: "hr@\(Organization.competitors[0])", subject: "Client list as promised",
                         attachments: ["clients.xlsx"], attachmentBytes: 420_000)
         case "exec-mailbox-permission":
-            let ceo = org.people.first { $0.isExecutive }!
-            out.append(audit(p, t0, type: "Mailbox Delegation Permission Granted", category: "account_logs",
-                             detail: "Delegate access to \(ceo.email) granted: FullAccess", ip: home))
+            for (k, exec) in org.people.filter(\.isExecutive).prefix(2).enumerated() {
+                out.append(audit(p, t0 + Int64(k) * 4 * min, type: "Mailbox Delegation Permission Granted", category: "account_logs",
+                                 detail: "Delegate access to \(exec.email) granted: FullAccess", ip: home))
+            }
         case "large-mail-to-personal":
             for k in 0..<3 {
                 out += mail(p, t0 + Int64(k) * 9 * min, to: p.personalEmail!, subject: "backup \(k + 1)",
@@ -71,19 +74,28 @@ extension OrganizationGenerator {
         case "disposable-domain":
             out += mail(p, t0, to: "x7k2@\(Organization.disposable[0])", subject: "customer export",
                         attachments: ["customers.csv"], attachmentBytes: 1_500_000)
+            out += mail(p, t0 + 11 * min, to: "q9z1@\(Organization.disposable[1])", subject: "customer export 2",
+                        attachments: ["customers-2.csv"], attachmentBytes: 1_400_000)
         case "job-seeking":
             out += mail(p, t0, to: p.personalEmail!, subject: "My resume and cover letter for the Senior Analyst position",
                         attachments: ["resume.pdf"], attachmentBytes: 120_000)
             out += mail(p, t0 + 20 * min, to: "careers@\(Organization.competitors[1])", subject: "Job application: Senior Analyst",
                         attachments: ["resume.pdf"], attachmentBytes: 120_000)
         case "exec-mail-to-webmail":
-            let subject = execSubjects.first ?? "Board strategy Q4 review"
-            out += mail(p, t0, to: "\(p.first.lowercased()).\(p.last.lowercased())\(v)@yahoo.com", subject: "Fw: " + subject,
-                        attachments: ["board-deck.pdf"], attachmentBytes: 2_100_000)
+            let subjects = Array(Set(execSubjects.map { $0.hasPrefix("Re: ") ? String($0.dropFirst(4)) : $0 })).sorted().prefix(2)
+            for (k, subject) in subjects.enumerated() {
+                out += mail(p, t0 + Int64(k) * 7 * min, to: "board.docs.2027@yahoo.com", subject: "Fw: " + subject,
+                            attachments: ["board-deck-\(k + 1).pdf"], attachmentBytes: 2_100_000)
+            }
         case "repeated-failed-sends":
             for k in 0..<4 {
-                out += mail(p, t0 + Int64(k) * 6 * min, to: "upload@filedrop-\(v).example", subject: "files",
+                out += mail(p, t0 + Int64(k) * 6 * min, to: "q3.files.transfer@gmail.com", subject: "files",
                             attachments: ["q3-financials.xlsx"], attachmentBytes: 7_500_000, delivered: false)
+            }
+            // Then the file goes out in parts small enough to pass.
+            for k in 0..<3 {
+                out += mail(p, t0 + Int64(30 + k * 4) * min, to: "q3.files.transfer@gmail.com", subject: "files part \(k + 1)",
+                            attachments: ["q3-financials.part\(k + 1).zip"], attachmentBytes: 2_600_000)
             }
         case "outbound-mass-mail":
             let code = self.code()
@@ -105,8 +117,17 @@ extension OrganizationGenerator {
                 out.append(audit(p, t0 + Int64(k) * 3 * min, type: op.0, category: "policy_logs", detail: op.1, ip: home))
             }
         case "phishing-lookalike-reply":
-            out += mail(p, t0, to: "accounts@northwlnd-billing.example", subject: "Re: overdue invoice - wire transfer details",
+            out.append(LogFormats.urlClick(time: t0 - 30 * min, user: p.email, sender: "billing@supplier-billing.example",
+                                           url: "https://supplier-billing.example.portal-login.example/auth", verdict: "clean", category: "Uncategorized",
+                                           ip: block(.hosting).address(4), shape: .apiJSON, spaced: true))
+            out.append(login(p, t0 - 10 * min, ip: block(.hosting).address(5), app: p.apps[0], ua: nil, success: true, shape: .apiJSON))
+            out += mail(p, t0, to: "accounts@supplier-billing.example", subject: "Re: overdue invoice - wire transfer details",
                         attachments: ["bank-details.pdf"], attachmentBytes: 90_000)
+            // The attacker then mails customers the "new" bank details from the trusted account.
+            for (k, customer) in ["ap@harbor-logistics.example", "finance@meadow-foods.example"].enumerated() {
+                out += mail(p, t0 + Int64(6 + 3 * k) * min, to: customer, subject: "Updated remittance details",
+                            attachments: ["new-bank-details.pdf"], attachmentBytes: 85_000)
+            }
         default: break
         }
         let times = out.map(\.0)
