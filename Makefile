@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`.
-.PHONY: setup build demo test bench clean
+.PHONY: setup build demo sample test bench clean
 
 setup:
 	@./scripts/setup.sh
@@ -7,11 +7,13 @@ setup:
 build: setup
 	swift build -c release
 
-# Until `osprey demo` exists, the demo parses the bundled sample logs and prints the summary.
+# The demo: generate a synthetic organization (300 people, 45 days), replay it, evaluate, show notable users.
 demo: build
-	.build/release/osprey parse samples/mimecast-sample.log > /tmp/osprey-demo-events.jsonl
-	@echo "events written to /tmp/osprey-demo-events.jsonl; first one:"
-	@head -n 1 /tmp/osprey-demo-events.jsonl
+	.build/release/osprey demo
+
+# Parse the bundled sample lines (one per shape) and show the summary.
+sample: build
+	.build/release/osprey parse samples/mimecast-sample.log > /dev/null
 
 test: setup
 	swift test
