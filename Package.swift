@@ -26,20 +26,29 @@ let package = Package(
                 resources: [.copy("parsers"), .copy("mappings"), .copy("lists")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
+        .target(name: "OspreyAssembly", dependencies: ["OspreyCore"]),
         .target(name: "OspreyEnrichment", dependencies: ["OspreyCore", "CMaxMindDB"]),
+        .target(name: "OspreyGenerator", dependencies: ["OspreyCore", "OspreyEnrichment"]),
         .executableTarget(name: "osprey", dependencies: [
-            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
+        .executableTarget(name: "osprey-assembly-bench", dependencies: [
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
         .executableTarget(name: "osprey-enrich-bench", dependencies: ["OspreyCore", "OspreyEnrichment"]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
+        .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
         .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
+        .testTarget(name: "OspreyAssemblyTests", dependencies: [
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
         ]),
     ]
 )

@@ -5,11 +5,11 @@ import OspreyCore
 final class MaxMindTests: XCTestCase {
     func makeCountryDB(_ tmp: TempDir) throws -> String {
         var w = MMDBWriter(databaseType: "GeoIP2-Country")
-        w.insert("81.2.69.0/24", .country("GB"))
-        w.insert("81.2.69.160/27", .country("IE"))       // more specific inside the /24
-        w.insert("8.8.8.0/24", .country("US"))
-        w.insert("2001:db8::/32", .country("DE"))
-        w.insert("2a02:2e0::/29", .country("CH"))
+        try w.insert("81.2.69.0/24", .country("GB"))
+        try w.insert("81.2.69.160/27", .country("IE"))       // more specific inside the /24
+        try w.insert("8.8.8.0/24", .country("US"))
+        try w.insert("2001:db8::/32", .country("DE"))
+        try w.insert("2a02:2e0::/29", .country("CH"))
         let p = tmp.path + "/country.mmdb"
         try w.write(to: p)
         return p
@@ -32,8 +32,8 @@ final class MaxMindTests: XCTestCase {
     func testASNDatabaseAndIPv4OnlyTree() throws {
         let tmp = TempDir()
         var w = MMDBWriter(databaseType: "GeoLite2-ASN", ipVersion: 4)
-        w.insert("1.128.0.0/11", .asn(1221, "Telstra Pty Ltd"))
-        w.insert("8.8.8.0/24", .asn(15169, "Google LLC"))
+        try w.insert("1.128.0.0/11", .asn(1221, "Telstra Pty Ltd"))
+        try w.insert("8.8.8.0/24", .asn(15169, "Google LLC"))
         let p = tmp.path + "/asn.mmdb"
         try w.write(to: p)
         let db = try MaxMindDB(path: p)
@@ -47,7 +47,7 @@ final class MaxMindTests: XCTestCase {
     func testIPinfoStyleFields() throws {
         let tmp = TempDir()
         var w = MMDBWriter(databaseType: "ipinfo lite")
-        w.insert("8.8.8.0/24", .map([("country_code", .string("US")), ("asn", .string("AS15169")), ("as_name", .string("Google LLC"))]))
+        try w.insert("8.8.8.0/24", .map([("country_code", .string("US")), ("asn", .string("AS15169")), ("as_name", .string("Google LLC"))]))
         let p = tmp.path + "/ipinfo.mmdb"
         try w.write(to: p)
         XCTAssertEqual(try MaxMindDB(path: p).lookup(IPAddress.parse("8.8.8.8")!),
@@ -69,7 +69,7 @@ final class MaxMindTests: XCTestCase {
         XCTAssertThrowsError(try MaxMindDB(path: tmp.path))
         // A database whose data section is damaged: caught by the probe at open, not on the first event.
         var w = MMDBWriter()
-        w.insert("8.8.8.0/24", .country("US"))
+        try w.insert("8.8.8.0/24", .country("US"))
         var damaged = w.build()
         for i in w.dataSectionRange { damaged[i] = 0xFF }
         let corrupt = tmp.writeBytes("corrupt.mmdb", damaged)
@@ -89,7 +89,7 @@ final class MaxMindTests: XCTestCase {
         let tmp = TempDir()
         let country = try MaxMindDB(path: try makeCountryDB(tmp))
         var w = MMDBWriter(databaseType: "GeoLite2-ASN")
-        w.insert("8.8.8.0/24", .asn(15169, "Google LLC"))
+        try w.insert("8.8.8.0/24", .asn(15169, "Google LLC"))
         try w.write(to: tmp.path + "/asn.mmdb")
         let asn = try MaxMindDB(path: tmp.path + "/asn.mmdb")
         let ranges = IPRangeTable([(try IPRange.parse("9.0.0.0/8").get(), "FR")])

@@ -1,12 +1,13 @@
 import Foundation
-@testable import OspreyEnrichment
+import OspreyCore
 
-/// A minimal MaxMind DB writer (format spec 2.0) so tests build their own databases:
+/// A minimal MaxMind DB writer (format spec 2.0): tests build their own databases with it, and
+/// `osprey generate` writes the geo data of its synthetic IP space. Layout:
 /// a binary search tree over IPv6 bits (IPv4 networks live under ::/96, where libmaxminddb looks IPv4
 /// addresses up), a 16-byte zero separator, the data section, then `\xAB\xCD\xEFMaxMind.com` and the
 /// metadata map. Record size 32 bits (8 bytes a node); data values are not deduplicated.
-struct MMDBWriter {
-    indirect enum V {
+public struct MMDBWriter: Sendable {
+    public indirect enum V: Sendable {
         case string(String)
         case uint16(UInt16)
         case uint32(UInt32)
@@ -19,25 +20,27 @@ struct MMDBWriter {
 
     enum Record { case empty, node(Int), data(Int) }
 
-    var databaseType = "Osprey-Test"
-    var ipVersion = 6
+    public var databaseType = "Osprey-Test"
+    public var ipVersion = 6
     private var left: [Record] = [.empty]
     private var right: [Record] = [.empty]
     private var data: [UInt8] = []
 
-    init(databaseType: String = "Osprey-Test", ipVersion: Int = 6) {
+    public init(databaseType: String = "Osprey-Test", ipVersion: Int = 6) {
         self.databaseType = databaseType
         self.ipVersion = ipVersion
     }
 
     /// Inserts `cidr` (`81.2.69.0/24`, `2001:db8::/32`) with `value`; more specific networks may be inserted
     /// after less specific ones.
-    mutating func insert(_ cidr: String, _ value: V) {
-        guard case .success(let r) = IPRange.parse(cidr), let prefix = r.prefix else { fatalError("bad test CIDR \(cidr)") }
+    public mutating func insert(_ cidr: String, _ value: V) throws {
+        guard case .success(let r) = IPRange.parse(cidr), let prefix = r.prefix else {
+            throw ContentError(file: "mmdb", line: 0, reason: "bad CIDR '\(cidr)'")
+        }
         var bits = r.first.bytes
         var depth = prefix
         if ipVersion == 4 {
-            precondition(r.first.isV4, "IPv6 network in an IPv4 database")
+            guard r.first.isV4 else { throw ContentError(file: "mmdb", line: 0, reason: "IPv6 network \(cidr) in an IPv4 database") }
             bits = Array(bits[12...]); depth -= 96
         } else if r.first.isV4 {
             bits = [UInt8](repeating: 0, count: 12) + Array(bits[12...]) // ::a.b.c.d, not ::ffff:a.b.c.d
@@ -69,7 +72,7 @@ struct MMDBWriter {
         if bit == 0 { left[node] = r } else { right[node] = r }
     }
 
-    func build(buildEpoch: UInt64 = 1_700_000_000) -> [UInt8] {
+    public func build(buildEpoch: UInt64 = 1_700_000_000) -> [UInt8] {
         let nodeCount = left.count
         var out: [UInt8] = []
         func record(_ r: Record) -> UInt32 {
@@ -103,11 +106,11 @@ struct MMDBWriter {
         return out
     }
 
-    var nodeCount: Int { left.count }
+    public var nodeCount: Int { left.count }
     /// Byte offsets of the data section in `build()`'s output.
-    var dataSectionRange: Range<Int> { (nodeCount * 8 + 16)..<(nodeCount * 8 + 16 + data.count) }
+    public var dataSectionRange: Range<Int> { (nodeCount * 8 + 16)..<(nodeCount * 8 + 16 + data.count) }
 
-    func write(to path: String) throws {
+    public func write(to path: String) throws {
         try Data(build()).write(to: URL(fileURLWithPath: path))
     }
 
@@ -162,11 +165,11 @@ struct MMDBWriter {
 
 extension MMDBWriter.V {
     /// A GeoIP2-Country-style record.
-    static func country(_ iso: String) -> MMDBWriter.V {
+    public static func country(_ iso: String) -> MMDBWriter.V {
         .map([("country", .map([("iso_code", .string(iso)), ("names", .map([("en", .string("Country " + iso))]))]))])
     }
     /// A GeoLite2-ASN-style record.
-    static func asn(_ number: UInt32, _ org: String) -> MMDBWriter.V {
+    public static func asn(_ number: UInt32, _ org: String) -> MMDBWriter.V {
         .map([("autonomous_system_number", .uint32(number)), ("autonomous_system_organization", .string(org))])
     }
 }
