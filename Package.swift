@@ -39,7 +39,9 @@ let package = Package(
         .executableTarget(name: "osprey-assembly-bench", dependencies: [
             "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
-        .executableTarget(name: "osprey-enrich-bench", dependencies: ["OspreyCore", "OspreyEnrichment"]),
+        .executableTarget(name: "osprey-enrich-bench", dependencies: [
+            "OspreyCore", "OspreyEnrichment", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
         .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"],
