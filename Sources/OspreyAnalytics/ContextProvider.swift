@@ -1,0 +1,194 @@
+import OspreyCore
+
+/// What rules may ask about the world outside the event: lists (threat intelligence, domain classes,
+/// keywords) and attributes of people and addresses (executive, department, personal address…). The
+/// enrichment stage answers most questions by setting fields on the event (docs/fields.md); this
+/// protocol is for the rest, and for lists the analytics content defines itself. Called on the per-event
+/// path: implementations must be fast (hash lookups, no I/O) and deterministic.
+public protocol AnalyticsContextProvider: AnyObject {
+    /// Whether the provider holds a list of this name (it then takes precedence over a content list of the
+    /// same name).
+    func hasList(_ name: String) -> Bool
+    /// The entry of list `name` that `value` matches (the provider decides how: exact, CIDR, domain
+    /// suffix, keyword), or nil.
+    func match(list name: String, value: String) -> String?
+    /// An attribute of an entity at a time, e.g. ("executive", "ceo@corp.com") → "true",
+    /// ("personal_email", "alice@corp.com") → "alice.smith@gmail.com", ("department", user) → "Finance".
+    func attribute(_ name: String, of entity: String, at timeMillis: Int64) -> String?
+}
+
+/// A provider with nothing in it: rules fall back to event fields and content lists.
+public final class EmptyContextProvider: AnalyticsContextProvider {
+    public init() {}
+    public func hasList(_ name: String) -> Bool { false }
+    public func match(list name: String, value: String) -> String? { nil }
+    public func attribute(_ name: String, of entity: String, at timeMillis: Int64) -> String? { nil }
+}
+
+/// How a list's entries are compared with a value.
+public enum ListMatchMode: String, Sendable, CaseIterable {
+    /// Equal, ignoring ASCII case.
+    case exact
+    /// A domain equal to an entry or a subdomain of it (`mail.example.com` matches `example.com`).
+    case domain
+    /// The entry occurs inside the value, ignoring ASCII case (keywords).
+    case keyword
+    /// An IPv4/IPv6 address equal to an entry or inside an IPv4 CIDR entry (`10.0.0.0/8`).
+    case cidr
+}
+
+/// An in-memory list with one of the match modes; used for content lists and by `StaticContextProvider`.
+public final class MatchList: @unchecked Sendable {
+    public let name: String
+    public let mode: ListMatchMode
+    public let entries: [String]
+    private var exact: [String: String] = [:]
+    private var keywords: [[UInt8]] = []
+    private var keywordEntries: [String] = []
+    private var v4: [(net: UInt32, mask: UInt32, entry: String)] = []
+
+    public init(name: String, mode: ListMatchMode, entries: [String]) {
+        self.name = name
+        self.mode = mode
+        self.entries = entries
+        for e in entries {
+            let lower = e.asciiLowercased
+            switch mode {
+            case .exact, .domain: exact[lower] = e
+            case .keyword: keywords.append(Array(lower.utf8)); keywordEntries.append(e)
+            case .cidr:
+                if let slash = lower.firstIndex(of: "/"), let ip = IPv4.parse(String(lower[..<slash])),
+                   let bits = Int(lower[lower.index(after: slash)...]), bits >= 0, bits <= 32 {
+                    let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - UInt32(bits))
+                    v4.append((ip & mask, mask, e))
+                } else {
+                    exact[lower] = e
+                }
+            }
+        }
+        v4.sort { $0.mask > $1.mask }   // most specific first
+    }
+
+    public func match(_ value: String) -> String? {
+        if value.isEmpty { return nil }
+        switch mode {
+        case .exact:
+            return exact[value.asciiLowercased]
+        case .domain:
+            var d = Substring(value.asciiLowercased)
+            while true {
+                if let e = exact[String(d)] { return e }
+                guard let dot = d.firstIndex(of: ".") else { return nil }
+                d = d[d.index(after: dot)...]
+            }
+        case .keyword:
+            let hay = Array(value.asciiLowercased.utf8)
+            for (k, kw) in keywords.enumerated() where TextOps.find(kw, in: hay) { return keywordEntries[k] }
+            return nil
+        case .cidr:
+            if let e = exact[value.asciiLowercased] { return e }
+            guard let ip = IPv4.parse(value) else { return nil }
+            for r in v4 where ip & r.mask == r.net { return r.entry }
+            return nil
+        }
+    }
+}
+
+/// A provider built from in-memory lists and attribute tables (tests, tools, and a simple default the CLI
+/// can fill from a context directory).
+public final class StaticContextProvider: AnalyticsContextProvider {
+    public private(set) var lists: [String: MatchList] = [:]
+    /// attribute name → entity (lowercased) → value
+    public private(set) var attributes: [String: [String: String]] = [:]
+
+    public init() {}
+
+    public func setList(_ name: String, mode: ListMatchMode, entries: [String]) {
+        lists[name] = MatchList(name: name, mode: mode, entries: entries)
+    }
+
+    public func setAttribute(_ name: String, of entity: String, to value: String) {
+        attributes[name, default: [:]][entity.asciiLowercased] = value
+    }
+
+    public func hasList(_ name: String) -> Bool { lists[name] != nil }
+    public func match(list name: String, value: String) -> String? { lists[name]?.match(value) }
+    public func attribute(_ name: String, of entity: String, at timeMillis: Int64) -> String? {
+        attributes[name]?[entity.asciiLowercased]
+    }
+}
+
+enum IPv4 {
+    static func parse(_ s: String) -> UInt32? {
+        var result: UInt32 = 0
+        var part: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        for b in s.utf8 {
+            if b >= 0x30 && b <= 0x39 {
+                part = part * 10 + UInt32(b - 0x30)
+                digits += 1
+                if digits > 3 || part > 255 { return nil }
+            } else if b == 0x2E {
+                guard digits > 0, dots < 3 else { return nil }
+                result = result << 8 | part
+                part = 0; digits = 0; dots += 1
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, dots == 3 else { return nil }
+        return result << 8 | part
+    }
+}
+
+extension String {
+    /// ASCII-only lowercasing (domains, addresses, keywords): no Unicode tables on the hot path.
+    public var asciiLowercased: String {
+        var needs = false
+        for b in utf8 where b >= 0x41 && b <= 0x5A { needs = true; break }
+        if !needs { return self }
+        return String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}
+
+enum TextOps {
+    /// Whether `needle` occurs in `hay` (both already lowercased bytes).
+    @inline(__always)
+    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Bool {
+        if needle.isEmpty { return true }
+        if needle.count > hay.count { return false }
+        return needle.withUnsafeBytes { n in hay.withUnsafeBytes { h in Bytes.find(n, in: h) != nil } }
+    }
+
+    static func containsCI(_ hay: String, _ needle: String) -> Bool {
+        find(Array(needle.asciiLowercased.utf8), in: Array(hay.asciiLowercased.utf8))
+    }
+
+    static func hasPrefixCI(_ s: String, _ prefix: String) -> Bool {
+        let a = s.utf8, b = prefix.utf8
+        guard b.count <= a.count else { return false }
+        for (x, y) in zip(a, b) where lower(x) != lower(y) { return false }
+        return true
+    }
+
+    static func hasSuffixCI(_ s: String, _ suffix: String) -> Bool {
+        let a = Array(s.utf8), b = Array(suffix.utf8)
+        guard b.count <= a.count else { return false }
+        let off = a.count - b.count
+        for i in 0..<b.count where lower(a[off + i]) != lower(b[i]) { return false }
+        return true
+    }
+
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
+
+    /// ASCII case-insensitive equality without allocating (`b` already lowercased).
+    @inline(__always) static func equalsLowered(_ a: String, _ b: String) -> Bool {
+        var ai = a.utf8.makeIterator(), bi = b.utf8.makeIterator()
+        while true {
+            let x = ai.next(), y = bi.next()
+            if x == nil || y == nil { return x == nil && y == nil }
+            if lower(x!) != y! { return false }
+        }
+    }
+}

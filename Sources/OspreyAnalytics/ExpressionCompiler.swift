@@ -1,0 +1,701 @@
+import OspreyCore
+import OspreyParsing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where an expression came from, to point errors at file:line:column.
+public struct SourceLocation: Sendable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+}
+
+/// A session aggregate (`session_sum`, `session_distinct`, …) found in an expression. Each gets a slot in
+/// every session; the engine updates all aggregates of an event's activity type before rules run, so the
+/// value a condition reads already includes the current event and is not affected by short-circuiting.
+final class AggregateSpec {
+    enum Kind: String { case count, sum, distinct, countBy = "count_by", max }
+    let kind: Kind
+    let arg: Eval?
+    let filter: Eval?
+    let typeMask: UInt8
+    let canonical: String
+    let slot: Int
+    init(kind: Kind, arg: Eval?, filter: Eval?, typeMask: UInt8, canonical: String, slot: Int) {
+        self.kind = kind; self.arg = arg; self.filter = filter; self.typeMask = typeMask
+        self.canonical = canonical; self.slot = slot
+    }
+}
+
+/// Definitions an expression may refer to, shared by all compilations of one content set.
+final class CompileEnvironment {
+    var modelIndex: [String: Int] = [:]
+    var modelKinds: [String: ModelKind] = [:]
+    var macros: [String: (node: ExprNode, text: String, location: SourceLocation)] = [:]
+    var contentLists: [String: MatchList] = [:]
+    /// Names of lists a context provider is expected to supply (documented in content-format.md).
+    static let providerLists: Set<String> = [
+        "tor", "blacklist", "ransomware", "company_domains", "webmail_domains", "disposable_domains",
+        "competitor_domains", "suspicious_countries", "executives", "service_accounts", "privileged_users",
+    ]
+    var knownFields: Set<String>
+    var aggregates: [AggregateSpec] = []
+    var aggregateSlots: [String: Int] = [:]
+    var regexCache: [String: PCRE2Regex] = [:]
+    /// Per-event memo slots: one per macro, one per distinct model scope/feature text.
+    var slotCount = 0
+    var macroSlots: [String: Int] = [:]
+    var exprSlots: [String: Int] = [:]
+
+    func slot(macro name: String) -> Int {
+        if let s = macroSlots[name] { return s }
+        slotCount += 1
+        macroSlots[name] = slotCount - 1
+        return slotCount - 1
+    }
+
+    func slot(expression text: String) -> Int {
+        if let s = exprSlots[text] { return s }
+        slotCount += 1
+        exprSlots[text] = slotCount - 1
+        return slotCount - 1
+    }
+
+    init() {
+        knownFields = Set(FieldRegistry.normalizedNames).union(CompileEnvironment.enrichmentFields)
+    }
+
+    /// docs/fields.md, "From enrichment".
+    static let enrichmentFields: [String] = [
+        "src_country", "src_asn", "src_isp", "src_zone", "dest_country", "peer_group", "user_known",
+        "user_department", "user_title", "user_manager", "user_is_executive", "user_is_service",
+        "user_is_privileged", "user_is_deactivated", "dest_is_company", "dest_is_external", "dest_is_webmail",
+        "dest_is_disposable", "dest_is_competitor", "dest_is_personal", "sender_is_company", "sender_is_webmail",
+        "src_country_suspicious", "ti_tor", "ti_blacklist", "ti_ransomware", "ti_match", "kw_financial",
+        "kw_privacy", "kw_job", "kw_confidential_file", "kw_financial_match", "kw_privacy_match",
+        "kw_job_match", "kw_confidential_file_match", "file_is_source_code", "exploit_log4j", "exploit_match",
+        "exploit_field", "sender_domain",
+    ]
+
+    func listKnown(_ name: String) -> Bool {
+        contentLists[name] != nil || CompileEnvironment.providerLists.contains(name)
+    }
+}
+
+/// Compiles one expression to a closure. Errors carry file, line and column.
+struct ExpressionCompiler {
+    let env: CompileEnvironment
+    let location: SourceLocation
+    /// Activity types of the rule or model that owns the expression (for session aggregates).
+    let typeMask: UInt8
+    /// Set when the expression reads a model (converged, observations, model_count…).
+    var usesModels = false
+    var usesAggregates = false
+    var macroStack: [String] = []
+
+    init(env: CompileEnvironment, location: SourceLocation, typeMask: UInt8) {
+        self.env = env; self.location = location; self.typeMask = typeMask
+    }
+
+    func error(_ pos: Int, _ message: String) -> ContentError {
+        ContentError(file: location.file, line: location.line, column: location.column + pos, reason: message)
+    }
+
+    mutating func compile(_ text: String) throws -> Eval {
+        let node: ExprNode
+        do { node = try ExprParser.parse(text) } catch let e as ExprSyntaxError { throw error(e.pos, e.message) }
+        return try compile(node)
+    }
+
+    // MARK: nodes
+
+    mutating func compile(_ n: ExprNode) throws -> Eval {
+        switch n.kind {
+        case .literal(let v):
+            return { _ in v }
+        case .identifier(let name):
+            return try identifier(name, n.pos)
+        case .list(let items):
+            var literal: [String] = []
+            var allLiteral = true
+            for i in items {
+                if case .literal(let v) = i.kind, let t = v.text { literal.append(t) } else { allLiteral = false }
+            }
+            if allLiteral { let l = EV.list(literal); return { _ in l } }
+            let evals = try items.map { try compile($0) }
+            return { ctx in .list(evals.flatMap { $0(ctx).elements }) }
+        case .unary(let op, let a):
+            let x = try compile(a)
+            if op == "not" {
+                return { ctx in
+                    let mark = ctx.matches.count
+                    let r = x(ctx).truthy
+                    if ctx.matches.count > mark { ctx.matches.removeSubrange(mark...) }
+                    return .bool(!r)
+                }
+            }
+            return { ctx in x(ctx).number.map { .num(-$0) } ?? .missing }
+        case .binary(let op, let a, let b):
+            return try binary(op, a, b, n.pos)
+        case .call(let name, let args):
+            return try call(name, args, n.pos)
+        }
+    }
+
+    static let activityTypeField = "activity_type"
+
+    mutating func identifier(_ name: String, _ pos: Int) throws -> Eval {
+        switch name {
+        case "activity_type":
+            return { ctx in .str(ctx.event.activityType.rawValue) }
+        case "parser":
+            return { ctx in .str(ctx.event.parser) }
+        case "time":
+            return { ctx in .num(Double(ctx.event.timeMillis)) }
+        case "org", "organization":
+            return { _ in .str("organization") }
+        default:
+            guard env.knownFields.contains(name) else {
+                throw error(pos, "unknown field '\(name)' (docs/fields.md lists the field names; declare others with [fields NAME] names = …)")
+            }
+            let f = Field.named(name)
+            return { ctx in
+                guard let v = ctx.event[f] else { return .missing }
+                return EV(v)
+            }
+        }
+    }
+
+    // MARK: operators
+
+    mutating func binary(_ op: String, _ a: ExprNode, _ b: ExprNode, _ pos: Int) throws -> Eval {
+        switch op {
+        case "and":
+            let x = try compile(a), y = try compile(b)
+            return { ctx in .bool(x(ctx).truthy && y(ctx).truthy) }
+        case "or":
+            let x = try compile(a), y = try compile(b)
+            return { ctx in .bool(x(ctx).truthy || y(ctx).truthy) }
+        case "==", "!=":
+            let x = try compile(a), y = try compile(b)
+            let negate = op == "!="
+            if case .literal(let lit) = b.kind, let t = lit.text, lit.number == nil {
+                let lower = t.asciiLowercased
+                return { ctx in
+                    let v = x(ctx)
+                    if v.isMissing { return .bool(false) }
+                    let any = v.anyElement { TextOps.equalsLowered($0, lower) }
+                    return .bool(negate ? !any : any)
+                }
+            }
+            return { ctx in
+                let l = x(ctx), r = y(ctx)
+                if l.isMissing || r.isMissing { return .bool(false) }
+                let eq = ExpressionCompiler.equal(l, r)
+                return .bool(negate ? !eq : eq)
+            }
+        case "<", "<=", ">", ">=":
+            let x = try compile(a), y = try compile(b)
+            let cmp: (Double, Double) -> Bool
+            switch op {
+            case "<": cmp = (<)
+            case "<=": cmp = (<=)
+            case ">": cmp = (>)
+            default: cmp = (>=)
+            }
+            return { ctx in
+                guard let l = x(ctx).number, let r = y(ctx).number else { return .bool(false) }
+                return .bool(cmp(l, r))
+            }
+        case "in":
+            let x = try compile(a)
+            if case .list(let items) = b.kind, items.allSatisfy({ if case .literal = $0.kind { return true }; return false }) {
+                let set = Set(items.compactMap { node -> String? in
+                    if case .literal(let v) = node.kind { return v.text?.asciiLowercased }
+                    return nil
+                })
+                return { ctx in .bool(x(ctx).anyElement { set.contains($0.asciiLowercased) }) }
+            }
+            let y = try compile(b)
+            return { ctx in
+                let r = Set(y(ctx).elements.map(\.asciiLowercased))
+                return .bool(x(ctx).anyElement { r.contains($0.asciiLowercased) })
+            }
+        case "contains", "startsWith", "endsWith":
+            let x = try compile(a), y = try compile(b)
+            let test: (String, String) -> Bool
+            switch op {
+            case "contains": test = TextOps.containsCI
+            case "startsWith": test = TextOps.hasPrefixCI
+            default: test = TextOps.hasSuffixCI
+            }
+            return { ctx in
+                let needles = y(ctx).elements
+                if needles.isEmpty { return .bool(false) }
+                return .bool(x(ctx).anyElement { hay in needles.contains { test(hay, $0) } })
+            }
+        case "=~", "!~", "matches":
+            guard let pattern = b.stringLiteral else { throw error(b.pos, "a regex must be a string literal") }
+            let x = try compile(a)
+            let m = try regexMatcher(pattern, b.pos)
+            let negate = op == "!~"
+            let label = a.description
+            return { ctx in
+                var hit = false
+                for s in x(ctx).elements {
+                    if let text = m(s) {
+                        if !negate { ctx.record(EvidenceMatch(kind: "pattern", name: pattern, entry: text, input: label)) }
+                        hit = true
+                        break
+                    }
+                }
+                return .bool(negate ? !hit : hit)
+            }
+        case "+":
+            let x = try compile(a), y = try compile(b)
+            return { ctx in
+                let l = x(ctx), r = y(ctx)
+                if l.isMissing || r.isMissing { return .missing }
+                if case .num(let p) = l, case .num(let q) = r { return .num(p + q) }
+                return .str((l.text ?? "") + (r.text ?? ""))
+            }
+        case "-", "*", "/":
+            let x = try compile(a), y = try compile(b)
+            let f: (Double, Double) -> Double? = op == "-" ? { $0 - $1 } : op == "*" ? { $0 * $1 } : { $1 == 0 ? nil : $0 / $1 }
+            return { ctx in
+                guard let l = x(ctx).number, let r = y(ctx).number, let v = f(l, r) else { return .missing }
+                return .num(v)
+            }
+        default:
+            throw error(pos, "unknown operator '\(op)'")
+        }
+    }
+
+    static func equal(_ l: EV, _ r: EV) -> Bool {
+        if let p = l.number, let q = r.number, !(l.isText && r.isText) { return p == q }
+        let rs = Set(r.elements.map(\.asciiLowercased))
+        return l.elements.contains { rs.contains($0.asciiLowercased) }
+    }
+
+    /// A compiled PCRE2 matcher returning the matched text (group `v` when the pattern names one).
+    func regexMatcher(_ pattern: String, _ pos: Int) throws -> (String) -> String? {
+        let regex: PCRE2Regex
+        if let r = env.regexCache[pattern] {
+            regex = r
+        } else {
+            do { regex = try PCRE2Regex("(?<__m>" + pattern + ")") } catch let e as PCRE2Regex.CompileError {
+                throw error(pos, "bad regex: \(e.message) (at offset \(max(0, e.offset - 6)) of the pattern)")
+            }
+            env.regexCache[pattern] = regex
+        }
+        return { s in
+            var text = s
+            return text.withUTF8 { buf -> String? in
+                let raw = UnsafeRawBufferPointer(buf)
+                var whole: Range<Int>? = nil
+                var named: Range<Int>? = nil
+                let ok = regex.match(raw) { name, r in
+                    if name == "__m" { whole = r } else if name == "v", named == nil { named = r }
+                }
+                guard ok else { return nil }
+                guard let r = named ?? whole else { return "" }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: raw[r]), as: UTF8.self)
+            }
+        }
+    }
+
+    // MARK: functions
+
+    func arity(_ name: String, _ args: [ExprNode], _ pos: Int, _ range: ClosedRange<Int>) throws {
+        guard range.contains(args.count) else {
+            let want = range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)…\(range.upperBound)"
+            throw error(pos, "\(name)() takes \(want) argument\(range.upperBound == 1 ? "" : "s"), got \(args.count)")
+        }
+    }
+
+    func literalArg(_ name: String, _ args: [ExprNode], _ i: Int, what: String) throws -> String {
+        guard let s = args[i].stringLiteral else { throw error(args[i].pos, "\(name)(): the \(what) must be a string literal") }
+        return s
+    }
+
+    func model(_ name: String, _ args: [ExprNode], _ pos: Int) throws -> Int {
+        let id = try literalArg(name, args, 0, what: "model id")
+        guard let idx = env.modelIndex[id] else { throw error(args[0].pos, "\(name)(): unknown model '\(id)'") }
+        return idx
+    }
+
+    /// Element-wise string function: lists map element by element, missing stays missing.
+    func mapText(_ x: @escaping Eval, _ f: @escaping (String) -> String?) -> Eval {
+        return { ctx in
+            switch x(ctx) {
+            case .missing: return .missing
+            case .list(let l):
+                let out = l.compactMap(f)
+                return out.isEmpty ? .missing : .list(out)
+            case let v:
+                guard let t = v.text, let r = f(t) else { return .missing }
+                return .str(r)
+            }
+        }
+    }
+
+    /// Pure text functions whose result depends only on the event: evaluated once per event and call text.
+    static let memoizable: Set<String> = [
+        "lower", "upper", "domain", "localpart", "tld", "tld_country", "ext", "subject_key", "ua_family",
+        "name_match", "extract", "coalesce", "concat",
+    ]
+
+    mutating func call(_ name: String, _ args: [ExprNode], _ pos: Int) throws -> Eval {
+        if ExpressionCompiler.memoizable.contains(name) {
+            let before = (usesAggregates, usesModels)
+            usesAggregates = false; usesModels = false
+            let e = try callUncached(name, args, pos)
+            let pure = !usesAggregates
+            usesAggregates = usesAggregates || before.0
+            usesModels = usesModels || before.1
+            guard pure else { return e }
+            let text = name + "(" + args.map(\.description).joined(separator: ", ") + ")"
+            return memoized(env.slot(expression: "call:" + text), e)
+        }
+        return try callUncached(name, args, pos)
+    }
+
+    mutating func callUncached(_ name: String, _ args: [ExprNode], _ pos: Int) throws -> Eval {
+        switch name {
+        // --- text and domain helpers
+        case "lower", "upper":
+            try arity(name, args, pos, 1...1)
+            let up = name == "upper"
+            return mapText(try compile(args[0])) { up ? $0.uppercased() : $0.asciiLowercased }
+        case "domain":
+            try arity(name, args, pos, 1...1)
+            return mapText(try compile(args[0]), TextHelpers.domain)
+        case "localpart":
+            try arity(name, args, pos, 1...1)
+            return mapText(try compile(args[0]), TextHelpers.localPart)
+        case "tld":
+            try arity(name, args, pos, 1...1)
+            return mapText(try compile(args[0])) { TextHelpers.tld($0) }
+        case "tld_country":
+            try arity(name, args, pos, 1...1)
+            return mapText(try compile(args[0]), TextHelpers.tldCountry)
+        case "ext":
+            try arity(name, args, pos, 1...1)
+            return mapText(try compile(args[0]), TextHelpers.fileExtension)
+        case "subject_key":
+            try arity(name, args, pos, 1...1)
+            return mapText(try compile(args[0])) { let k = TextHelpers.subjectKey($0); return k.isEmpty ? nil : k }
+        case "is_reply_or_forward":
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            return { ctx in .bool(x(ctx).anyElement(TextHelpers.hasReplyPrefix)) }
+        case "ua_family":
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            // User agents repeat: cache the family per string (per engine, bounded).
+            return { ctx in
+                switch x(ctx) {
+                case .str(let s) where !s.isEmpty:
+                    if let f = ctx.uaFamilies[s] { return .str(f) }
+                    let f = TextHelpers.uaFamily(s)
+                    if ctx.uaFamilies.count >= 20_000 { ctx.uaFamilies.removeAll(keepingCapacity: true) }
+                    ctx.uaFamilies[s] = f
+                    return .str(f)
+                case .list(let l):
+                    let out = l.filter { !$0.isEmpty }.map(TextHelpers.uaFamily)
+                    return out.isEmpty ? .missing : .list(out)
+                default:
+                    return .missing
+                }
+            }
+        case "name_match":
+            try arity(name, args, pos, 2...2)
+            let x = try compile(args[0]), y = try compile(args[1])
+            return { ctx in
+                let l = x(ctx).elements, r = y(ctx).elements
+                return .bool(l.contains { a in r.contains { b in TextHelpers.nameMatch(a, b) } })
+            }
+        case "len":
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            return { ctx in
+                switch x(ctx) {
+                case .missing: return .num(0)
+                case .list(let l): return .num(Double(l.count))
+                case let v: return .num(Double(v.text?.count ?? 0))
+                }
+            }
+        case "count":
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            return { ctx in .num(Double(x(ctx).elementCount)) }
+        case "exists":
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            return { ctx in .bool(x(ctx).hasElements) }
+        case "first":
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            return { ctx in x(ctx).elements.first.map(EV.str) ?? .missing }
+        case "coalesce":
+            guard !args.isEmpty else { throw error(pos, "coalesce() needs at least one argument") }
+            let xs = try args.map { try compile($0) }
+            return { ctx in
+                for x in xs {
+                    let v = x(ctx)
+                    if v.hasElements { return v }
+                }
+                return .missing
+            }
+        case "concat":
+            guard !args.isEmpty else { throw error(pos, "concat() needs at least one argument") }
+            let xs = try args.map { try compile($0) }
+            return { ctx in
+                var s = ""
+                var any = false
+                for x in xs { if let t = x(ctx).text { s += t; any = true } }
+                return any ? .str(s) : .missing
+            }
+        case "min", "max":
+            try arity(name, args, pos, 2...8)
+            let xs = try args.map { try compile($0) }
+            let isMin = name == "min"
+            return { ctx in
+                let ns = xs.compactMap { $0(ctx).number }
+                guard let r = isMin ? ns.min() : ns.max() else { return .missing }
+                return .num(r)
+            }
+        case "round", "floor":
+            try arity(name, args, pos, 1...2)
+            let x = try compile(args[0])
+            var digits = 0.0
+            if args.count == 2 {
+                guard case .literal(.num(let d)) = args[1].kind, d >= 0, d <= 6 else { throw error(args[1].pos, "\(name)(): digits must be a number literal 0…6") }
+                digits = d
+            }
+            let scale = pow(10, digits)
+            let down = name == "floor"
+            return { ctx in
+                guard let v = x(ctx).number else { return .missing }
+                return .num(down ? (v * scale).rounded(.down) / scale : (v * scale).rounded() / scale)
+            }
+        case "extract":
+            try arity(name, args, pos, 2...2)
+            let pattern = try literalArg(name, args, 1, what: "regex")
+            let x = try compile(args[0])
+            let m = try regexMatcher(pattern, args[1].pos)
+            return { ctx in
+                for s in x(ctx).elements { if let r = m(s), !r.isEmpty { return .str(r) } }
+                return .missing
+            }
+        case "matches_any":
+            // matches_any("regex", a, b, …): the first of the values the pattern matches, recorded.
+            try arity(name, args, pos, 2...16)
+            let pattern = try literalArg(name, args, 0, what: "regex")
+            let m = try regexMatcher(pattern, args[0].pos)
+            let xs = try args.dropFirst().map { try compile($0) }
+            let labels = args.dropFirst().map(\.description)
+            return { ctx in
+                for (i, x) in xs.enumerated() {
+                    for s in x(ctx).elements {
+                        if let t = m(s) {
+                            ctx.record(EvidenceMatch(kind: "pattern", name: pattern, entry: t, input: labels[i]))
+                            return .bool(true)
+                        }
+                    }
+                }
+                return .bool(false)
+            }
+        case "event_matches":
+            // event_matches("regex"): any text field of the event, in field order.
+            try arity(name, args, pos, 1...1)
+            let pattern = try literalArg(name, args, 0, what: "regex")
+            let m = try regexMatcher(pattern, args[0].pos)
+            return { ctx in
+                let e = ctx.event
+                for i in 0..<e.fieldCount {
+                    let (f, v) = e.field(at: i)
+                    switch v {
+                    case .string(let s):
+                        if let t = m(s) { ctx.record(EvidenceMatch(kind: "pattern", name: pattern, entry: t, input: f.name)); return .bool(true) }
+                    case .list(let l):
+                        for s in l { if let t = m(s) { ctx.record(EvidenceMatch(kind: "pattern", name: pattern, entry: t, input: f.name)); return .bool(true) } }
+                    default: break
+                    }
+                }
+                return .bool(false)
+            }
+        case "hour_of_week":
+            try arity(name, args, pos, 0...0)
+            return { ctx in .num(Double(UTCTime.hourOfWeek(ctx.event.timeMillis))) }
+
+        // --- lists and context
+        case "in_list", "has_keyword":
+            try arity(name, args, pos, 2...2)
+            let list = try literalArg(name, args, 0, what: "list name")
+            guard env.listKnown(list) else {
+                throw error(args[0].pos, "\(name)(): unknown list '\(list)' (define it with [list \(list)] or use a provider list: \(CompileEnvironment.providerLists.sorted().joined(separator: ", ")))")
+            }
+            let content = env.contentLists[list]
+            let x = try compile(args[1])
+            let label = args[1].description
+            let kind = content?.mode == .keyword || name == "has_keyword" ? "keyword" : "list"
+            return { ctx in
+                let provider = ctx.state.provider
+                let useProvider = provider.hasList(list)
+                let found = x(ctx).anyElement { s in
+                    let hit = useProvider ? provider.match(list: list, value: s) : content?.match(s)
+                    guard let entry = hit else { return false }
+                    ctx.record(EvidenceMatch(kind: kind, name: list, entry: entry, input: label))
+                    return true
+                }
+                return .bool(found)
+            }
+        case "attr":
+            try arity(name, args, pos, 2...2)
+            let attribute = try literalArg(name, args, 0, what: "attribute name")
+            let x = try compile(args[1])
+            return { ctx in
+                guard let entity = x(ctx).text, !entity.isEmpty,
+                      let v = ctx.state.provider.attribute(attribute, of: entity, at: ctx.event.timeMillis) else { return .missing }
+                ctx.record(EvidenceMatch(kind: "attribute", name: attribute, entry: v, input: entity))
+                return .str(v)
+            }
+        case "external_count":
+            // Addresses whose domain is not a company domain (provider list company_domains; without one,
+            // not the user's own email_domain).
+            try arity(name, args, pos, 1...1)
+            let x = try compile(args[0])
+            let emailDomain = Field.named("email_domain")
+            return { ctx in
+                let provider = ctx.state.provider
+                let useList = provider.hasList("company_domains")
+                let own = ctx.event.string(emailDomain)?.asciiLowercased
+                var n = 0
+                for a in x(ctx).elements {
+                    guard let d = TextHelpers.domain(a) else { continue }
+                    let company = useList ? provider.match(list: "company_domains", value: d) != nil : d == own
+                    if !company { n += 1 }
+                }
+                return .num(Double(n))
+            }
+
+        // --- models (read the model's histogram for this event's scope key and value)
+        case "converged", "observations", "distinct":
+            try arity(name, args, pos, 1...1)
+            usesModels = true
+            let m = try model(name, args, pos)
+            let which = name
+            return { ctx in
+                let st = ctx.state.scopeStats(model: m, ctx)
+                switch which {
+                case "converged": return .bool(st.converged)
+                case "observations": return .num(Double(st.observations))
+                default: return .num(Double(st.distinct))
+                }
+            }
+        case "model_count":
+            try arity(name, args, pos, 1...1)
+            usesModels = true
+            let m = try model(name, args, pos)
+            return { ctx in .num(Double(ctx.state.valueCount(model: m, ctx))) }
+
+        // --- user history and session
+        case "is_new_user":
+            try arity(name, args, pos, 0...0)
+            return { ctx in .bool(ctx.session?.previousActivity == nil) }
+        case "dormant_days":
+            try arity(name, args, pos, 0...0)
+            return { ctx in
+                guard let s = ctx.session, let prev = s.previousActivity else { return .missing }
+                return .num(Double(s.start - prev) / 86_400_000)
+            }
+        case "session_events":
+            try arity(name, args, pos, 0...0)
+            return { ctx in .num(Double(ctx.session?.events ?? 0)) }
+        case "session_count", "session_sum", "session_distinct", "session_count_by", "session_max":
+            return try aggregate(name, args, pos)
+
+        default:
+            if let macro = env.macros[name] {
+                try arity(name, args, pos, 0...0)
+                guard !macroStack.contains(name) else { throw error(pos, "macro \(name)() refers to itself") }
+                var inner = ExpressionCompiler(env: env, location: macro.location, typeMask: typeMask)
+                inner.macroStack = macroStack + [name]
+                let e = try inner.compile(macro.node)
+                usesModels = usesModels || inner.usesModels
+                usesAggregates = usesAggregates || inner.usesAggregates
+                // Pure per event unless it reads session aggregates (whose slots depend on the owner).
+                return inner.usesAggregates ? e : memoized(env.slot(macro: name), e)
+            }
+            throw error(pos, "unknown function '\(name)()'")
+        }
+    }
+
+    mutating func aggregate(_ name: String, _ args: [ExprNode], _ pos: Int) throws -> Eval {
+        usesAggregates = true
+        let kind: AggregateSpec.Kind
+        var arg: Eval? = nil
+        var filter: Eval? = nil
+        switch name {
+        case "session_count":
+            try arity(name, args, pos, 0...1)
+            kind = .count
+            if args.count == 1 { filter = try compile(args[0]) }
+        default:
+            try arity(name, args, pos, 1...2)
+            kind = name == "session_sum" ? .sum : name == "session_distinct" ? .distinct : name == "session_max" ? .max : .countBy
+            arg = try compile(args[0])
+            if args.count == 2 { filter = try compile(args[1]) }
+        }
+        let canonical = "\(typeMask):\(name)(" + args.map(\.description).joined(separator: ",") + ")"
+        let slot: Int
+        if let s = env.aggregateSlots[canonical] {
+            slot = s
+        } else {
+            slot = env.aggregates.count
+            env.aggregates.append(AggregateSpec(kind: kind, arg: arg, filter: filter, typeMask: typeMask, canonical: canonical, slot: slot))
+            env.aggregateSlots[canonical] = slot
+        }
+        let label = name + "(" + args.map(\.description).joined(separator: ", ") + ")"
+        switch kind {
+        case .countBy:
+            let key = arg!
+            return { ctx in
+                guard let s = ctx.session, case .countBy(let m)? = s.aggregate(slot) else { return .num(0) }
+                guard let k = key(ctx).text else { return .num(0) }
+                let n = m[k] ?? 0
+                ctx.record(EvidenceMatch(kind: "aggregate", name: label, entry: String(n), input: k))
+                return .num(Double(n))
+            }
+        default:
+            return { ctx in
+                guard let s = ctx.session, let a = s.aggregate(slot) else { return .num(0) }
+                ctx.record(EvidenceMatch(kind: "aggregate", name: label, entry: a.evidenceText, input: "session"))
+                return .num(a.value)
+            }
+        }
+    }
+}
+
+extension EV {
+    var isText: Bool { if case .str = self { return true }; return false }
+}
+
+extension ActivityType {
+    var bit: UInt8 { UInt8(1) << UInt8(index) }
+    var index: Int {
+        switch self {
+        case .appLogin: return 0
+        case .failedAppLogin: return 1
+        case .appActivity: return 2
+        case .emailOut: return 3
+        case .emailOutFailed: return 4
+        case .emailIn: return 5
+        case .emailInFailed: return 6
+        }
+    }
+    static func mask(_ types: [ActivityType]) -> UInt8 { types.reduce(0) { $0 | $1.bit } }
+}

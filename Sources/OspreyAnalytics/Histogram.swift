@@ -1,0 +1,210 @@
+/// The counts of one model for one scope key, with aging.
+///
+/// Layout: one flat `[UInt32]` of entries `[value id, window sum, slots 0–1, slots 2–3, slots 4–5, slots
+/// 6–7]`: eight 16-bit slots form a ring of age buckets, each `aging_days / 8` long (4 days by default).
+/// An observation is added to the slot of the current bucket; when the clock enters a new bucket, the
+/// slots that fall out of the window are subtracted and zeroed, and values whose window sum reaches zero
+/// are removed. So an observation stops counting between `aging × 7/8` and `aging` after it was made.
+/// A slot saturates at 65,535 observations of one value in one bucket (only the most frequent values of
+/// very large organizations reach that; they are far from rare either way).
+///
+/// Histograms with many values (organization scopes) get a side index and a cached rarity threshold.
+struct Histogram {
+    static let slots = 8
+    static let stride = 2 + slots / 2
+    static let indexThreshold = 48
+
+    var epoch: Int32 = Int32.min
+    var total: UInt32 = 0
+    var data: [UInt32] = []
+    var big: BigHistogramIndex? = nil
+
+    var distinct: Int { data.count / Histogram.stride }
+    var isEmpty: Bool { data.isEmpty }
+
+    @inline(__always) func slot(_ i: Int, _ s: Int) -> UInt32 {
+        (data[i + 2 + s >> 1] >> (UInt32(s & 1) * 16)) & 0xFFFF
+    }
+
+    @inline(__always) mutating func setSlot(_ i: Int, _ s: Int, _ v: UInt32) {
+        let shift = UInt32(s & 1) * 16
+        let w = i + 2 + s >> 1
+        data[w] = (data[w] & ~(0xFFFF << shift)) | (v << shift)
+    }
+
+    /// Moves the ring to `bucket`, forgetting the slots that left the window.
+    mutating func advance(to bucket: Int32) {
+        if epoch == Int32.min { epoch = bucket; return }
+        guard bucket > epoch else { return }
+        let steps = Int(bucket) - Int(epoch)
+        epoch = bucket
+        if steps >= Histogram.slots {
+            data.removeAll(keepingCapacity: false); total = 0; big = nil
+            return
+        }
+        // Slots for buckets epoch_old+1 … bucket are reused: clear them.
+        var write = 0
+        var newTotal: UInt32 = 0
+        let S = Histogram.stride
+        var i = 0
+        while i < data.count {
+            var sum = data[i + 1]
+            for k in 0..<steps {
+                let s = (Int(bucket) - k) & (Histogram.slots - 1)
+                sum -= slot(i, s)
+                setSlot(i, s, 0)
+            }
+            if sum > 0 {
+                if write != i { for k in 0..<S { data[write + k] = data[i + k] } }
+                data[write + 1] = sum
+                newTotal &+= sum
+                write += S
+            }
+            i += S
+        }
+        data.removeSubrange(write..<data.count)
+        total = newTotal
+        if big != nil { rebuildIndex() }
+    }
+
+    @inline(__always)
+    func find(_ value: UInt32) -> Int? {
+        if let big { return big.index[value].map(Int.init) }
+        var i = 0
+        let S = Histogram.stride
+        while i < data.count {
+            if data[i] == value { return i }
+            i += S
+        }
+        return nil
+    }
+
+    @inline(__always)
+    func count(_ value: UInt32) -> UInt32 {
+        guard let i = find(value) else { return 0 }
+        return data[i + 1]
+    }
+
+    mutating func add(_ value: UInt32, bucket: Int32) {
+        advance(to: bucket)
+        let s = Int(bucket) & (Histogram.slots - 1)
+        if let i = find(value) {
+            let c = slot(i, s)
+            guard c < 0xFFFF else { return }   // saturated bucket
+            setSlot(i, s, c + 1)
+            data[i + 1] &+= 1
+        } else {
+            let i = data.count
+            data.append(value); data.append(1)
+            for _ in 0..<(Histogram.slots / 2) { data.append(0) }
+            setSlot(i, s, 1)
+            if let big { big.index[value] = Int32(i) }
+            else if distinct > Histogram.indexThreshold { rebuildIndex() }
+        }
+        total &+= 1
+    }
+
+    mutating func rebuildIndex() {
+        let b = big ?? BigHistogramIndex()
+        b.index.removeAll(keepingCapacity: true)
+        var i = 0
+        while i < data.count { b.index[data[i]] = Int32(i); i += Histogram.stride }
+        b.rareValid = false
+        big = b
+    }
+
+    /// Value ids and window counts.
+    func entries() -> [(value: UInt32, count: UInt32)] {
+        var out: [(UInt32, UInt32)] = []
+        out.reserveCapacity(distinct)
+        var i = 0
+        while i < data.count { out.append((data[i], data[i + 1])); i += Histogram.stride }
+        return out
+    }
+
+    /// The share of all observations held by values no more frequent than `count`: the "rarity" mass
+    /// the abnormal rules compare with their threshold.
+    func massAtOrBelow(_ count: UInt32) -> Double {
+        guard total > 0 else { return 0 }
+        var mass: UInt64 = 0
+        var i = 0
+        while i < data.count {
+            let c = data[i + 1]
+            if c <= count { mass += UInt64(c) }
+            i += Histogram.stride
+        }
+        return Double(mass) / Double(total)
+    }
+
+    /// Whether a value seen `count` times is in the rare tail (mass ≤ threshold). Small histograms compute
+    /// it exactly; large ones use a threshold count cached until the total moves by more than 1%.
+    func isRare(_ count: UInt32, threshold: Double) -> (rare: Bool, mass: Double) {
+        guard let big else {
+            let m = massAtOrBelow(count)
+            return (m <= threshold, m)
+        }
+        if !big.rareValid || big.rareThreshold != threshold || big.rareEpoch != epoch
+            || Double(total > big.rareTotal ? total - big.rareTotal : big.rareTotal - total) > Double(total) / 100 {
+            var counts = entries().map(\.count)
+            counts.sort()
+            var cum: UInt64 = 0
+            var maxRare: UInt32 = 0
+            let limit = threshold * Double(total)
+            var k = 0
+            while k < counts.count {
+                let c = counts[k]
+                var j = k
+                var group: UInt64 = 0
+                while j < counts.count, counts[j] == c { group += UInt64(c); j += 1 }
+                if Double(cum + group) <= limit { cum += group; maxRare = c } else { break }
+                k = j
+            }
+            big.rareCount = maxRare
+            big.rareMass = Double(cum) / Double(max(total, 1))
+            big.rareTotal = total
+            big.rareEpoch = epoch
+            big.rareThreshold = threshold
+            big.rareValid = true
+        }
+        // Exact mass only when the value is rare (it is then reported as evidence).
+        return count <= big.rareCount ? (true, massAtOrBelow(count)) : (false, 0)
+    }
+
+    /// Approximate heap bytes: the entry array (with malloc header and slack) and the index.
+    var approximateBytes: Int {
+        var b = MemoryLayout<Histogram>.stride
+        if data.capacity > 0 { b += 32 + data.capacity * 4 }
+        if let big { b += 64 + big.index.capacity * 12 * 4 / 3 }
+        return b
+    }
+}
+
+final class BigHistogramIndex {
+    var index: [UInt32: Int32] = [:]
+    var rareValid = false
+    var rareCount: UInt32 = 0
+    var rareMass: Double = 0
+    var rareTotal: UInt32 = 0
+    var rareEpoch: Int32 = 0
+    var rareThreshold: Double = 0
+}
+
+/// Log-scale bins for numeric models: bin 0 holds values below 1; bin b ≥ 1 holds [2^((b-1)/4), 2^(b/4)),
+/// four bins per doubling (each about 19% wide).
+enum NumericBins {
+    static let perOctave = 4.0
+
+    static func bin(_ v: Double) -> UInt32 {
+        guard v >= 1, v.isFinite else { return 0 }
+        return 1 + UInt32(min(1000, (log2(v) * perOctave).rounded(.down)))
+    }
+    static func lower(_ b: UInt32) -> Double { b == 0 ? 0 : pow(2, Double(b - 1) / perOctave) }
+    static func upper(_ b: UInt32) -> Double { b == 0 ? 1 : pow(2, Double(b) / perOctave) }
+    static func middle(_ b: UInt32) -> Double { b == 0 ? 0.5 : pow(2, (Double(b) - 0.5) / perOctave) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

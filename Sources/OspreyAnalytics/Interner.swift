@@ -1,0 +1,216 @@
+/// Strings interned to small integers: model values, scope keys and dedup values are stored once and
+/// referred to by a 32-bit id everywhere else (histograms, session sets). Owned by one engine, so it needs no
+/// lock. Ids are assigned in first-use order, which is deterministic for a given input order; nothing
+/// observable depends on them (outputs sort by text).
+///
+/// An open-addressing table keyed by a 64-bit hash of the UTF-8 bytes (cheaper than `Dictionary`'s seeded
+/// SipHash on the per-event path, and free of per-process hash seeds).
+public final class Interner {
+    public private(set) var strings: [String] = []
+    private var hashes: [UInt64] = []
+    private var table: [UInt32]   // 0 = empty, else id + 1
+    private var mask: Int
+
+    public init() {
+        table = [UInt32](repeating: 0, count: 1024)
+        mask = 1023
+        strings.reserveCapacity(512)
+        hashes.reserveCapacity(512)
+    }
+
+    @inline(__always)
+    static func hash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(s.utf8.count)
+        if let r = s.utf8.withContiguousStorageIfAvailable({ buf -> UInt64 in
+            var h = h
+            var i = 0
+            let n = buf.count
+            let raw = UnsafeRawBufferPointer(buf)
+            while i + 8 <= n {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 29
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n { tail |= UInt64(buf[i]) << shift; shift += 8; i += 1 }
+            h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+            return h ^ (h >> 31)
+        }) { return r }
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        h = h &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 31)
+    }
+
+    @inline(__always)
+    private func find(_ s: String, _ h: UInt64) -> (slot: Int, id: UInt32?) {
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let v = table[i]
+            if v == 0 { return (i, nil) }
+            let id = v - 1
+            if hashes[Int(id)] == h && strings[Int(id)] == s { return (i, id) }
+            i = (i + 1) & mask
+        }
+    }
+
+    @inline(__always)
+    public func intern(_ s: String) -> UInt32 {
+        let h = Interner.hash(s)
+        let (slot, found) = find(s, h)
+        if let id = found { return id }
+        let id = UInt32(strings.count)
+        strings.append(s)
+        hashes.append(h)
+        table[slot] = id + 1
+        if strings.count * 4 > table.count * 3 { grow() }
+        return id
+    }
+
+    /// The id if the string was ever interned (scoring looks up without growing the table).
+    @inline(__always)
+    public func lookup(_ s: String) -> UInt32? { find(s, Interner.hash(s)).id }
+
+    @inline(__always)
+    public func string(_ id: UInt32) -> String { strings[Int(id)] }
+
+    public var count: Int { strings.count }
+
+    private func grow() {
+        let n = table.count * 2
+        table = [UInt32](repeating: 0, count: n)
+        mask = n - 1
+        for (id, h) in hashes.enumerated() {
+            var i = Int(truncatingIfNeeded: h) & mask
+            while table[i] != 0 { i = (i + 1) & mask }
+            table[i] = UInt32(id + 1)
+        }
+    }
+
+    /// Approximate heap bytes: UTF-8 payloads (inline up to 15 bytes), the string and hash arrays, the table.
+    public var approximateBytes: Int {
+        var bytes = strings.capacity * 16 + hashes.capacity * 8 + table.count * 4
+        for s in strings where s.utf8.count > 15 { bytes += 32 + s.utf8.count }
+        return bytes
+    }
+}
+
+/// A set of 64-bit keys (open addressing, linear probing): the per-session "already trained" and dedup
+/// sets, without hashing structs through `Hasher`.
+struct U64Set {
+    private var table: [UInt64] = []
+    private var hasZero = false
+    private(set) var count = 0
+
+    /// Inserts `k`; true when it was not there.
+    @inline(__always)
+    mutating func insert(_ k: UInt64) -> Bool {
+        if k == 0 {
+            if hasZero { return false }
+            hasZero = true; count += 1; return true
+        }
+        if table.isEmpty { table = [UInt64](repeating: 0, count: 16) }
+        let mask = table.count - 1
+        var i = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        while true {
+            let v = table[i]
+            if v == k { return false }
+            if v == 0 { break }
+            i = (i + 1) & mask
+        }
+        table[i] = k
+        count += 1
+        if count * 4 > table.count * 3 { grow() }
+        return true
+    }
+
+    private mutating func grow() {
+        let old = table
+        table = [UInt64](repeating: 0, count: old.count * 2)
+        let mask = table.count - 1
+        for k in old where k != 0 {
+            var i = Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+            while table[i] != 0 { i = (i + 1) & mask }
+            table[i] = k
+        }
+    }
+
+    var approximateBytes: Int { table.count * 8 }
+}
+
+/// UInt32 → Int32 map (open addressing): scope key id → histogram slot.
+struct U32Map {
+    private var keys: [UInt32] = []
+    private var values: [Int32] = []
+    private(set) var count = 0
+    private static let empty = UInt32.max
+
+    @inline(__always) private static func start(_ k: UInt32, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(k) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
+
+    @inline(__always) func get(_ k: UInt32) -> Int32? {
+        if keys.isEmpty { return nil }
+        let mask = keys.count - 1
+        var i = U32Map.start(k, mask)
+        while true {
+            let v = keys[i]
+            if v == k { return values[i] }
+            if v == U32Map.empty { return nil }
+            i = (i + 1) & mask
+        }
+    }
+
+    mutating func set(_ k: UInt32, _ value: Int32) {
+        precondition(k != U32Map.empty)
+        if keys.isEmpty { keys = [UInt32](repeating: U32Map.empty, count: 16); values = [Int32](repeating: 0, count: 16) }
+        let mask = keys.count - 1
+        var i = U32Map.start(k, mask)
+        while true {
+            let v = keys[i]
+            if v == k { values[i] = value; return }
+            if v == U32Map.empty { break }
+            i = (i + 1) & mask
+        }
+        keys[i] = k
+        values[i] = value
+        count += 1
+        if count * 4 > keys.count * 3 { rehash(keys.count * 2) }
+    }
+
+    /// Removes `k` (backward-shift deletion keeps probe chains intact).
+    mutating func remove(_ k: UInt32) {
+        if keys.isEmpty { return }
+        let mask = keys.count - 1
+        var i = U32Map.start(k, mask)
+        while true {
+            let v = keys[i]
+            if v == U32Map.empty { return }
+            if v == k { break }
+            i = (i + 1) & mask
+        }
+        var hole = i
+        var j = (i + 1) & mask
+        while keys[j] != U32Map.empty {
+            let home = U32Map.start(keys[j], mask)
+            // Move keys[j] into the hole when its home is not in (hole, j] cyclically.
+            let inRange = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
+            if !inRange { keys[hole] = keys[j]; values[hole] = values[j]; hole = j }
+            j = (j + 1) & mask
+        }
+        keys[hole] = U32Map.empty
+        count -= 1
+    }
+
+    private mutating func rehash(_ n: Int) {
+        let oldK = keys, oldV = values
+        keys = [UInt32](repeating: U32Map.empty, count: n)
+        values = [Int32](repeating: 0, count: n)
+        count = 0
+        for (k, v) in zip(oldK, oldV) where k != U32Map.empty { set(k, v) }
+    }
+
+    var capacity: Int { keys.count }
+    var approximateBytes: Int { keys.count * 8 }
+}

@@ -1,0 +1,186 @@
+import OspreyCore
+
+/// A JSON value with ordered object keys, so output is byte-stable: key order is the order of
+/// construction, never a dictionary's.
+public indirect enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    /// Written with at most 4 decimals (trailing zeros dropped).
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.int(let x), .int(let y)): return x == y
+        case (.double(let x), .double(let y)): return x == y
+        case (.string(let x), .string(let y)): return x == y
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let kv) = self { return kv.first { $0.0 == key }?.1 }
+        return nil
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var intValue: Int64? { if case .int(let i) = self { return i }; return nil }
+    public var doubleValue: Double? {
+        switch self { case .double(let d): return d; case .int(let i): return Double(i); default: return nil }
+    }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+
+    public func serialized() -> String {
+        var w = JSONWriter()
+        w.write(self)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}
+
+public struct JSONWriter {
+    public var bytes: [UInt8] = []
+    public init() { bytes.reserveCapacity(512) }
+
+    public mutating func write(_ v: JSONValue) {
+        switch v {
+        case .null: append("null")
+        case .bool(let b): append(b ? "true" : "false")
+        case .int(let i): append(String(i))
+        case .double(let d): append(JSONWriter.format(d))
+        case .string(let s): writeString(s)
+        case .array(let a):
+            bytes.append(0x5B)
+            for (i, x) in a.enumerated() { if i > 0 { bytes.append(0x2C) }; write(x) }
+            bytes.append(0x5D)
+        case .object(let kv):
+            bytes.append(0x7B)
+            for (i, (k, x)) in kv.enumerated() {
+                if i > 0 { bytes.append(0x2C) }
+                writeString(k); bytes.append(0x3A); write(x)
+            }
+            bytes.append(0x7D)
+        }
+    }
+
+    mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
+
+    public mutating func writeString(_ s: String) {
+        bytes.append(0x22)
+        for b in s.utf8 {
+            switch b {
+            case 0x22: bytes.append(0x5C); bytes.append(0x22)
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+            case 0x09: bytes.append(0x5C); bytes.append(0x74)
+            case 0..<0x20, 0x7F:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: bytes.append(b)
+            }
+        }
+        bytes.append(0x22)
+    }
+
+    /// Deterministic decimal form: integers without a fraction, else up to 4 decimals.
+    public static func format(_ d: Double) -> String {
+        guard d.isFinite else { return "null" }
+        let scaled = (d * 10_000).rounded()
+        if abs(scaled) >= 9.0e15 { return String(Int64(d.rounded())) }
+        var n = Int64(scaled)
+        let negative = n < 0
+        if negative { n = -n }
+        let whole = n / 10_000
+        var frac = n % 10_000
+        var s = (negative && n != 0 ? "-" : "") + String(whole)
+        if frac != 0 {
+            var digits = 4
+            while frac % 10 == 0 { frac /= 10; digits -= 1 }
+            let f = String(frac)
+            s += "." + String(repeating: "0", count: digits - f.count) + f
+        }
+        return s
+    }
+}
+
+/// One triggered rule, as written to the replay output.
+public struct RuleTrigger: Sendable {
+    public var rule: String
+    public var name: String
+    public var score: Int
+    public var user: String
+    public var session: String
+    public var timeMillis: Int64
+    public var mitre: [MitreTechnique]
+    public var useCases: [String]
+    public var reason: String
+    public var evidence: JSONValue
+
+    public var json: JSONValue {
+        .object([
+            ("kind", .string("rule")),
+            ("rule", .string(rule)),
+            ("name", .string(name)),
+            ("score", .int(Int64(score))),
+            ("user", .string(user)),
+            ("session", .string(session)),
+            ("time", .string(UTCTime.format(timeMillis))),
+            ("mitre", .array(mitre.map { .object([("id", .string($0.id)), ("name", .string($0.name))]) })),
+            ("use_cases", .array(useCases.map(JSONValue.string))),
+            ("reason", .string(reason)),
+            ("evidence", evidence),
+        ])
+    }
+}
+
+/// A closed session with at least one rule.
+public struct SessionSummary: Sendable {
+    public var user: String
+    public var session: String
+    public var startMillis: Int64
+    public var endMillis: Int64
+    public var score: Int
+    public var notable: Bool
+    public var rules: [String]
+    public var events: Int
+
+    public var json: JSONValue {
+        .object([
+            ("kind", .string("session")),
+            ("user", .string(user)),
+            ("session", .string(session)),
+            ("start", .string(UTCTime.format(startMillis))),
+            ("end", .string(UTCTime.format(endMillis))),
+            ("score", .int(Int64(score))),
+            ("notable", .bool(notable)),
+            ("rules", .array(rules.map(JSONValue.string))),
+        ])
+    }
+}
+
+public enum AnalyticsOutput: Sendable {
+    case rule(RuleTrigger)
+    case session(SessionSummary)
+
+    public var json: JSONValue {
+        switch self {
+        case .rule(let r): return r.json
+        case .session(let s): return s.json
+        }
+    }
+
+    /// One line of design.md §5 (without the newline).
+    public var jsonLine: String { json.serialized() }
+
+    public func write(to w: inout JSONWriter) {
+        w.write(json)
+        w.bytes.append(0x0A)
+    }
+}

@@ -1,0 +1,227 @@
+import OspreyCore
+
+/// One (scope key, value) pair a model sees in an event.
+struct ModelItem {
+    var scope: String
+    var scopeId: UInt32?
+    /// The value's text for categorical models; empty for numeric and time-of-week (see `valueText`).
+    var value: String
+    var number: Double?
+    /// Interned id (categorical) or bin (numeric, time-of-week); nil when the value was never seen.
+    var valueId: UInt32?
+    /// Slot of the scope key's histogram in the model's store, or -1.
+    var hist: Int32
+
+    func valueText(_ kind: ModelKind) -> String {
+        switch kind {
+        case .categorical: return value
+        case .numeric: return EV.format(number ?? 0)
+        case .timeOfWeek: return TextHelpers.hourOfWeekLabel(Int(valueId ?? 0))
+        }
+    }
+}
+
+struct ScopeStats {
+    var observations: Int
+    var distinct: Int
+    var converged: Bool
+}
+
+/// The histograms of one model: scope key id → slot, slots reused when a histogram ages out entirely.
+struct ModelStore {
+    var index = U32Map()
+    var hists: [Histogram] = []
+    var scopes: [UInt32] = []
+    var free: [Int32] = []
+
+    var live: Int { index.count }
+}
+
+/// Everything that changes while events are processed: model histograms, sessions, user history.
+final class AnalyticsState {
+    let content: AnalyticsContent
+    let provider: AnalyticsContextProvider
+    let options: AnalyticsOptions
+    let interner = Interner()
+    var stores: [ModelStore]
+    var sessions: [UInt32: Session] = [:]
+    var lastSeen: [UInt32: Int64] = [:]
+    var heap = ExpiryHeap()
+    var clock: Int64 = Int64.min
+    var orgStart: Int64? = nil
+    var stats = AnalyticsStats()
+    var ctx: EvalContext! = nil
+
+    // Per-event memos, stamped with the context's generation.
+    var itemGen: [UInt32]
+    var itemMemo: [[ModelItem]]
+    var idGen: [UInt32]
+    var idStrings: [[String]]
+    var idValues: [[UInt32?]]
+
+    init(content: AnalyticsContent, provider: AnalyticsContextProvider, options: AnalyticsOptions) {
+        self.content = content
+        self.provider = provider
+        self.options = options
+        stores = Array(repeating: ModelStore(), count: content.models.count)
+        itemGen = Array(repeating: 0, count: content.models.count)
+        itemMemo = Array(repeating: [], count: content.models.count)
+        idGen = Array(repeating: 0, count: content.slotCount)
+        idStrings = Array(repeating: [], count: content.slotCount)
+        idValues = Array(repeating: [], count: content.slotCount)
+        ctx = EvalContext(state: self, slots: content.slotCount)
+    }
+
+    func resetMemos() {
+        for i in itemGen.indices { itemGen[i] = 0 }
+        for i in idGen.indices { idGen[i] = 0 }
+    }
+
+    // MARK: histograms
+
+    @inline(__always) func bucket(_ m: Int) -> Int32 {
+        let b = content.models[m].bucketMillis
+        let c = clock
+        return Int32(truncatingIfNeeded: c >= 0 ? c / b : (c - b + 1) / b)
+    }
+
+    /// Slot of the scope key's histogram, aged to the current clock; -1 when there is none (or it aged
+    /// out entirely, in which case the slot is freed).
+    func histSlot(_ m: Int, _ scope: UInt32?) -> Int32 {
+        guard let scope, let slot = stores[m].index.get(scope) else { return -1 }
+        let b = bucket(m)
+        let i = Int(slot)
+        if stores[m].hists[i].epoch < b {
+            stores[m].hists[i].advance(to: b)
+            if stores[m].hists[i].isEmpty {
+                stores[m].index.remove(scope)
+                stores[m].hists[i] = Histogram()
+                stores[m].free.append(slot)
+                return -1
+            }
+        }
+        return slot
+    }
+
+    func createSlot(_ m: Int, _ scope: UInt32) -> Int32 {
+        let slot: Int32
+        if let f = stores[m].free.popLast() {
+            slot = f
+            stores[m].scopes[Int(f)] = scope
+        } else {
+            slot = Int32(stores[m].hists.count)
+            stores[m].hists.append(Histogram())
+            stores[m].scopes.append(scope)
+        }
+        stores[m].index.set(scope, slot)
+        return slot
+    }
+
+    @inline(__always) func hist(_ m: Int, _ slot: Int32) -> Histogram? {
+        slot >= 0 ? stores[m].hists[Int(slot)] : nil
+    }
+
+    @inline(__always) func count(_ m: Int, _ item: ModelItem) -> UInt32 {
+        guard item.hist >= 0, let v = item.valueId else { return 0 }
+        return stores[m].hists[Int(item.hist)].count(v)
+    }
+
+    func converged(_ m: Int, _ slot: Int32) -> Bool {
+        guard slot >= 0 else { return false }
+        let def = content.models[m]
+        let total = stores[m].hists[Int(slot)].total
+        guard total > 0 else { return false }
+        let distinct = stores[m].hists[Int(slot)].distinct
+        return Int(total) >= def.minObservations && 1 - Double(distinct) / Double(total) >= def.minConfidence
+    }
+
+    // MARK: per-event lookups
+
+    /// A scope or feature expression's elements with their interned ids (memoized per slot and event).
+    @inline(__always)
+    func elementIDs(_ slot: Int?, _ eval: Eval, _ ctx: EvalContext) -> ([String], [UInt32?]) {
+        if let slot, idGen[slot] == ctx.generation { return (idStrings[slot], idValues[slot]) }
+        let v = eval(ctx)
+        guard let slot else { let els = v.elements; return (els, els.map { interner.lookup($0) }) }
+        idGen[slot] = ctx.generation
+        idStrings[slot].removeAll(keepingCapacity: true)
+        idValues[slot].removeAll(keepingCapacity: true)
+        switch v {
+        case .str(let s):
+            if !s.isEmpty { idStrings[slot].append(s); idValues[slot].append(interner.lookup(s)) }
+        case .missing:
+            break
+        default:
+            for s in v.elements { idStrings[slot].append(s); idValues[slot].append(interner.lookup(s)) }
+        }
+        return (idStrings[slot], idValues[slot])
+    }
+
+    func scopeKeys(_ m: Int, _ ctx: EvalContext) -> ([String], [UInt32?]) {
+        let def = content.models[m]
+        return elementIDs(def.scopeSlot, def.scope, ctx)
+    }
+
+    /// The (scope, value) pairs of model `m` in the current event, with their histogram slots.
+    func items(_ m: Int, _ ctx: EvalContext) -> [ModelItem] {
+        if itemGen[m] == ctx.generation { return itemMemo[m] }
+        let def = content.models[m]
+        let (scopes, scopeIds) = scopeKeys(m, ctx)
+        var out = itemMemo[m]
+        itemMemo[m] = []
+        out.removeAll(keepingCapacity: true)
+        if !scopes.isEmpty {
+            let slots = scopeIds.map { histSlot(m, $0) }
+            switch def.kind {
+            case .categorical:
+                let (values, valueIds) = elementIDs(def.featureSlot, def.feature, ctx)
+                for (k, s) in scopes.enumerated() {
+                    for (j, v) in values.enumerated() {
+                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: v, number: nil, valueId: valueIds[j], hist: slots[k]))
+                    }
+                }
+            case .numeric:
+                if let n = def.feature(ctx).number {
+                    let bin = NumericBins.bin(n)
+                    for (k, s) in scopes.enumerated() {
+                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: "", number: n, valueId: bin, hist: slots[k]))
+                    }
+                }
+            case .timeOfWeek:
+                if let h = def.feature(ctx).number, h >= 0, h < 168 {
+                    for (k, s) in scopes.enumerated() {
+                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: "", number: h, valueId: UInt32(h), hist: slots[k]))
+                    }
+                }
+            }
+        }
+        itemGen[m] = ctx.generation
+        itemMemo[m] = out
+        return out
+    }
+
+    func scopeStats(model m: Int, _ ctx: EvalContext) -> ScopeStats {
+        let slot = histSlot(m, scopeKeys(m, ctx).1.first ?? nil)
+        guard slot >= 0 else { return ScopeStats(observations: 0, distinct: 0, converged: false) }
+        let h = stores[m].hists[Int(slot)]
+        return ScopeStats(observations: Int(h.total), distinct: h.distinct, converged: converged(m, slot))
+    }
+
+    func valueCount(model m: Int, _ ctx: EvalContext) -> UInt32 {
+        var best: UInt32 = 0
+        for item in items(m, ctx) { best = max(best, count(m, item)) }
+        return best
+    }
+
+    func train(_ m: Int, _ item: ModelItem, session: Session) {
+        let sid = item.scopeId ?? interner.intern(item.scope)
+        let vid = item.valueId ?? interner.intern(item.value)
+        // model (10 bits) | scope id (27 bits) | value id (27 bits); ids beyond 2^27 would only alias.
+        let key = UInt64(m & 0x3FF) << 54 | UInt64(sid & 0x7FF_FFFF) << 27 | UInt64(vid & 0x7FF_FFFF)
+        guard session.trained.insert(key) else { return }
+        var slot = item.hist >= 0 ? item.hist : histSlot(m, sid)
+        if slot < 0 { slot = createSlot(m, sid) }
+        stores[m].hists[Int(slot)].add(vid, bucket: bucket(m))
+        stats.trainings += 1
+    }
+}

@@ -1,0 +1,138 @@
+import OspreyCore
+
+/// Domain and text helpers behind the expression functions. Byte-level where they run per event.
+public enum TextHelpers {
+    /// `Alice <alice@Corp.com>` → `corp.com`
+    public static func domain(_ s: String) -> String? {
+        guard let at = s.lastIndex(of: "@") else {
+            // Already a domain?
+            return s.contains(".") && !s.contains(" ") ? s.asciiLowercased : nil
+        }
+        var d = s[s.index(after: at)...]
+        while let l = d.last, l == ">" || l == " " || l == "\"" || l == "'" { d = d.dropLast() }
+        return d.isEmpty ? nil : String(d).asciiLowercased
+    }
+
+    public static func localPart(_ s: String) -> String? {
+        guard let at = s.lastIndex(of: "@") else { return nil }
+        var l = s[..<at]
+        if let lt = l.lastIndex(of: "<") { l = l[l.index(after: lt)...] }
+        while let f = l.first, f == " " || f == "\"" || f == "'" { l = l.dropFirst() }
+        return l.isEmpty ? nil : String(l).asciiLowercased
+    }
+
+    public static func tld(_ domain: String) -> String? {
+        guard let dot = domain.lastIndex(of: ".") else { return nil }
+        let t = domain[domain.index(after: dot)...]
+        return t.isEmpty ? nil : String(t).asciiLowercased
+    }
+
+    /// The country a country-code TLD stands for (`de` → `DE`, `uk` → `GB`); nil for generic TLDs.
+    public static func tldCountry(_ domain: String) -> String? {
+        guard let t = tld(domain), t.utf8.count == 2, t.utf8.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return nil }
+        switch t {
+        case "uk": return "GB"
+        case "eu", "su", "ac", "io", "co", "tv", "me", "ai", "ly", "fm", "am", "gg": return nil // used generically
+        default: return t.uppercased()
+        }
+    }
+
+    /// `Report.Q3.XLSX` → `xlsx`; nil without an extension.
+    public static func fileExtension(_ name: String) -> String? {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        let e = name[name.index(after: dot)...]
+        guard !e.isEmpty, e.utf8.count <= 10, !e.contains(" "), !e.contains("/") else { return nil }
+        return String(e).asciiLowercased
+    }
+
+    static let replyPrefixes: [[UInt8]] = ["re:", "fw:", "fwd:", "aw:", "wg:", "tr:", "sv:", "vs:", "rv:", "enc:"].map { Array($0.utf8) }
+
+    /// A subject without reply/forward prefixes, lowercased, spaces collapsed: `RE: Fwd:  Q3  plan` →
+    /// `q3 plan`. Byte-level: runs for every outgoing email.
+    public static func subjectKey(_ s: String) -> String {
+        var out: [UInt8] = []
+        var text = s
+        return text.withUTF8 { raw -> String in
+            let n = raw.count
+            var p = 0
+            var changed = true
+            while changed {
+                changed = false
+                while p < n, raw[p] == 0x20 || raw[p] == 0x09 || raw[p] == 0x5B { p += 1 }
+                for pre in replyPrefixes where p + pre.count <= n {
+                    var ok = true
+                    for k in 0..<pre.count where TextOps.lower(raw[p + k]) != pre[k] { ok = false; break }
+                    if ok { p += pre.count; changed = true; break }
+                }
+            }
+            out.reserveCapacity(n - p)
+            var space = false
+            while p < n {
+                let c = raw[p]
+                p += 1
+                if c == 0x20 || c == 0x09 { space = true; continue }
+                if space, !out.isEmpty { out.append(0x20) }
+                space = false
+                out.append(TextOps.lower(c))
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// Whether a subject starts with a reply or forward prefix (`Re:`, `FW:`, `Fwd:`, `AW:`…).
+    public static func hasReplyPrefix(_ s: String) -> Bool {
+        var t = Substring(s)
+        while let f = t.first, f == " " || f == "\t" || f == "[" { t = t.dropFirst() }
+        let head = Array(t.utf8.prefix(5)).map(TextOps.lower)
+        return replyPrefixes.contains { p in head.count >= p.count && Array(head[0..<p.count]) == p }
+    }
+
+    static let osTokens: [(needle: [UInt8], name: String)] = [
+        ("windows phone", "WindowsPhone"), ("windows", "Windows"), ("win64", "Windows"), ("win32", "Windows"),
+        ("iphone", "iOS"), ("ipad", "iOS"), ("ios", "iOS"), ("cpu os", "iOS"), ("android", "Android"),
+        ("mac os x", "macOS"), ("macintosh", "macOS"), ("macos", "macOS"), ("darwin", "macOS"),
+        ("cros", "ChromeOS"), ("linux", "Linux"), ("x11", "Linux"),
+    ].map { (Array($0.0.utf8), $0.1) }
+    static let browserTokens: [(needle: [UInt8], name: String)] = [
+        ("outlook", "Outlook"), ("microsoft office", "Outlook"), ("mimecast", "Mimecast"), ("edg/", "Edge"),
+        ("edge/", "Edge"), ("opr/", "Opera"), ("opera", "Opera"), ("firefox/", "Firefox"), ("fxios", "Firefox"),
+        ("chrome/", "Chrome"), ("crios", "Chrome"), ("safari/", "Safari"), ("curl/", "Script"),
+        ("python", "Script"), ("java/", "Script"), ("okhttp", "Script"), ("go-http", "Script"), ("powershell", "Script"),
+    ].map { (Array($0.0.utf8), $0.1) }
+
+    /// Operating system and browser family of a user agent: `Windows/Chrome`, `iOS/Safari`,
+    /// `macOS/Outlook`… Token checks in a fixed order, no regex.
+    public static func uaFamily(_ ua: String) -> String {
+        let u = Array(ua.utf8).map(TextOps.lower)
+        let os = osTokens.first { TextOps.find($0.needle, in: u) }?.name ?? "Other"
+        let browser = browserTokens.first { TextOps.find($0.needle, in: u) }?.name ?? "Other"
+        return os + "/" + browser
+    }
+
+    /// Whether two address local parts plausibly name the same person: equal after removing separators
+    /// and digits, or sharing both name tokens (`john.smith` ~ `smith_john`, `johnsmith85`), or one
+    /// containing the other when that other is at least 6 letters (`jsmith` is not enough on its own).
+    public static func nameMatch(_ a: String, _ b: String) -> Bool {
+        func letters(_ s: String) -> String { String(s.asciiLowercased.filter { $0.isLetter }) }
+        func tokens(_ s: String) -> [String] {
+            s.asciiLowercased.split(whereSeparator: { !$0.isLetter }).map(String.init).filter { $0.count >= 2 }
+        }
+        let la = letters(a), lb = letters(b)
+        guard la.count >= 3, lb.count >= 3 else { return false }
+        if la == lb { return true }
+        let ta = tokens(a), tb = tokens(b)
+        if ta.count >= 2, ta.allSatisfy({ lb.contains($0) }) { return true }
+        if tb.count >= 2, tb.allSatisfy({ la.contains($0) }) { return true }
+        if la.count >= 6, lb.contains(la) { return true }
+        if lb.count >= 6, la.contains(lb) { return true }
+        return false
+    }
+
+    static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+
+    /// `Sun 03:00` for hour-of-week 3.
+    public static func hourOfWeekLabel(_ h: Int) -> String {
+        let hh = h % 24
+        return weekdays[h / 24 % 7] + " " + (hh < 10 ? "0" : "") + String(hh) + ":00"
+    }
+}
