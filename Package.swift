@@ -43,7 +43,9 @@ let package = Package(
         .executableTarget(name: "osprey-assembly-bench", dependencies: [
             "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
-        .executableTarget(name: "osprey-enrich-bench", dependencies: ["OspreyCore", "OspreyEnrichment"]),
+        .executableTarget(name: "osprey-enrich-bench", dependencies: [
+            "OspreyCore", "OspreyEnrichment", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
         .executableTarget(name: "osprey-analytics-bench", dependencies: ["OspreyCore", "OspreyAnalytics"]),
         .testTarget(name: "OspreyAnalyticsTests", dependencies: ["OspreyCore", "OspreyAnalytics"],
                     resources: [.copy("Fixtures")]),

@@ -124,7 +124,7 @@ public final class Enricher {
     private static let rSrcIP: UInt32 = 1 << 0, rUser: UInt32 = 1 << 1, rDestDomain: UInt32 = 1 << 2
     private static let rDestAddress: UInt32 = 1 << 3, rRecipients: UInt32 = 1 << 4, rDestIP: UInt32 = 1 << 5
     private static let rSender: UInt32 = 1 << 6, rSenderDomain: UInt32 = 1 << 7, rFileName: UInt32 = 1 << 8
-    private static let rFileExt: UInt32 = 1 << 9, rExploit: UInt32 = 1 << 10
+    private static let rFileExt: UInt32 = 1 << 9, rExploit: UInt32 = 1 << 10, rInfo: UInt32 = 1 << 11
     private static let keywordShift: UInt32 = 16
     private var keywordFields: [(flag: Field, match: Field)] = []
     private var scratch = ExploitScanner.Scratch()
@@ -169,7 +169,7 @@ public final class Enricher {
         func add(_ f: Field, _ bit: UInt32) { r[f, default: 0] |= bit }
         add(F.srcIP, Self.rSrcIP); add(F.user, Self.rUser); add(F.destDomain, Self.rDestDomain)
         add(F.destEmailAddress, Self.rDestAddress); add(F.emailRecipients, Self.rRecipients); add(F.destIP, Self.rDestIP)
-        add(F.sender, Self.rSender); add(F.senderDomain, Self.rSenderDomain)
+        add(F.sender, Self.rSender); add(F.senderDomain, Self.rSenderDomain); add(F.additionalInfo, Self.rInfo)
         if !context.sourceCodeExtensions.isEmpty {
             add(F.emailAttachments, Self.rFileName); add(F.emailAttachment, Self.rFileName); add(F.fileName, Self.rFileName)
             add(F.fileExt, Self.rFileExt)
@@ -222,6 +222,7 @@ public final class Enricher {
         var kwFound: UInt32 = 0, kwPresent: UInt32 = 0
         var exploit: ExploitScanner.Hit? = nil, exploitField: Field? = nil
         var filePresent = false, sourceMatch: String? = nil
+        var info: String? = nil
         let roles = self.roles
         let keys = e.keys
         for i in 0..<keys.count {
@@ -241,6 +242,7 @@ public final class Enricher {
                 if r & Self.rSender != 0 { sender = Self.text(v) }
                 if r & Self.rSenderDomain != 0 { senderDomain = Self.text(v) }
             }
+            if r & Self.rInfo != 0 { info = Self.text(v) }
             if r & Self.rFileName != 0, sourceMatch == nil {
                 switch v {
                 case .string(let n): if !n.isEmpty { filePresent = true; if isSourceCode(n, ctx) { sourceMatch = n } }
@@ -332,6 +334,14 @@ public final class Enricher {
                 put(&e, EF.userIsPrivileged, vFalse)
                 put(&e, EF.userIsDeactivated, vFalse)
             }
+        }
+
+        // Audit events (mailbox permission granted, forwarding rule created, …) name their target only in the
+        // details text: the first address there other than the actor's becomes dest_email_address.
+        if destAddress == nil, destDomain == nil, recipients == nil, e.activityType == .appActivity,
+           let text = info, let target = EnrichText.firstAddress(in: text, except: user) {
+            destAddress = target
+            put(&e, F.destEmailAddress, .string(target))
         }
 
         enrichDestination(&e, destDomain: destDomain, destAddress: destAddress, recipients: recipients, destIP: destIP, user: rec)
@@ -549,6 +559,36 @@ public enum EnrichText {
         while let l = t.last, l == ">" || l == " " { t = t.dropLast() }
         while t.first == " " { t = t.dropFirst() }
         return t.lowercased()
+    }
+
+    /// The first email address in free text (`forward to Bob.Smith@gmail.com (invoices)` → `bob.smith@gmail.com`),
+    /// lowercased, skipping `except` (the actor). Nil without one.
+    public static func firstAddress(in text: String, except: String?) -> String? {
+        guard text.utf8.contains(0x40) else { return nil }
+        let u = Array(text.utf8)
+        @inline(__always) func local(_ c: UInt8) -> Bool {
+            (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
+                || c == 0x2E || c == 0x5F || c == 0x25 || c == 0x2B || c == 0x2D
+        }
+        @inline(__always) func host(_ c: UInt8) -> Bool {
+            (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x2D
+        }
+        var i = 0
+        while i < u.count {
+            guard u[i] == 0x40 else { i += 1; continue }
+            var a = i, b = i + 1
+            while a > 0, local(u[a - 1]) { a -= 1 }
+            while b < u.count, host(u[b]) { b += 1 }
+            while b > i + 1, u[b - 1] == 0x2E || u[b - 1] == 0x2D { b -= 1 }   // trailing punctuation
+            while a < i, u[a] == 0x2E { a += 1 }
+            let domain = u[(i + 1)..<b]
+            if a < i, domain.contains(0x2E), domain.first != 0x2E {
+                let addr = String(decoding: u[a..<b], as: UTF8.self).lowercased()
+                if addr != except { return addr }
+            }
+            i = b > i ? b : i + 1
+        }
+        return nil
     }
 
     /// `Report.PY` → `py`; nil without a dot or with an extension over 16 bytes.

@@ -242,3 +242,39 @@ final class ContextTests: XCTestCase {
         XCTAssertEqual(store.current.users.lookup("alice@acme.com")?.peerGroup, "G20")
     }
 }
+
+final class ContextQueryTests: XCTestCase {
+    func testListsAndAttributes() throws {
+        let ctx = try Context.load(directory: Paths.example, lists: Paths.lists)
+        XCTAssertEqual(ctx.match(list: "tor", value: "185.220.101.9"), "185.220.101.0/24")
+        XCTAssertNil(ctx.match(list: "tor", value: "8.8.8.8"))
+        XCTAssertNil(ctx.match(list: "tor", value: "not an ip"))
+        XCTAssertEqual(ctx.match(list: "network_zones", value: "10.20.0.1"), "datacenter")
+        XCTAssertEqual(ctx.match(list: "company_domains", value: "eu.acme.com"), "acme.com")
+        XCTAssertEqual(ctx.match(list: "company_domains", value: "Bob <bob@ACME.com>"), "acme.com")
+        XCTAssertEqual(ctx.match(list: "webmail_domains", value: "someone@gmail.com"), "gmail.com")
+        XCTAssertNil(ctx.match(list: "webmail_domains", value: "mailinator.com"))  // disposable wins
+        XCTAssertEqual(ctx.match(list: "disposable_domains", value: "mailinator.com"), "mailinator.com")
+        XCTAssertEqual(ctx.match(list: "competitor_domains", value: "initech.co.uk"), "initech.*")
+        XCTAssertEqual(ctx.match(list: "suspicious_countries", value: "kp"), "KP")
+        XCTAssertEqual(ctx.match(list: "executives", value: "asmith"), "alice@acme.com")
+        XCTAssertNil(ctx.match(list: "executives", value: "bob@acme.com"))
+        XCTAssertEqual(ctx.match(list: "privileged_users", value: "BOB@acme.com"), "bob@acme.com")
+        XCTAssertEqual(ctx.match(list: "service_accounts", value: "svc-backup@acme.com"), "svc-backup@acme.com")
+        XCTAssertEqual(ctx.match(list: "deactivated_users", value: "bob@acme.com"), "bob@acme.com")
+        XCTAssertEqual(ctx.match(list: "source_code_extensions", value: ".PY"), "py")
+        XCTAssertNil(ctx.match(list: "no_such_list", value: "x"))
+        XCTAssertTrue(Context.listNames.contains("executives"))
+
+        let may = ms("2024-05-01T00:00:00Z"), jan = ms("2024-01-01T00:00:00Z")
+        XCTAssertEqual(ctx.attribute("executive", of: "Alice <A.Smith@acme.com>", at: may), "true")
+        XCTAssertEqual(ctx.attribute("personal_email", of: "alice@acme.com", at: may), "alice.smith1980@gmail.com")
+        XCTAssertEqual(ctx.attribute("department", of: "alice@acme.com", at: may), "Finance")
+        XCTAssertEqual(ctx.attribute("peer_group", of: "bob@acme.com", at: may), "Engineering")
+        XCTAssertEqual(ctx.attribute("deactivated", of: "bob@acme.com", at: may), "true")
+        XCTAssertEqual(ctx.attribute("deactivated", of: "bob@acme.com", at: jan), "false")
+        XCTAssertEqual(ctx.attribute("known", of: "mallory@acme.com", at: may), "false")
+        XCTAssertNil(ctx.attribute("executive", of: "mallory@acme.com", at: may))
+        XCTAssertNil(ctx.attribute("title", of: "svc-backup@acme.com", at: may))
+    }
+}

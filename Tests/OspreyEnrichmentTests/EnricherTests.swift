@@ -221,6 +221,36 @@ final class EnricherTests: XCTestCase {
         XCTAssertNil(f["dest_user_known"])
     }
 
+    /// Mimecast audit lines name the target of a forwarding rule or a mailbox permission only in their details.
+    func testAuditTargetFromDetails() {
+        let en = Enricher(context: Self.fixture.1)
+        var fwd = event(.appActivity, [
+            "user": .string("bob@acme.com"), "operation": .string("Mail Forwarding Rule Created"),
+            "additional_info": .string("Mail forwarding rule 'sync' created: forward to Bob.Jones.Backup@GMAIL.com (invoice, payment notifications), Date: 2026-10-18, IP: 100.79.0.10"),
+        ])
+        en.enrich(&fwd)
+        XCTAssertEqual(fwd.text("dest_email_address"), "bob.jones.backup@gmail.com")
+        XCTAssertEqual(fwd.text("dest_domain"), "gmail.com")
+        XCTAssertEqual(fwd.bool("dest_is_external"), true)
+        XCTAssertEqual(fwd.bool("dest_is_webmail"), true)
+        XCTAssertEqual(fwd.bool("kw_financial"), true)
+        var perm = event(.appActivity, [
+            "user": .string("bob@acme.com"), "operation": .string("Mailbox Delegation Permission Granted"),
+            "additional_info": .string("Delegate access to alice@acme.com granted: FullAccess, by bob@acme.com"),
+        ])
+        en.enrich(&perm)
+        XCTAssertEqual(perm.text("dest_email_address"), "alice@acme.com")
+        XCTAssertEqual(perm.bool("dest_is_company"), true)
+        XCTAssertEqual(perm.bool("dest_user_is_executive"), true)
+        // The actor's own address is skipped; no address, no destination.
+        var own = event(.appActivity, ["user": .string("bob@acme.com"), "additional_info": .string("Password changed by bob@acme.com.")])
+        en.enrich(&own)
+        XCTAssertNil(own["dest_email_address"])
+        XCTAssertNil(own["dest_is_company"])
+        XCTAssertEqual(EnrichText.firstAddress(in: "mail a@b (no dot), then <X.Y@Example.co.uk>.", except: nil), "x.y@example.co.uk")
+        XCTAssertNil(EnrichText.firstAddress(in: "@home and user@ and @", except: nil))
+    }
+
     func testUnknownAndMissingUsersAreCountedNotDropped() {
         let en = Enricher(context: Self.fixture.1)
         var e = event(.appLogin, ["user": .string("mallory@acme.com"), "src_ip": .string("not-an-ip")])
