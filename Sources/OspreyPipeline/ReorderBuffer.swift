@@ -9,7 +9,11 @@ public struct ReorderBuffer {
     public private(set) var reordered = 0     // arrived after a newer event, put back in place
     public private(set) var late = 0          // older than what was already released
     public private(set) var peak = 0
-    private var heap: [(time: Int64, seq: Int, event: Event)] = []
+    // The heap orders small (time, seq, slot) keys; events stay put in `slots` (moving an Event means
+    // retaining and releasing its arrays, which made sifting the heap's main cost).
+    private var heap: [(time: Int64, seq: Int, slot: Int32)] = []
+    private var slots: [Event?] = []
+    private var freeSlots: [Int32] = []
     private var seq = 0
     private var newest = Int64.min
     private var released = Int64.min
@@ -27,7 +31,9 @@ public struct ReorderBuffer {
         if e.timeMillis < newest { reordered += 1 }
         newest = max(newest, e.timeMillis)
         seq += 1
-        heap.append((e.timeMillis, seq, e))
+        let slot: Int32
+        if let f = freeSlots.popLast() { slot = f; slots[Int(f)] = e } else { slot = Int32(slots.count); slots.append(e) }
+        heap.append((e.timeMillis, seq, slot))
         siftUp(heap.count - 1)
         peak = max(peak, heap.count)
         while let top = heap.first, top.time <= newest - windowMillis { out.append(pop()) }
@@ -42,7 +48,10 @@ public struct ReorderBuffer {
         let last = heap.removeLast()
         if !heap.isEmpty { heap[0] = last; siftDown(0) }
         released = max(released, top.time)
-        return top.event
+        let e = slots[Int(top.slot)]!
+        slots[Int(top.slot)] = nil
+        freeSlots.append(top.slot)
+        return e
     }
 
     @inline(__always) private func less(_ a: Int, _ b: Int) -> Bool {
