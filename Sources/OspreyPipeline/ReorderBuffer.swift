@@ -1,8 +1,9 @@
 import OspreyCore
 
 /// Puts events back in time order within a bounded window of event time. An event is released once the
-/// newest time seen is more than `window` past it; ties keep arrival order, so the output depends only on
-/// the input sequence, never on how it was chunked. An event older than one already released is late: it
+/// newest time seen is more than `window` past it. Events of the same millisecond are ordered by a hash of
+/// their source line (then arrival), so lines that arrive swapped inside the window still come out in one
+/// order: the output depends on the input's content, not on how it was chunked or interleaved. An event older than one already released is late: it
 /// is released at once and counted (never dropped).
 public struct ReorderBuffer {
     public let windowMillis: Int64
@@ -11,7 +12,7 @@ public struct ReorderBuffer {
     public private(set) var peak = 0
     // The heap orders small (time, seq, slot) keys; events stay put in `slots` (moving an Event means
     // retaining and releasing its arrays, which made sifting the heap's main cost).
-    private var heap: [(time: Int64, seq: Int, slot: Int32)] = []
+    private var heap: [(time: Int64, tie: UInt64, seq: Int, slot: Int32)] = []
     private var slots: [Event?] = []
     private var freeSlots: [Int32] = []
     private var seq = 0
@@ -22,7 +23,7 @@ public struct ReorderBuffer {
 
     public var count: Int { heap.count }
 
-    public mutating func push(_ e: Event, into out: inout [Event]) {
+    public mutating func push(_ e: Event, tiebreak: UInt64 = 0, into out: inout [Event]) {
         if e.timeMillis < released {
             late += 1
             out.append(e)
@@ -33,7 +34,7 @@ public struct ReorderBuffer {
         seq += 1
         let slot: Int32
         if let f = freeSlots.popLast() { slot = f; slots[Int(f)] = e } else { slot = Int32(slots.count); slots.append(e) }
-        heap.append((e.timeMillis, seq, slot))
+        heap.append((e.timeMillis, tiebreak, seq, slot))
         siftUp(heap.count - 1)
         peak = max(peak, heap.count)
         while let top = heap.first, top.time <= newest - windowMillis { out.append(pop()) }
@@ -55,7 +56,7 @@ public struct ReorderBuffer {
     }
 
     @inline(__always) private func less(_ a: Int, _ b: Int) -> Bool {
-        (heap[a].time, heap[a].seq) < (heap[b].time, heap[b].seq)
+        (heap[a].time, heap[a].tie, heap[a].seq) < (heap[b].time, heap[b].tie, heap[b].seq)
     }
 
     private mutating func siftUp(_ i0: Int) {
