@@ -18,26 +18,49 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CByteShims"),
+        .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb",
+                       providers: [.apt(["libmaxminddb-dev"])]),
         .target(name: "OspreyCore", dependencies: ["CByteShims"]),
         .target(name: "OspreyContent", path: "Content",
                 exclude: ["README.md"],
-                resources: [.copy("parsers"), .copy("mappings"), .copy("models"), .copy("rules")]),
+                resources: [.copy("parsers"), .copy("mappings"), .copy("lists"), .copy("models"), .copy("rules")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyAnalytics", dependencies: ["OspreyCore", "OspreyParsing"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
+        .target(name: "OspreyAssembly", dependencies: ["OspreyCore"]),
+        .target(name: "OspreyEnrichment", dependencies: ["OspreyCore", "CMaxMindDB"]),
+        .target(name: "OspreyGenerator", dependencies: ["OspreyCore", "OspreyEnrichment"]),
+        .target(name: "OspreyPipeline", dependencies: [
+            "OspreyCore", "OspreyParsing", "OspreyAssembly", "OspreyEnrichment", "OspreyAnalytics",
+        ]),
         .executableTarget(name: "osprey", dependencies: [
-            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator", "OspreyPipeline", "OspreyAnalytics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
+        .executableTarget(name: "osprey-assembly-bench", dependencies: [
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
+        .executableTarget(name: "osprey-enrich-bench", dependencies: [
+            "OspreyCore", "OspreyEnrichment", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
         .executableTarget(name: "osprey-analytics-bench", dependencies: ["OspreyCore", "OspreyAnalytics"]),
         .testTarget(name: "OspreyAnalyticsTests", dependencies: ["OspreyCore", "OspreyAnalytics"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
+        .testTarget(name: "OspreyPipelineTests", dependencies: [
+            "OspreyCore", "OspreyPipeline", "OspreyGenerator", "OspreyIO", "OspreyAnalytics",
+        ]),
+        .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
+        .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+        ]),
+        .testTarget(name: "OspreyAssemblyTests", dependencies: [
+            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator",
         ]),
     ]
 )

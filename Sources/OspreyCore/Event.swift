@@ -32,6 +32,17 @@ public struct Event: Sendable {
         }
     }
 
+    /// Adds a field the caller knows is absent, without scanning the existing ones (enrichment and assembly
+    /// add ~25 fields per event; the scan in the subscript setter was a quarter of their cost).
+    @inline(__always) public mutating func appendNew(_ field: Field, _ value: Value) {
+        assert(index(of: field) == nil, "appendNew of an existing field \(field)")
+        keys.append(field); values.append(value)
+    }
+
+    public mutating func reserveFields(_ n: Int) {
+        keys.reserveCapacity(n); values.reserveCapacity(n)
+    }
+
     public subscript(name: String) -> Value? {
         get { Field.existing(name).flatMap { self[$0] } }
         set { self[Field.named(name)] = newValue }

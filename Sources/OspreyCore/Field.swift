@@ -40,6 +40,8 @@ public final class FieldRegistry: Sendable {
         table.withLock { t in t.ids[name].map(Field.init(id:)) }
     }
 
+    public func allNames() -> [String] { table.withLock { $0.names } }
+
     public func name(of field: Field) -> String {
         table.withLock { t in Int(field.id) < t.names.count ? t.names[Int(field.id)] : "field#\(field.id)" }
     }

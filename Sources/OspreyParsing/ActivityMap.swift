@@ -10,13 +10,17 @@ public struct ActivityRule: Sendable {
         public var contains: Bool        // substring match instead of equality
         func test(_ e: Event) -> Bool {
             guard let v = e[field] else { return false }
-            for item in v.elements {
-                let s = item.lowercased()
+            func hit(_ s: String) -> Bool {
                 for want in values {
-                    if contains ? s.contains(want) : s == want { return true }
+                    if contains ? ASCII.containsIgnoringCase(s, lowered: want) : ASCII.equalsIgnoringCase(s, lowered: want) { return true }
                 }
+                return false
             }
-            return false
+            switch v {
+            case .list(let l): return l.contains(where: hit)
+            case .string(let s): return hit(s)
+            default: return hit(v.text)
+            }
         }
     }
 

@@ -11,17 +11,20 @@ public enum EventBuilder {
         switch rule.kind {
         case .email:
             var direction = rule.defaultDirection
-            if let raw = e.string(F.direction)?.lowercased() {
-                direction = rule.directions.first(where: { $0.values.contains(raw) })?.normalized ?? direction
+            if let raw = e.string(F.direction) {
+                direction = rule.directions.first(where: { d in d.values.contains { ASCII.equalsIgnoringCase(raw, lowered: $0) } })?.normalized ?? direction
             }
             if let d = direction { e[F.direction] = .string(d) }
             let failed = isFailure(e, rule)
+            // No direction (process lines): the sender is the only party the record names, so it is read as
+            // the sender's outgoing mail; assembly later decides on the whole message.
             let out = direction == "outbound" || direction == "internal"
+                || (direction == nil && e[F.destEmailAddress] == nil && e[F.sender] != nil)
             e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
             if e[F.user] == nil {
                 let key = direction ?? "any"
                 for f in rule.userFields[key] ?? rule.userFields["any"] ?? [] {
-                    if let u = e.string(f), u.contains("@") { e[F.user] = .string(u.lowercased()); break }
+                    if let u = e.string(f), u.utf8.contains(0x40) { e[F.user] = .string(ASCII.lowercased(u)); break }
                 }
             }
         case .audit:
@@ -38,7 +41,7 @@ public enum EventBuilder {
         }
         e[F.outcome] = e.activityType.isFailure ? failure : success
         if let u = e.string(F.user) {
-            let lower = u.lowercased()
+            let lower = ASCII.lowercased(u)
             if lower != u { e[F.user] = .string(lower) }
             if e[F.emailDomain] == nil, let d = domain(of: lower) { e[F.emailDomain] = .string(d) }
         }
@@ -52,7 +55,7 @@ public enum EventBuilder {
     static func pickUser(_ e: inout Event, _ rule: ActivityRule) {
         guard e[F.user] == nil else { return }
         for f in rule.userFields["any"] ?? [] {
-            if let u = e.string(f), !u.isEmpty { e[F.user] = .string(u.lowercased()); return }
+            if let u = e.string(f), !u.isEmpty { e[F.user] = .string(ASCII.lowercased(u)); return }
         }
     }
 
@@ -61,19 +64,9 @@ public enum EventBuilder {
         return rule.failures.contains(where: { $0.test(e) })
     }
 
-    public static func domain(of address: String) -> String? {
-        guard let at = address.lastIndex(of: "@") else { return nil }
-        let d = address[address.index(after: at)...].lowercased()
-        let trimmed = d.hasSuffix(">") ? String(d.dropLast()) : d
-        return trimmed.isEmpty ? nil : trimmed
-    }
+    public static func domain(of address: String) -> String? { ASCII.domain(of: address) }
 
-    public static func fileExtension(_ name: String) -> String? {
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        let ext = name[name.index(after: dot)...].lowercased()
-        guard !ext.isEmpty, ext.count <= 10, ext.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
-        return ext
-    }
+    public static func fileExtension(_ name: String) -> String? { ASCII.fileExtension(name) }
 
     public static func stripAngle(_ s: String) -> String {
         var t = Substring(s)
@@ -85,23 +78,30 @@ public enum EventBuilder {
 
     /// `"a.docx", "b.xlsx"` (Mimecast's AttNames string), a JSON array text, or a comma list → names.
     public static func splitNames(_ s: String) -> [String] {
-        var t = s.trimmingSpaces
-        if t.hasPrefix("[") && t.hasSuffix("]") { t = String(t.dropFirst().dropLast()) }
         var out: [String] = []
-        var current = ""
-        var inQuote = false
-        for ch in t {
-            if ch == "\"" { inQuote.toggle(); continue }
-            if ch == ",", !inQuote {
-                let v = current.trimmingSpaces
-                if !v.isEmpty { out.append(v) }
-                current = ""
-                continue
+        var t = s
+        t.withUTF8 { b in
+            var start = 0, end = b.count
+            while start < end, b[start] == 0x20 { start += 1 }
+            while end > start, b[end - 1] == 0x20 { end -= 1 }
+            if end - start >= 2, b[start] == 0x5B, b[end - 1] == 0x5D { start += 1; end -= 1 }
+            var current: [UInt8] = []
+            var inQuote = false
+            func flush() {
+                var a = 0, z = current.count
+                while a < z, current[a] == 0x20 { a += 1 }
+                while z > a, current[z - 1] == 0x20 { z -= 1 }
+                if z > a { out.append(String(decoding: current[a..<z], as: UTF8.self)) }
+                current.removeAll(keepingCapacity: true)
             }
-            current.append(ch)
+            for i in start..<end {
+                let c = b[i]
+                if c == 0x22 { inQuote.toggle(); continue }
+                if c == 0x2C, !inQuote { flush(); continue }
+                current.append(c)
+            }
+            flush()
         }
-        let v = current.trimmingSpaces
-        if !v.isEmpty { out.append(v) }
         return out
     }
 }

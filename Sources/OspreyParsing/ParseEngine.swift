@@ -1,4 +1,7 @@
 import OspreyCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public enum RejectReason: String, Sendable, CaseIterable {
     case noParser = "no parser matched"
@@ -12,6 +15,7 @@ public enum RejectReason: String, Sendable, CaseIterable {
 public struct Reject: Error, Sendable {
     public var reason: RejectReason
     public var detail: String
+    public init(reason: RejectReason, detail: String) { self.reason = reason; self.detail = detail }
 }
 
 /// What one line became: events, rejects, or an empty API page (`"data":[]`), which is neither.
@@ -30,6 +34,11 @@ public final class ParseEngine {
     private let byFormat: [RecordFormat: [Int]]
     private let scratch = Scratch()
     private let rules: [ActivityRule?]
+    /// Distinct condition strings over all parsers; each is searched at most once per record.
+    private let conditionTexts: [[UInt8]]
+    private let conditionIndex: [[Int]]   // per parser: indices into conditionTexts
+    private let absentIndex: [[Int]]
+    private var conditionMemo: [UInt8]     // per record: 0 unknown, 1 present, 2 absent
 
     /// Envelope members whose array elements are the records (`{"type":"MTA","data":[…]}`,
     /// `{"meta":…,"data":[…],"fail":[]}`, held-release `heldReleaseLogs`, collector `events`).
@@ -50,6 +59,17 @@ public final class ParseEngine {
             rules.append(r)
         }
         self.rules = rules
+        var texts: [[UInt8]] = []
+        var ids: [[UInt8]: Int] = [:]
+        func id(_ c: [UInt8]) -> Int {
+            if let i = ids[c] { return i }
+            texts.append(c); ids[c] = texts.count - 1
+            return texts.count - 1
+        }
+        conditionIndex = parsers.map { $0.conditions.map(id) }
+        absentIndex = parsers.map { $0.absent.map(id) }
+        conditionTexts = texts
+        conditionMemo = [UInt8](repeating: 0, count: texts.count)
     }
 
     /// Loads parsers and the activity table from a content directory (with parsers/ and mappings/).
@@ -76,12 +96,14 @@ public final class ParseEngine {
     }
 
     private func byteProblem(_ b: UnsafeRawBufferPointer) -> String? {
-        var high = false
-        for c in b {
-            if c == 0 { return "NUL byte" }
-            if c >= 0x80 { high = true }
-        }
-        if high, !Bytes.isValidUTF8(b) { return "invalid UTF-8" }
+        guard let base = b.baseAddress else { return nil }
+        if memchr(base, 0, b.count) != nil { return "NUL byte" }
+        // Eight bytes at a time: any high bit means non-ASCII, which then gets a full UTF-8 check.
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= b.count { high |= b.loadUnaligned(fromByteOffset: i, as: UInt64.self); i += 8 }
+        while i < b.count { high |= UInt64(b[i]); i += 1 }
+        if high & 0x8080_8080_8080_8080 != 0, !Bytes.isValidUTF8(b) { return "invalid UTF-8" }
         return nil
     }
 
@@ -171,9 +193,10 @@ public final class ParseEngine {
             emit(.reject(Reject(reason: .malformedJSON, detail: "\(error)"))); return
         }
         var firstMiss: Reject?
+        for k in conditionMemo.indices { conditionMemo[k] = 0 }
         for i in byFormat[format] ?? [] {
             let p = parsers[i]
-            guard conditionsHold(p, record) else { continue }
+            guard conditionsHold(i, record) else { continue }
             switch build(p, rules[i]!, view) {
             case .success(let event): emit(.event(event)); return
             case .failure(let r): if firstMiss == nil { firstMiss = r }
@@ -182,9 +205,17 @@ public final class ParseEngine {
         emit(.reject(firstMiss ?? Reject(reason: .noParser, detail: "format \(format.rawValue)")))
     }
 
-    @inline(__always) private func conditionsHold(_ p: ParserDefinition, _ record: UnsafeRawBufferPointer) -> Bool {
-        for c in p.conditions where !Bytes.contains(c, in: record) { return false }
-        for c in p.absent where Bytes.contains(c, in: record) { return false }
+    @inline(__always) private func present(_ c: Int, _ record: UnsafeRawBufferPointer) -> Bool {
+        let m = conditionMemo[c]
+        if m != 0 { return m == 1 }
+        let hit = conditionTexts[c].withUnsafeBytes { Bytes.find($0, in: record) != nil }
+        conditionMemo[c] = hit ? 1 : 2
+        return hit
+    }
+
+    @inline(__always) private func conditionsHold(_ i: Int, _ record: UnsafeRawBufferPointer) -> Bool {
+        for c in conditionIndex[i] where !present(c, record) { return false }
+        for c in absentIndex[i] where present(c, record) { return false }
         return true
     }
 
@@ -280,13 +311,13 @@ public final class ParseEngine {
         for t in transforms {
             switch t {
             case .noneIf(let values):
-                if values.contains(v.text.lowercased()) { return nil }
+                if values.contains(where: { ASCII.equalsIgnoringCase(v.text, lowered: $0) }) { return nil }
             case .stripAngle:
                 if case .string(let s) = v { v = .string(EventBuilder.stripAngle(s)) }
                 else if case .list(let l) = v { v = .list(l.map(EventBuilder.stripAngle)) }
             case .lower:
-                if case .string(let s) = v { v = .string(s.lowercased()) }
-                else if case .list(let l) = v { v = .list(l.map { $0.lowercased() }) }
+                if case .string(let s) = v { v = .string(ASCII.lowercased(s)) }
+                else if case .list(let l) = v { v = .list(l.map(ASCII.lowercased)) }
             case .list:
                 if case .string(let s) = v { v = .list(EventBuilder.splitNames(s)) }
             case .first:
@@ -296,6 +327,18 @@ public final class ParseEngine {
                 v = .int(i)
             case .trimBackslashes:
                 if case .string(let s) = v { v = .string(s.trimmingCharacters(in: "\\")) }
+            case .const(let c):
+                v = .string(c)
+            case .whenKey(let h):
+                if view.entry(h) == nil { return nil }
+            case .unlessKey(let h):
+                if view.entry(h) != nil { return nil }
+            case .before(let sep):
+                // `1.2.3.4:25` → `1.2.3.4`; an IPv6 address (several colons) is left whole.
+                if case .string(let s) = v, let c = sep.first, let i = s.firstIndex(of: c),
+                   c != ":" || s.lazy.filter({ $0 == ":" }).count == 1 {
+                    v = .string(String(s[..<i]))
+                }
             }
         }
         if case .string(let s) = v, s.isEmpty { return nil }

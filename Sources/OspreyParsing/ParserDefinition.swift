@@ -9,6 +9,10 @@ public enum ValueTransform: Sendable, Equatable {
     case first                 // first element of a list
     case int                   // integer; dropped if not a number
     case trimBackslashes
+    case const(String)         // replace the value by a constant (e.g. the presence of `Delivered` → record_type)
+    case whenKey(UInt64)       // keep only when the record also has this key
+    case unlessKey(UInt64)     // keep only when the record lacks this key
+    case before(String)        // the text before the first occurrence of a separator (`ip:port` → ip)
 
     static func parse(_ text: String) -> ValueTransform? {
         let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
@@ -20,6 +24,10 @@ public enum ValueTransform: Sendable, Equatable {
         case "first": return .first
         case "int": return .int
         case "trim_backslashes": return .trimBackslashes
+        case "const": return parts.count == 2 ? .const(parts[1]) : nil
+        case "when_key": return parts.count == 2 ? .whenKey(FNV.hash(parts[1])) : nil
+        case "unless_key": return parts.count == 2 ? .unlessKey(FNV.hash(parts[1])) : nil
+        case "before": return parts.count == 2 ? .before(parts[1]) : nil
         default: return nil
         }
     }
@@ -39,28 +47,50 @@ public struct Extraction: @unchecked Sendable {
     public var fields: [(name: String, field: Field)]
 }
 
-/// One parser, loaded from a `[parser NAME]` section of a file under Content/parsers.
-public struct ParserDefinition: @unchecked Sendable {
-    public var name: String
-    public var vendor: String
-    public var product: String
-    public var format: RecordFormat
-    public var activity: String            // a section of Content/mappings/activity.conf
-    public var activityTypes: [ActivityType]
-    public var conditions: [[UInt8]]       // all must occur (memmem)
-    public var absent: [[UInt8]]           // none may occur
-    public var timeKeys: [(String, UInt64)]
-    public var timeFormats: Set<TimeForm>
-    public var mappings: [FieldMapping]
-    public var extractions: [Extraction]
-    public var copies: [(from: Field, to: Field)]
-    public var constants: [(Field, String)]
-    public var required: [Field]
-    public var file: String
-    public var line: Int
-    public var description: String
-    /// Parsers are tried in ascending order (then file order); more specific shapes get lower numbers.
-    public var order: Int
+/// One parser, loaded from a `[parser NAME]` section of a file under Content/parsers. A class: the engine
+/// reads it per line and must not copy its arrays.
+public final class ParserDefinition: @unchecked Sendable {
+    public let name: String
+    public let vendor: String
+    public let product: String
+    public let format: RecordFormat
+    public let activity: String
+    public let activityTypes: [ActivityType]
+    public let conditions: [[UInt8]]
+    public let absent: [[UInt8]]
+    public let timeKeys: [(String, UInt64)]
+    public let timeFormats: Set<TimeForm>
+    public let mappings: [FieldMapping]
+    public let extractions: [Extraction]
+    public let copies: [(from: Field, to: Field)]
+    public let constants: [(Field, String)]
+    public let required: [Field]
+    public let file: String
+    public let line: Int
+    public let description: String
+    public let order: Int
+
+    public init(name: String, vendor: String, product: String, format: RecordFormat, activity: String, activityTypes: [ActivityType], conditions: [[UInt8]], absent: [[UInt8]], timeKeys: [(String, UInt64)], timeFormats: Set<TimeForm>, mappings: [FieldMapping], extractions: [Extraction], copies: [(from: Field, to: Field)], constants: [(Field, String)], required: [Field], file: String, line: Int, description: String, order: Int) {
+        self.name = name
+        self.vendor = vendor
+        self.product = product
+        self.format = format
+        self.activity = activity
+        self.activityTypes = activityTypes
+        self.conditions = conditions
+        self.absent = absent
+        self.timeKeys = timeKeys
+        self.timeFormats = timeFormats
+        self.mappings = mappings
+        self.extractions = extractions
+        self.copies = copies
+        self.constants = constants
+        self.required = required
+        self.file = file
+        self.line = line
+        self.description = description
+        self.order = order
+    }
 }
 
 /// The time forms a parser accepts; `auto` accepts all.

@@ -63,7 +63,7 @@ enum RecordScanner {
     static func detect(_ b: UnsafeRawBufferPointer) -> RecordFormat {
         var p = 0
         while p < b.count, b[p] == 0x20 || b[p] == 0x09 { p += 1 }
-        if p < b.count, b[p] == 0x7B { return .json }
+        if p < b.count, b[p] == 0x7B || b[p] == 0x5B { return .json }
         if Bytes.find(cefMarker, in: b) != nil { return .cef }
         if Bytes.find(pipe, in: b) != nil, Bytes.find(equals, in: b) != nil { return .kv }
         return .text
@@ -72,6 +72,7 @@ enum RecordScanner {
     nonisolated(unsafe) static let cefMarker = UnsafeRawBufferPointer(StaticBytes.make("CEF:"))
     nonisolated(unsafe) static let pipe = UnsafeRawBufferPointer(StaticBytes.make("|"))
     nonisolated(unsafe) static let equals = UnsafeRawBufferPointer(StaticBytes.make("="))
+    nonisolated(unsafe) static let quote = UnsafeRawBufferPointer(StaticBytes.make("\""))
 
     static func scanJSON(_ view: inout RecordView, flattenDepth: Int) throws {
         let b = view.bytes
@@ -108,9 +109,18 @@ enum RecordScanner {
                     if b[i] == q, i + 1 == n || b[i + 1] == 0x7C { found = true; break }
                     i += 1
                 }
-                vEnd = found ? i : n
-                if found, vEnd < vStart { vEnd = vStart }
-                p = found ? i + 1 : n
+                if found {
+                    vEnd = i; p = i + 1
+                    // `"a.docx", "b.xlsx"` is a list of quoted names, not one quoted value: keep the quotes.
+                    if q == 0x22, Bytes.find(quote, in: UnsafeRawBufferPointer(rebasing: b[vStart..<vEnd])) != nil {
+                        vStart -= 1; vEnd += 1
+                    }
+                } else {
+                    // Unclosed (collectors write `eventInfo="…` without the closing quote): the value ends
+                    // where the next `|key=` begins, or at the end of the line.
+                    vEnd = nextKVKey(b, from: vStart) ?? n
+                    p = vEnd
+                }
             } else {
                 while p < n, b[p] != 0x7C { p += 1 }
                 vEnd = p
@@ -119,6 +129,19 @@ enum RecordScanner {
             view.entries.append(RawEntry(hash: h, key: keyStart..<keyEnd,
                                          value: JSONValueRange(kind: .string, start: vStart, end: vEnd, escaped: false), source: 0))
         }
+    }
+
+    static func nextKVKey(_ b: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        while i < b.count {
+            if b[i] == 0x7C {
+                var k = i + 1
+                while k < b.count, isKeyByte(b[k]) { k += 1 }
+                if k > i + 1, k < b.count, b[k] == 0x3D { return i }
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Syslog header, CEF header and extensions; `cs6` (placed last by the connector) runs to the end of
@@ -184,7 +207,12 @@ enum RecordScanner {
             view.entries.append(RawEntry(hash: h, key: keyStart..<keyEnd,
                                          value: JSONValueRange(kind: .string, start: vStart, end: e, escaped: false), source: 0))
             p = vEnd
-            if isCS6 { try scanEmbeddedJSON(&view, from: vStart, to: e, scratch: scratch, flattenDepth: flattenDepth) }
+            if isCS6 {
+                // A cs6 that is not JSON (e.g. another product's python-dict text) leaves the extensions usable.
+                let before = view.entries.count
+                do { try scanEmbeddedJSON(&view, from: vStart, to: e, scratch: scratch, flattenDepth: flattenDepth) }
+                catch { view.entries.removeSubrange(before...); view.inner = UnsafeRawBufferPointer(start: nil, count: 0) }
+            }
         }
     }
 

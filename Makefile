@@ -1,0 +1,25 @@
+# The README's two commands: `make demo` and `make test`.
+.PHONY: setup build demo sample test bench clean
+
+setup:
+	@./scripts/setup.sh
+
+build: setup
+	swift build -c release
+
+# The demo: generate a synthetic organization (300 people, 45 days), replay it, evaluate, show notable users.
+demo: build
+	.build/release/osprey demo
+
+# Parse the bundled sample lines (one per shape) and show the summary.
+sample: build
+	.build/release/osprey parse samples/mimecast-sample.log > /dev/null
+
+test: setup
+	swift test
+
+bench: build
+	.build/release/osprey-bench
+
+clean:
+	rm -rf .build

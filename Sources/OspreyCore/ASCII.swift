@@ -1,0 +1,62 @@
+/// Byte-level string helpers for the per-event path: Swift's Character-based String operations
+/// (lastIndex(of:), lowercased(), contains) cost far more than the UTF-8 scans these need.
+public enum ASCII {
+    @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+
+    /// Case-insensitive (ASCII) equality; `lowered` must already be lowercase.
+    public static func equalsIgnoringCase(_ s: String, lowered: String) -> Bool {
+        guard s.utf8.count == lowered.utf8.count else { return false }
+        for (a, b) in zip(s.utf8, lowered.utf8) where lower(a) != b { return false }
+        return true
+    }
+
+    /// Case-insensitive (ASCII) substring test; `lowered` must already be lowercase.
+    public static func containsIgnoringCase(_ s: String, lowered: String) -> Bool {
+        let n = Array(lowered.utf8)
+        guard !n.isEmpty else { return true }
+        var h = s
+        return h.withUTF8 { b in
+            guard b.count >= n.count else { return false }
+            var i = 0
+            while i + n.count <= b.count {
+                if lower(b[i]) == n[0] {
+                    var k = 1
+                    while k < n.count, lower(b[i + k]) == n[k] { k += 1 }
+                    if k == n.count { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    /// Lowercased copy, or the same string when it has no uppercase ASCII (no allocation then).
+    public static func lowercased(_ s: String) -> String {
+        var needs = false
+        for c in s.utf8 where c >= 0x41 && c <= 0x5A { needs = true; break }
+        if !needs { return s }
+        for c in s.utf8 where c >= 0x80 { return s.lowercased() }
+        return String(decoding: s.utf8.map(lower), as: UTF8.self)
+    }
+
+    /// The text after the last `@`, lowercased; nil when there is none or it is empty.
+    public static func domain(of address: String) -> String? {
+        let u = address.utf8
+        guard let at = u.lastIndex(of: 0x40) else { return nil }
+        var end = u.endIndex
+        if end > u.index(after: at), u[u.index(before: end)] == 0x3E { end = u.index(before: end) } // trailing '>'
+        let start = u.index(after: at)
+        guard start < end else { return nil }
+        return lowercased(String(decoding: u[start..<end], as: UTF8.self))
+    }
+
+    /// The extension of a file name (after the last '.'), lowercased, letters and digits only, ≤ 10 bytes.
+    public static func fileExtension(_ name: String) -> String? {
+        let u = name.utf8
+        guard let dot = u.lastIndex(of: 0x2E), dot != u.startIndex else { return nil }
+        let ext = u[u.index(after: dot)...]
+        guard !ext.isEmpty, ext.count <= 10 else { return nil }
+        for c in ext where !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)) { return nil }
+        return lowercased(String(decoding: ext, as: UTF8.self))
+    }
+}

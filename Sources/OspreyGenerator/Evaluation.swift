@@ -1,0 +1,116 @@
+import Foundation
+import OspreyCore
+
+/// Scores a replay's alerts against the labelled scenarios (`osprey evaluate`). Tooling, not the hot path:
+/// Foundation JSON is fine here.
+public struct Evaluation: Sendable {
+    public struct ScenarioResult: Sendable {
+        public var id: String
+        public var user: String
+        public var useCase: String
+        public var detected: Bool
+        public var score: Int
+        public var fired: [String]
+        public var missing: [String]
+        public var sessions: [String]
+    }
+
+    public var scenarios: [ScenarioResult] = []
+    public var notableSessions = 0
+    public var benignNotableSessions = 0
+    public var benignNotableUsers: [String] = []
+    public var userDays = 0
+    public var ruleFires: [(rule: String, fires: Int, users: Int)] = []
+    public var topBenign: [(user: String, session: String, score: Int, rules: [String])] = []
+
+    public var detectionRate: Double { scenarios.isEmpty ? 0 : Double(scenarios.filter(\.detected).count) / Double(scenarios.count) }
+    public var benignRate: Double { userDays == 0 ? 0 : Double(benignNotableSessions) / Double(userDays) }
+    public var passed: Bool { detectionRate >= 1.0 && benignRate <= 0.01 }
+
+    struct Label { var id, user, useCase: String; var start, end: Int64; var expected: [String] }
+    struct Session { var user, id: String; var start, end: Int64; var score: Int; var notable: Bool; var rules: [String] }
+    struct RuleHit { var rule, user, session: String; var time: Int64 }
+
+    public static func run(labels labelsPath: String, alerts alertsPath: String, userDays: Int?) throws -> Evaluation {
+        func lines(_ path: String) throws -> [[String: Any]] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            return try text.split(separator: "\n").compactMap { line in
+                guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+                guard let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                    throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
+                }
+                return o
+            }
+        }
+        func time(_ v: Any?) -> Int64? { (v as? String).flatMap(UTCTime.parse) }
+        let labels: [Label] = try lines(labelsPath).map {
+            Label(id: $0["id"] as? String ?? "?", user: ($0["user"] as? String ?? "").lowercased(), useCase: $0["use_case"] as? String ?? "",
+                  start: time($0["start"]) ?? 0, end: time($0["end"]) ?? 0, expected: $0["expected_rules"] as? [String] ?? [])
+        }
+        var sessions: [Session] = []
+        var hits: [RuleHit] = []
+        for o in try lines(alertsPath) {
+            switch o["kind"] as? String {
+            case "session":
+                sessions.append(Session(user: (o["user"] as? String ?? "").lowercased(), id: "\(o["session"] ?? "")",
+                                        start: time(o["start"]) ?? 0, end: time(o["end"]) ?? 0,
+                                        score: (o["score"] as? NSNumber)?.intValue ?? 0, notable: o["notable"] as? Bool ?? false,
+                                        rules: o["rules"] as? [String] ?? (o["rules"] as? [[String: Any]])?.compactMap { $0["rule"] as? String } ?? []))
+            case "rule":
+                hits.append(RuleHit(rule: o["rule"] as? String ?? "?", user: (o["user"] as? String ?? "").lowercased(),
+                                    session: "\(o["session"] ?? "")", time: time(o["time"]) ?? 0))
+            default: break
+            }
+        }
+        var e = Evaluation()
+        func overlaps(_ s: Session, _ l: Label) -> Bool { s.user == l.user && s.start <= l.end && s.end >= l.start }
+        for l in labels {
+            let overlapping = sessions.filter { overlaps($0, l) }
+            let notable = overlapping.filter(\.notable)
+            let ids = Set(overlapping.map(\.id))
+            let fired = Set(hits.filter { $0.user == l.user && (ids.contains($0.session) || ($0.time >= l.start && $0.time <= l.end)) }.map(\.rule))
+            e.scenarios.append(ScenarioResult(id: l.id, user: l.user, useCase: l.useCase, detected: !notable.isEmpty,
+                                              score: overlapping.map(\.score).max() ?? 0,
+                                              fired: l.expected.filter(fired.contains) + fired.subtracting(l.expected).sorted(),
+                                              missing: l.expected.filter { !fired.contains($0) }, sessions: overlapping.map(\.id)))
+        }
+        let benign = sessions.filter { s in s.notable && !labels.contains { overlaps(s, $0) } }
+        e.notableSessions = sessions.filter(\.notable).count
+        e.benignNotableSessions = benign.count
+        e.benignNotableUsers = Array(Set(benign.map(\.user))).sorted()
+        e.topBenign = benign.sorted { ($0.score, $0.user) > ($1.score, $1.user) }.prefix(10).map { ($0.user, $0.id, $0.score, $0.rules) }
+        var fires: [String: (Int, Set<String>)] = [:]
+        for h in hits { fires[h.rule, default: (0, [])].0 += 1; fires[h.rule, default: (0, [])].1.insert(h.user) }
+        e.ruleFires = fires.map { ($0.key, $0.value.0, $0.value.1.count) }.sorted { ($0.fires, $1.rule) > ($1.fires, $0.rule) }
+        if let userDays { e.userDays = userDays } else { e.userDays = Self.userDays(besideLabels: labelsPath) }
+        return e
+    }
+
+    /// People in context/users.csv × daily log files, when the labels sit in a generated directory.
+    static func userDays(besideLabels path: String) -> Int {
+        let dir = (path as NSString).deletingLastPathComponent
+        let users = ((try? String(contentsOfFile: dir + "/context/users.csv", encoding: .utf8))?.split(separator: "\n").count ?? 1) - 1
+        let days = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/logs"))?.filter { $0.hasSuffix(".log") || $0.hasSuffix(".gz") }.count ?? 0
+        return max(0, users) * days
+    }
+
+    public func report() -> String {
+        var s = "Scenarios (\(scenarios.filter(\.detected).count)/\(scenarios.count) detected):\n"
+        for r in scenarios {
+            s += "  \(r.detected ? "DETECTED" : "MISSED  ") \(r.id.padding(toLength: 30, withPad: " ", startingAt: 0)) score \(String(r.score).padding(toLength: 4, withPad: " ", startingAt: 0)) \(r.user)\n"
+            s += "           fired: \(r.fired.isEmpty ? "-" : r.fired.joined(separator: ", "))\n"
+            if !r.missing.isEmpty { s += "           missing: \(r.missing.joined(separator: ", "))\n" }
+        }
+        s += String(format: "Detection rate: %.1f%%\n", detectionRate * 100)
+        s += "Notable sessions: \(notableSessions), of which benign: \(benignNotableSessions) (\(benignNotableUsers.count) users)"
+        s += String(format: "; benign notable rate %.3f%% of %d user-days (bar: 1%%)\n", benignRate * 100, userDays)
+        if !topBenign.isEmpty {
+            s += "Benign notable sessions (top \(topBenign.count)):\n"
+            for b in topBenign { s += "  \(b.score) \(b.user) \(b.rules.joined(separator: ", "))\n" }
+        }
+        s += "Rule fires (fires / users):\n"
+        for f in ruleFires { s += "  \(f.rule.padding(toLength: 26, withPad: " ", startingAt: 0)) \(f.fires) / \(f.users)\n" }
+        s += passed ? "PASS\n" : "FAIL: detection must be 100% and benign notable sessions at most 1% of user-days\n"
+        return s
+    }
+}

@@ -1,0 +1,82 @@
+import OspreyCore
+
+/// Puts events back in time order within a bounded window of event time. An event is released once the
+/// newest time seen is more than `window` past it. Events of the same millisecond are ordered by a hash of
+/// their source line (then arrival), so lines that arrive swapped inside the window still come out in one
+/// order: the output depends on the input's content, not on how it was chunked or interleaved. An event older than one already released is late: it
+/// is released at once and counted (never dropped).
+public struct ReorderBuffer {
+    public let windowMillis: Int64
+    public private(set) var reordered = 0     // arrived after a newer event, put back in place
+    public private(set) var late = 0          // older than what was already released
+    public private(set) var peak = 0
+    // The heap orders small (time, seq, slot) keys; events stay put in `slots` (moving an Event means
+    // retaining and releasing its arrays, which made sifting the heap's main cost).
+    private var heap: [(time: Int64, tie: UInt64, seq: Int, slot: Int32)] = []
+    private var slots: [Event?] = []
+    private var freeSlots: [Int32] = []
+    private var seq = 0
+    private var newest = Int64.min
+    private var released = Int64.min
+
+    public init(windowMillis: Int64) { self.windowMillis = windowMillis }
+
+    public var count: Int { heap.count }
+
+    public mutating func push(_ e: Event, tiebreak: UInt64 = 0, into out: inout [Event]) {
+        if e.timeMillis < released {
+            late += 1
+            out.append(e)
+            return
+        }
+        if e.timeMillis < newest { reordered += 1 }
+        newest = max(newest, e.timeMillis)
+        seq += 1
+        let slot: Int32
+        if let f = freeSlots.popLast() { slot = f; slots[Int(f)] = e } else { slot = Int32(slots.count); slots.append(e) }
+        heap.append((e.timeMillis, tiebreak, seq, slot))
+        siftUp(heap.count - 1)
+        peak = max(peak, heap.count)
+        while let top = heap.first, top.time <= newest - windowMillis { out.append(pop()) }
+    }
+
+    public mutating func finish(into out: inout [Event]) {
+        while !heap.isEmpty { out.append(pop()) }
+    }
+
+    private mutating func pop() -> Event {
+        let top = heap[0]
+        let last = heap.removeLast()
+        if !heap.isEmpty { heap[0] = last; siftDown(0) }
+        released = max(released, top.time)
+        let e = slots[Int(top.slot)]!
+        slots[Int(top.slot)] = nil
+        freeSlots.append(top.slot)
+        return e
+    }
+
+    @inline(__always) private func less(_ a: Int, _ b: Int) -> Bool {
+        (heap[a].time, heap[a].tie, heap[a].seq) < (heap[b].time, heap[b].tie, heap[b].seq)
+    }
+
+    private mutating func siftUp(_ i0: Int) {
+        var i = i0
+        while i > 0 {
+            let p = (i - 1) / 2
+            guard less(i, p) else { break }
+            heap.swapAt(i, p); i = p
+        }
+    }
+
+    private mutating func siftDown(_ i0: Int) {
+        var i = i0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count, less(l, m) { m = l }
+            if r < heap.count, less(r, m) { m = r }
+            if m == i { return }
+            heap.swapAt(i, m); i = m
+        }
+    }
+}
