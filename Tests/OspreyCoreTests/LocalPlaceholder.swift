@@ -1,1 +1,0 @@
-// local placeholder (not committed): the real target is being written in main
