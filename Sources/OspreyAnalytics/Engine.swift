@@ -371,7 +371,7 @@ public final class AnalyticsEngine {
     /// Numbers in reasons: integers from 100 up, else at most two decimals (`1.09`, `65536`).
     static func human(_ d: Double) -> String {
         if abs(d) >= 100 { return EV.format(d.rounded()) }
-        return JSONWriter.format((d * 100).rounded() / 100)
+        return OutputJSONWriter.format((d * 100).rounded() / 100)
     }
 
     static func renderEvidence(_ key: String, _ ev: JSONValue) -> String {
@@ -393,7 +393,7 @@ public final class AnalyticsEngine {
             let src = ev["top"] ?? ev["model_evidence"]?["top"]
             guard let top = src?.arrayValue, !top.isEmpty else { return "none" }
             return top.map { t in
-                (t["value"]?.stringValue ?? "?") + " " + JSONWriter.format(((t["share"]?.doubleValue ?? 0) * 100).rounded()) + "%"
+                (t["value"]?.stringValue ?? "?") + " " + OutputJSONWriter.format(((t["share"]?.doubleValue ?? 0) * 100).rounded()) + "%"
             }.joined(separator: ", ")
         default:
             guard let v = ev[key] ?? ev["model_evidence"]?[key] else { return "?" }

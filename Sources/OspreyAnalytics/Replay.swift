@@ -27,7 +27,7 @@ public final class ReplayDriver {
     private var seq: UInt64 = 0
     private var newest = Int64.min
     private var released = Int64.min
-    private var writer = JSONWriter()
+    private var writer = OutputJSONWriter()
     private var outputs: [AnalyticsOutput] = []
 
     /// Events put back in time order.

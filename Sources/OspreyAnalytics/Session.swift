@@ -21,7 +21,7 @@ enum AggValue {
     var evidenceText: String {
         switch self {
         case .distinct(let l): return l.joined(separator: ", ")
-        default: return JSONWriter.format(value)
+        default: return OutputJSONWriter.format(value)
         }
     }
 }
