@@ -179,26 +179,22 @@ public final class AnalyticsContent {
         let scopeEntry = try s.required("scope")
         var scopeCompiler = ExpressionCompiler(env: env, location: location(s, scopeEntry), typeMask: mask)
         var scope = try scopeCompiler.compile(scopeEntry.value)
-        var scopeSlot: Int? = nil
-        if !scopeCompiler.usesAggregates {
-            scopeSlot = env.slot(expression: scopeEntry.value)
-            scope = memoized(scopeSlot!, scope)
-        }
+        // Memo slots are keyed by text; expressions reading session aggregates also by their owner's types.
+        let scopeSlot = env.slot(expression: scopeEntry.value + (scopeCompiler.usesAggregates ? "@\(mask)" : ""))
+        scope = memoized(scopeSlot, scope)
         let trainAtText = try s.optional("train_at")?.value ?? "event"
         guard let trainAt = TrainAt(rawValue: trainAtText) else {
             throw s.error(at: try s.optional("train_at")!.line, "train_at must be event or session_end")
         }
         var featureText = "hour_of_week()"
         var feature: Eval = { ctx in .num(Double(UTCTime.hourOfWeek(ctx.event.timeMillis))) }
-        var featureSlot: Int? = nil
+        var featureSlot = env.slot(expression: "hour_of_week()")
         if let fe = try s.optional("feature") {
             var c = ExpressionCompiler(env: env, location: location(s, fe), typeMask: mask)
             feature = try c.compile(fe.value)
             featureText = fe.value
-            if !c.usesAggregates {
-                featureSlot = env.slot(expression: fe.value)
-                feature = memoized(featureSlot!, feature)
-            }
+            featureSlot = env.slot(expression: fe.value + (c.usesAggregates ? "@\(mask)" : ""))
+            feature = memoized(featureSlot, feature)
         } else if kind != .timeOfWeek {
             throw s.error(at: s.line, "[model \(s.name)] has no 'feature'")
         }

@@ -44,21 +44,20 @@ public final class ModelDefinition {
     public let source: SourceLocation
     /// Rules whose `model` names this model, sorted by id (filled after rules load).
     public internal(set) var rules: [String] = []
-    var index: Int
 
     let typeMask: UInt8
     let scope: Eval
     let feature: Eval
     let trainWhen: Eval?
     let bucketMillis: Int64
-    let scopeSlot: Int?
-    let featureSlot: Int?
+    let scopeSlot: Int
+    let featureSlot: Int
 
     init(id: String, name: String, description: String, activityTypes: [ActivityType], useCases: [String],
          kind: ModelKind, scopeText: String, featureText: String, trainWhenText: String?, trainAt: TrainAt,
          minObservations: Int, minConfidence: Double, agingDays: Double, smoothingHours: Int,
          source: SourceLocation, scope: @escaping Eval, feature: @escaping Eval, trainWhen: Eval?,
-         scopeSlot: Int?, featureSlot: Int?) {
+         scopeSlot: Int, featureSlot: Int) {
         self.scopeSlot = scopeSlot; self.featureSlot = featureSlot
         self.id = id; self.name = name; self.description = description; self.activityTypes = activityTypes
         self.useCases = useCases; self.kind = kind; self.scopeText = scopeText; self.featureText = featureText
@@ -67,7 +66,6 @@ public final class ModelDefinition {
         self.source = source; self.scope = scope; self.feature = feature; self.trainWhen = trainWhen
         self.typeMask = ActivityType.mask(activityTypes)
         self.bucketMillis = max(1, Int64(agingDays * 86_400_000 / Double(Histogram.slots)))
-        self.index = 0
     }
 }
 

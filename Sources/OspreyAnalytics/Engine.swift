@@ -183,10 +183,19 @@ public final class AnalyticsEngine {
             let def = content.models[m]
             for item in st.items(m, ctx) {
                 if rule.requireConverged && !st.converged(m, item.hist) { continue }
-                let h = st.hist(m, item.hist)
                 var fires = false
                 var mass: Double? = nil
                 let count = st.count(m, item)
+                if rule.kind == .first {
+                    // The common case: no histogram copy.
+                    if count == 0 {
+                        let d = rule.dedup?(ctx).text ?? st.valueText(m, item)
+                        out.append(Candidate(rule: r, dedup: d, item: item, mass: nil, matches: ctx.matches))
+                    }
+                    continue
+                }
+                if rule.kind == .abnormal && count == 0 { continue }
+                let h = st.hist(m, item.hist)
                 switch rule.kind {
                 case .first:
                     fires = count == 0
@@ -209,7 +218,7 @@ public final class AnalyticsEngine {
                     break
                 }
                 if fires {
-                    let d = rule.dedup?(ctx).text ?? item.valueText(def.kind)
+                    let d = rule.dedup?(ctx).text ?? st.valueText(m, item)
                     out.append(Candidate(rule: r, dedup: d, item: item, mass: mass, matches: ctx.matches))
                 }
             }
@@ -265,15 +274,15 @@ public final class AnalyticsEngine {
         var ev: [(String, JSONValue)] = [
             ("model", .string(def.id)),
             ("scope", .string(def.scopeText)),
-            ("key", .string(item.scope)),
+            ("key", .string(st.scopeText(m, item))),
         ]
         switch def.kind {
         case .categorical:
-            ev.append(("value", .string(item.value)))
+            ev.append(("value", .string(st.valueText(m, item))))
         case .numeric:
             ev.append(("value", .double(item.number ?? 0)))
         case .timeOfWeek:
-            ev.append(("value", .string(item.valueText(.timeOfWeek))))
+            ev.append(("value", .string(st.valueText(m, item))))
             ev.append(("hour", .int(Int64(item.valueId ?? 0))))
         }
         ev.append(("count", .int(Int64(count))))
@@ -362,7 +371,7 @@ public final class AnalyticsEngine {
     /// Numbers in reasons: integers from 100 up, else at most two decimals (`1.09`, `65536`).
     static func human(_ d: Double) -> String {
         if abs(d) >= 100 { return EV.format(d.rounded()) }
-        return JSONWriter.format((d * 100).rounded() / 100)
+        return OutputJSONWriter.format((d * 100).rounded() / 100)
     }
 
     static func renderEvidence(_ key: String, _ ev: JSONValue) -> String {
@@ -384,7 +393,7 @@ public final class AnalyticsEngine {
             let src = ev["top"] ?? ev["model_evidence"]?["top"]
             guard let top = src?.arrayValue, !top.isEmpty else { return "none" }
             return top.map { t in
-                (t["value"]?.stringValue ?? "?") + " " + JSONWriter.format(((t["share"]?.doubleValue ?? 0) * 100).rounded()) + "%"
+                (t["value"]?.stringValue ?? "?") + " " + OutputJSONWriter.format(((t["share"]?.doubleValue ?? 0) * 100).rounded()) + "%"
             }.joined(separator: ", ")
         default:
             guard let v = ev[key] ?? ev["model_evidence"]?[key] else { return "?" }
@@ -404,12 +413,9 @@ enum ModelMath {
     /// The `k` most frequent values, ties broken by text (deterministic), without sorting every value.
     static func top(_ h: Histogram, _ k: Int, _ name: (UInt32) -> String) -> [(String, UInt32)] {
         var best: [(String, UInt32)] = []
-        var i = 0
-        let data = h.data
-        while i < data.count {
-            let c = data[i + 1]
+        for (value, c) in h.entries() {
             if best.count < k || c >= best[best.count - 1].1 {
-                let s = name(data[i])
+                let s = name(value)
                 if best.count < k || c > best[best.count - 1].1 || s < best[best.count - 1].0 {
                     var j = best.count
                     while j > 0, best[j - 1].1 < c || (best[j - 1].1 == c && best[j - 1].0 > s) { j -= 1 }
@@ -417,7 +423,6 @@ enum ModelMath {
                     if best.count > k { best.removeLast() }
                 }
             }
-            i += Histogram.stride
         }
         return best
     }
@@ -477,20 +482,28 @@ public struct MemoryReport: Sendable {
     public var internerBytes = 0
     public var userBytes = 0
     public var sessionBytes = 0
+    /// Per model: (id, histograms, values, bytes), largest first.
+    public var byModel: [(model: String, histograms: Int, values: Int, bytes: Int)] = []
     public var totalBytes: Int { histogramBytes + internerBytes + userBytes + sessionBytes }
 }
 
 extension AnalyticsEngine {
     public func memoryReport() -> MemoryReport {
         var r = MemoryReport()
-        for store in state.stores {
-            r.histograms += store.live
-            r.histogramBytes += store.index.approximateBytes + store.scopes.capacity * 4 + store.free.capacity * 4
+        for (m, store) in state.stores.enumerated() {
+            var bytes = store.index.approximateBytes + store.scopes.capacity * 4 + store.free.capacity * 4
+                + (store.hists.capacity - store.hists.count) * MemoryLayout<Histogram>.stride
+            var values = 0
             for h in store.hists {
-                r.values += h.distinct
-                r.histogramBytes += h.approximateBytes
+                values += h.distinct
+                bytes += h.approximateBytes
             }
+            r.histograms += store.live
+            r.values += values
+            r.histogramBytes += bytes
+            r.byModel.append((content.models[m].id, store.live, values, bytes))
         }
+        r.byModel.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.model < $1.model }
         r.strings = state.interner.count
         r.internerBytes = state.interner.approximateBytes
         r.userBytes = state.lastSeen.capacity * 12 * 4 / 3

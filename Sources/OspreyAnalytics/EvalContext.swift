@@ -14,19 +14,19 @@ public struct EvidenceMatch: Sendable, Equatable {
 /// Per-event evaluation state handed to compiled closures. One instance per engine, reused.
 public final class EvalContext {
     unowned let state: AnalyticsState
-    public internal(set) var event: Event
+    @exclusivity(unchecked) public internal(set) var event: Event
     /// The engine clock (monotonic; equals the event time unless the event came late).
-    public internal(set) var clock: Int64 = 0
-    var session: Session?
+    @exclusivity(unchecked) public internal(set) var clock: Int64 = 0
+    @exclusivity(unchecked) var session: Session?
     /// Matches recorded while evaluating one rule's condition.
-    public internal(set) var matches: [EvidenceMatch] = []
+    @exclusivity(unchecked) public internal(set) var matches: [EvidenceMatch] = []
     /// Bumped for every event: memo slots stamped with an older generation are stale.
-    var generation: UInt32 = 1
-    var slotGen: [UInt32]
-    var slotValue: [EV]
-    var slotMatches: [[EvidenceMatch]]
+    @exclusivity(unchecked) var generation: UInt32 = 1
+    @exclusivity(unchecked) var slotGen: [UInt32]
+    @exclusivity(unchecked) var slotValue: [EV]
+    @exclusivity(unchecked) var slotMatches: [[EvidenceMatch]]
     /// user agent → OS/browser family (bounded cache).
-    var uaFamilies: [String: String] = [:]
+    @exclusivity(unchecked) var uaFamilies: [String: String] = [:]
 
     init(state: AnalyticsState, slots: Int) {
         self.state = state

@@ -1,35 +1,65 @@
 /// The counts of one model for one scope key, with aging.
 ///
-/// Layout: one flat `[UInt32]` of entries `[value id, window sum, slots 0–1, slots 2–3, slots 4–5, slots
-/// 6–7]`: eight 16-bit slots form a ring of age buckets, each `aging_days / 8` long (4 days by default).
-/// An observation is added to the slot of the current bucket; when the clock enters a new bucket, the
-/// slots that fall out of the window are subtracted and zeroed, and values whose window sum reaches zero
-/// are removed. So an observation stops counting between `aging × 7/8` and `aging` after it was made.
-/// A slot saturates at 65,535 observations of one value in one bucket (only the most frequent values of
-/// very large organizations reach that; they are far from rare either way).
+/// An observation is added to the age bucket of the current clock; there are eight buckets of
+/// `aging_days / 8` (4 days by default) in a ring. When the clock enters a new bucket, the slots that fall
+/// out of the window are zeroed and values whose window count reaches zero are removed, so an observation
+/// stops counting between `aging × 7/8` and `aging` after it was made.
+///
+/// Two entry layouts in one flat `[UInt32]`:
+/// - wide (24 bytes): `[value id, window sum, 8 × UInt16 slots]` — group, organization and other shared
+///   scopes; a slot saturates at 65,535 observations of one value in one bucket;
+/// - narrow (12 bytes): `[value id, 8 × UInt8 slots]`, the sum computed — models scoped by user, where
+///   one user trains a value at most once per session (a slot saturates at 255 sessions in 4 days).
 ///
 /// Histograms with many values (organization scopes) get a side index and a cached rarity threshold.
 struct Histogram {
     static let slots = 8
-    static let stride = 2 + slots / 2
     static let indexThreshold = 48
 
     var epoch: Int32 = Int32.min
-    var total: UInt32 = 0
+    /// Window total in the low 31 bits; the top bit marks the narrow layout.
+    private var rawTotal: UInt32 = 0
     var data: [UInt32] = []
     var big: BigHistogramIndex? = nil
 
-    var distinct: Int { data.count / Histogram.stride }
+    init(narrow: Bool = false) { rawTotal = narrow ? 0x8000_0000 : 0 }
+
+    @inline(__always) var narrow: Bool { rawTotal & 0x8000_0000 != 0 }
+    @inline(__always) var total: UInt32 {
+        get { rawTotal & 0x7FFF_FFFF }
+        set { rawTotal = (rawTotal & 0x8000_0000) | (newValue & 0x7FFF_FFFF) }
+    }
+    @inline(__always) var stride: Int { narrow ? 3 : 6 }
+    var distinct: Int { data.count / stride }
     var isEmpty: Bool { data.isEmpty }
 
     @inline(__always) func slot(_ i: Int, _ s: Int) -> UInt32 {
-        (data[i + 2 + s >> 1] >> (UInt32(s & 1) * 16)) & 0xFFFF
+        if narrow { return (data[i + 1 + s >> 2] >> (UInt32(s & 3) * 8)) & 0xFF }
+        return (data[i + 2 + s >> 1] >> (UInt32(s & 1) * 16)) & 0xFFFF
     }
 
     @inline(__always) mutating func setSlot(_ i: Int, _ s: Int, _ v: UInt32) {
-        let shift = UInt32(s & 1) * 16
-        let w = i + 2 + s >> 1
-        data[w] = (data[w] & ~(0xFFFF << shift)) | (v << shift)
+        if narrow {
+            let shift = UInt32(s & 3) * 8
+            let w = i + 1 + s >> 2
+            data[w] = (data[w] & ~(0xFF << shift)) | (v << shift)
+        } else {
+            let shift = UInt32(s & 1) * 16
+            let w = i + 2 + s >> 1
+            data[w] = (data[w] & ~(0xFFFF << shift)) | (v << shift)
+        }
+    }
+
+    /// The window count of the entry at `i`.
+    @inline(__always) func sum(_ i: Int) -> UInt32 {
+        if narrow {
+            // Add the four bytes of each word pairwise (no byte exceeds 255, so 16-bit lanes cannot overflow).
+            let a = data[i + 1], b = data[i + 2]
+            var x = (a & 0x00FF_00FF) &+ ((a >> 8) & 0x00FF_00FF) &+ (b & 0x00FF_00FF) &+ ((b >> 8) & 0x00FF_00FF)
+            x = (x & 0xFFFF) &+ (x >> 16)
+            return x
+        }
+        return data[i + 1]
     }
 
     /// Moves the ring to `bucket`, forgetting the slots that left the window.
@@ -45,33 +75,31 @@ struct Histogram {
         // Slots for buckets epoch_old+1 … bucket are reused: clear them.
         var write = 0
         var newTotal: UInt32 = 0
-        let S = Histogram.stride
+        let S = stride
         var i = 0
         while i < data.count {
-            var sum = data[i + 1]
-            for k in 0..<steps {
-                let s = (Int(bucket) - k) & (Histogram.slots - 1)
-                sum -= slot(i, s)
-                setSlot(i, s, 0)
-            }
+            for k in 0..<steps { setSlot(i, (Int(bucket) - k) & (Histogram.slots - 1), 0) }
+            var sum: UInt32 = 0
+            for s in 0..<Histogram.slots { sum &+= slot(i, s) }
             if sum > 0 {
                 if write != i { for k in 0..<S { data[write + k] = data[i + k] } }
-                data[write + 1] = sum
+                if !narrow { data[write + 1] = sum }
                 newTotal &+= sum
                 write += S
             }
             i += S
         }
         data.removeSubrange(write..<data.count)
+        if data.capacity > 2 * max(data.count, 8) { data = Array(data) }   // give memory back
         total = newTotal
         if big != nil { rebuildIndex() }
     }
 
     @inline(__always)
     func find(_ value: UInt32) -> Int? {
-        if let big { return big.index[value].map(Int.init) }
+        if let big { return big.index.get(value).map(Int.init) }
         var i = 0
-        let S = Histogram.stride
+        let S = stride
         while i < data.count {
             if data[i] == value { return i }
             i += S
@@ -82,7 +110,7 @@ struct Histogram {
     @inline(__always)
     func count(_ value: UInt32) -> UInt32 {
         guard let i = find(value) else { return 0 }
-        return data[i + 1]
+        return sum(i)
     }
 
     mutating func add(_ value: UInt32, bucket: Int32) {
@@ -90,15 +118,16 @@ struct Histogram {
         let s = Int(bucket) & (Histogram.slots - 1)
         if let i = find(value) {
             let c = slot(i, s)
-            guard c < 0xFFFF else { return }   // saturated bucket
+            guard c < (narrow ? 0xFF : 0xFFFF) else { return }   // saturated bucket
             setSlot(i, s, c + 1)
-            data[i + 1] &+= 1
+            if !narrow { data[i + 1] &+= 1 }
         } else {
             let i = data.count
-            data.append(value); data.append(1)
-            for _ in 0..<(Histogram.slots / 2) { data.append(0) }
+            data.append(value)
+            for _ in 1..<stride { data.append(0) }
+            if !narrow { data[i + 1] = 1 }
             setSlot(i, s, 1)
-            if let big { big.index[value] = Int32(i) }
+            if let big { big.index.set(value, Int32(i)) }
             else if distinct > Histogram.indexThreshold { rebuildIndex() }
         }
         total &+= 1
@@ -106,9 +135,10 @@ struct Histogram {
 
     mutating func rebuildIndex() {
         let b = big ?? BigHistogramIndex()
-        b.index.removeAll(keepingCapacity: true)
+        b.index = U32Map()
         var i = 0
-        while i < data.count { b.index[data[i]] = Int32(i); i += Histogram.stride }
+        let S = stride
+        while i < data.count { b.index.set(data[i], Int32(i)); i += S }
         b.rareValid = false
         big = b
     }
@@ -118,7 +148,8 @@ struct Histogram {
         var out: [(UInt32, UInt32)] = []
         out.reserveCapacity(distinct)
         var i = 0
-        while i < data.count { out.append((data[i], data[i + 1])); i += Histogram.stride }
+        let S = stride
+        while i < data.count { out.append((data[i], sum(i))); i += S }
         return out
     }
 
@@ -128,10 +159,11 @@ struct Histogram {
         guard total > 0 else { return 0 }
         var mass: UInt64 = 0
         var i = 0
+        let S = stride
         while i < data.count {
-            let c = data[i + 1]
+            let c = sum(i)
             if c <= count { mass += UInt64(c) }
-            i += Histogram.stride
+            i += S
         }
         return Double(mass) / Double(total)
     }
@@ -174,13 +206,13 @@ struct Histogram {
     var approximateBytes: Int {
         var b = MemoryLayout<Histogram>.stride
         if data.capacity > 0 { b += 32 + data.capacity * 4 }
-        if let big { b += 64 + big.index.capacity * 12 * 4 / 3 }
+        if let big { b += 64 + big.index.approximateBytes }
         return b
     }
 }
 
 final class BigHistogramIndex {
-    var index: [UInt32: Int32] = [:]
+    var index = U32Map()
     var rareValid = false
     var rareCount: UInt32 = 0
     var rareMass: Double = 0

@@ -6,10 +6,10 @@
 /// An open-addressing table keyed by a 64-bit hash of the UTF-8 bytes (cheaper than `Dictionary`'s seeded
 /// SipHash on the per-event path, and free of per-process hash seeds).
 public final class Interner {
-    public private(set) var strings: [String] = []
-    private var hashes: [UInt64] = []
-    private var table: [UInt32]   // 0 = empty, else id + 1
-    private var mask: Int
+    @exclusivity(unchecked) public private(set) var strings: [String] = []
+    @exclusivity(unchecked) private var hashes: [UInt64] = []
+    @exclusivity(unchecked) private var table: [UInt32]   // 0 = empty, else id + 1
+    @exclusivity(unchecked) private var mask: Int
 
     public init() {
         table = [UInt32](repeating: 0, count: 1024)

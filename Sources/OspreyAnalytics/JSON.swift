@@ -38,13 +38,13 @@ public indirect enum JSONValue: Equatable, Sendable {
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
 
     public func serialized() -> String {
-        var w = JSONWriter()
+        var w = OutputJSONWriter()
         w.write(self)
         return String(decoding: w.bytes, as: UTF8.self)
     }
 }
 
-public struct JSONWriter {
+public struct OutputJSONWriter {
     public var bytes: [UInt8] = []
     public init() { bytes.reserveCapacity(512) }
 
@@ -53,7 +53,7 @@ public struct JSONWriter {
         case .null: append("null")
         case .bool(let b): append(b ? "true" : "false")
         case .int(let i): append(String(i))
-        case .double(let d): append(JSONWriter.format(d))
+        case .double(let d): append(OutputJSONWriter.format(d))
         case .string(let s): writeString(s)
         case .array(let a):
             bytes.append(0x5B)
@@ -179,7 +179,7 @@ public enum AnalyticsOutput: Sendable {
     /// One line of design.md §5 (without the newline).
     public var jsonLine: String { json.serialized() }
 
-    public func write(to w: inout JSONWriter) {
+    public func write(to w: inout OutputJSONWriter) {
         w.write(json)
         w.bytes.append(0x0A)
     }

@@ -21,7 +21,7 @@ enum AggValue {
     var evidenceText: String {
         switch self {
         case .distinct(let l): return l.joined(separator: ", ")
-        default: return JSONWriter.format(value)
+        default: return OutputJSONWriter.format(value)
         }
     }
 }
@@ -31,17 +31,17 @@ final class Session {
     let userId: UInt32
     let user: String
     let start: Int64
-    var last: Int64
+    @exclusivity(unchecked) var last: Int64
     /// The user's last event before this session (nil: no history).
     let previousActivity: Int64?
-    var events = 0
-    var score = 0
-    var rules: [Int] = []
+    @exclusivity(unchecked) var events = 0
+    @exclusivity(unchecked) var score = 0
+    @exclusivity(unchecked) var rules: [Int] = []
     /// family index << 32 | interned dedup value
-    var dedup = U64Set()
+    @exclusivity(unchecked) var dedup = U64Set()
     /// model | scope id | value id (see AnalyticsState.train)
-    var trained = U64Set()
-    var aggs: [AggValue?] = []
+    @exclusivity(unchecked) var trained = U64Set()
+    @exclusivity(unchecked) var aggs: [AggValue?] = []
 
     init(userId: UInt32, user: String, start: Int64, previousActivity: Int64?) {
         self.userId = userId; self.user = user; self.start = start; self.last = start

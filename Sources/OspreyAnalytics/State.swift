@@ -1,24 +1,17 @@
 import OspreyCore
 
-/// One (scope key, value) pair a model sees in an event.
+/// One (scope key, value) pair a model sees in an event. Plain data (no references): the texts live in
+/// the per-event memo arrays of the model's scope and feature slots (`AnalyticsState.scopeText/valueText`).
 struct ModelItem {
-    var scope: String
+    var scopeIdx: Int32
+    /// Index into the feature slot's elements (categorical), -1 otherwise.
+    var valueIdx: Int32
     var scopeId: UInt32?
-    /// The value's text for categorical models; empty for numeric and time-of-week (see `valueText`).
-    var value: String
-    var number: Double?
     /// Interned id (categorical) or bin (numeric, time-of-week); nil when the value was never seen.
     var valueId: UInt32?
+    var number: Double?
     /// Slot of the scope key's histogram in the model's store, or -1.
     var hist: Int32
-
-    func valueText(_ kind: ModelKind) -> String {
-        switch kind {
-        case .categorical: return value
-        case .numeric: return EV.format(number ?? 0)
-        case .timeOfWeek: return TextHelpers.hourOfWeekLabel(Int(valueId ?? 0))
-        }
-    }
 }
 
 struct ScopeStats {
@@ -28,11 +21,14 @@ struct ScopeStats {
 }
 
 /// The histograms of one model: scope key id → slot, slots reused when a histogram ages out entirely.
-struct ModelStore {
-    var index = U32Map()
-    var hists: [Histogram] = []
-    var scopes: [UInt32] = []
-    var free: [Int32] = []
+final class ModelStore {
+    /// Narrow histogram entries (8-bit slots) for models scoped by user.
+    let narrow: Bool
+    init(narrow: Bool) { self.narrow = narrow }
+    @exclusivity(unchecked) var index = U32Map()
+    @exclusivity(unchecked) var hists: [Histogram] = []
+    @exclusivity(unchecked) var scopes: [UInt32] = []
+    @exclusivity(unchecked) var free: [Int32] = []
 
     var live: Int { index.count }
 }
@@ -43,27 +39,29 @@ final class AnalyticsState {
     let provider: AnalyticsContextProvider
     let options: AnalyticsOptions
     let interner = Interner()
-    var stores: [ModelStore]
-    var sessions: [UInt32: Session] = [:]
-    var lastSeen: [UInt32: Int64] = [:]
-    var heap = ExpiryHeap()
-    var clock: Int64 = Int64.min
+    let stores: [ModelStore]
+    let bucketMillis: [Int64]
+    @exclusivity(unchecked) var sessions: [UInt32: Session] = [:]
+    @exclusivity(unchecked) var lastSeen: [UInt32: Int64] = [:]
+    @exclusivity(unchecked) var heap = ExpiryHeap()
+    @exclusivity(unchecked) var clock: Int64 = Int64.min
     var orgStart: Int64? = nil
-    var stats = AnalyticsStats()
+    @exclusivity(unchecked) var stats = AnalyticsStats()
     var ctx: EvalContext! = nil
 
     // Per-event memos, stamped with the context's generation.
-    var itemGen: [UInt32]
-    var itemMemo: [[ModelItem]]
-    var idGen: [UInt32]
-    var idStrings: [[String]]
-    var idValues: [[UInt32?]]
+    @exclusivity(unchecked) var itemGen: [UInt32]
+    @exclusivity(unchecked) var itemMemo: [[ModelItem]]
+    @exclusivity(unchecked) var idGen: [UInt32]
+    @exclusivity(unchecked) var idStrings: [[String]]
+    @exclusivity(unchecked) var idValues: [[UInt32?]]
 
     init(content: AnalyticsContent, provider: AnalyticsContextProvider, options: AnalyticsOptions) {
         self.content = content
         self.provider = provider
         self.options = options
-        stores = Array(repeating: ModelStore(), count: content.models.count)
+        stores = content.models.map { ModelStore(narrow: $0.scopeText == "user") }
+        bucketMillis = content.models.map(\.bucketMillis)
         itemGen = Array(repeating: 0, count: content.models.count)
         itemMemo = Array(repeating: [], count: content.models.count)
         idGen = Array(repeating: 0, count: content.slotCount)
@@ -80,23 +78,26 @@ final class AnalyticsState {
     // MARK: histograms
 
     @inline(__always) func bucket(_ m: Int) -> Int32 {
-        let b = content.models[m].bucketMillis
+        let b = bucketMillis[m]
         let c = clock
         return Int32(truncatingIfNeeded: c >= 0 ? c / b : (c - b + 1) / b)
     }
 
     /// Slot of the scope key's histogram, aged to the current clock; -1 when there is none (or it aged
     /// out entirely, in which case the slot is freed).
+    @inline(__always)
     func histSlot(_ m: Int, _ scope: UInt32?) -> Int32 {
-        guard let scope, let slot = stores[m].index.get(scope) else { return -1 }
+        guard let scope else { return -1 }
+        let store = stores[m]
+        guard let slot = store.index.get(scope) else { return -1 }
         let b = bucket(m)
         let i = Int(slot)
-        if stores[m].hists[i].epoch < b {
-            stores[m].hists[i].advance(to: b)
-            if stores[m].hists[i].isEmpty {
-                stores[m].index.remove(scope)
-                stores[m].hists[i] = Histogram()
-                stores[m].free.append(slot)
+        if store.hists[i].epoch < b {
+            store.hists[i].advance(to: b)
+            if store.hists[i].isEmpty {
+                store.index.remove(scope)
+                store.hists[i] = Histogram(narrow: store.narrow)
+                store.free.append(slot)
                 return -1
             }
         }
@@ -110,7 +111,7 @@ final class AnalyticsState {
             stores[m].scopes[Int(f)] = scope
         } else {
             slot = Int32(stores[m].hists.count)
-            stores[m].hists.append(Histogram())
+            stores[m].hists.append(Histogram(narrow: stores[m].narrow))
             stores[m].scopes.append(scope)
         }
         stores[m].index.set(scope, slot)
@@ -139,10 +140,9 @@ final class AnalyticsState {
 
     /// A scope or feature expression's elements with their interned ids (memoized per slot and event).
     @inline(__always)
-    func elementIDs(_ slot: Int?, _ eval: Eval, _ ctx: EvalContext) -> ([String], [UInt32?]) {
-        if let slot, idGen[slot] == ctx.generation { return (idStrings[slot], idValues[slot]) }
+    func elementIDs(_ slot: Int, _ eval: Eval, _ ctx: EvalContext) -> ([String], [UInt32?]) {
+        if idGen[slot] == ctx.generation { return (idStrings[slot], idValues[slot]) }
         let v = eval(ctx)
-        guard let slot else { let els = v.elements; return (els, els.map { interner.lookup($0) }) }
         idGen[slot] = ctx.generation
         idStrings[slot].removeAll(keepingCapacity: true)
         idValues[slot].removeAll(keepingCapacity: true)
@@ -171,26 +171,28 @@ final class AnalyticsState {
         itemMemo[m] = []
         out.removeAll(keepingCapacity: true)
         if !scopes.isEmpty {
-            let slots = scopeIds.map { histSlot(m, $0) }
             switch def.kind {
             case .categorical:
                 let (values, valueIds) = elementIDs(def.featureSlot, def.feature, ctx)
-                for (k, s) in scopes.enumerated() {
-                    for (j, v) in values.enumerated() {
-                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: v, number: nil, valueId: valueIds[j], hist: slots[k]))
+                if !values.isEmpty {
+                    for k in 0..<scopes.count {
+                        let slot = histSlot(m, scopeIds[k])
+                        for j in 0..<values.count {
+                            out.append(ModelItem(scopeIdx: Int32(k), valueIdx: Int32(j), scopeId: scopeIds[k], valueId: valueIds[j], number: nil, hist: slot))
+                        }
                     }
                 }
             case .numeric:
                 if let n = def.feature(ctx).number {
                     let bin = NumericBins.bin(n)
-                    for (k, s) in scopes.enumerated() {
-                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: "", number: n, valueId: bin, hist: slots[k]))
+                    for k in 0..<scopes.count {
+                        out.append(ModelItem(scopeIdx: Int32(k), valueIdx: -1, scopeId: scopeIds[k], valueId: bin, number: n, hist: histSlot(m, scopeIds[k])))
                     }
                 }
             case .timeOfWeek:
                 if let h = def.feature(ctx).number, h >= 0, h < 168 {
-                    for (k, s) in scopes.enumerated() {
-                        out.append(ModelItem(scope: s, scopeId: scopeIds[k], value: "", number: h, valueId: UInt32(h), hist: slots[k]))
+                    for k in 0..<scopes.count {
+                        out.append(ModelItem(scopeIdx: Int32(k), valueIdx: -1, scopeId: scopeIds[k], valueId: UInt32(h), number: h, hist: histSlot(m, scopeIds[k])))
                     }
                 }
             }
@@ -198,6 +200,21 @@ final class AnalyticsState {
         itemGen[m] = ctx.generation
         itemMemo[m] = out
         return out
+    }
+
+    /// The scope key of an item (valid during the event that produced it).
+    func scopeText(_ m: Int, _ item: ModelItem) -> String {
+        idStrings[content.models[m].scopeSlot][Int(item.scopeIdx)]
+    }
+
+    /// The value of an item as text: the categorical value, the number, or the hour-of-week label.
+    func valueText(_ m: Int, _ item: ModelItem) -> String {
+        let def = content.models[m]
+        switch def.kind {
+        case .categorical: return idStrings[def.featureSlot][Int(item.valueIdx)]
+        case .numeric: return EV.format(item.number ?? 0)
+        case .timeOfWeek: return TextHelpers.hourOfWeekLabel(Int(item.valueId ?? 0))
+        }
     }
 
     func scopeStats(model m: Int, _ ctx: EvalContext) -> ScopeStats {
@@ -214,8 +231,8 @@ final class AnalyticsState {
     }
 
     func train(_ m: Int, _ item: ModelItem, session: Session) {
-        let sid = item.scopeId ?? interner.intern(item.scope)
-        let vid = item.valueId ?? interner.intern(item.value)
+        let sid = item.scopeId ?? interner.intern(scopeText(m, item))
+        let vid = item.valueId ?? interner.intern(valueText(m, item))
         // model (10 bits) | scope id (27 bits) | value id (27 bits); ids beyond 2^27 would only alias.
         let key = UInt64(m & 0x3FF) << 54 | UInt64(sid & 0x7FF_FFFF) << 27 | UInt64(vid & 0x7FF_FFFF)
         guard session.trained.insert(key) else { return }

@@ -158,6 +158,8 @@ var processed = 0
 var engineSeconds = 0.0
 var outputs = 0
 var notable = 0
+var perRule: [String: Int] = [:]
+var maxScore = 0
 var floorSeconds = 0.0
 for d in 0..<days {
     let events = generateDay(d)
@@ -171,7 +173,10 @@ for d in 0..<days {
     for e in events {
         for o in engine.process(e) {
             outputs += 1
-            if case .session(let s) = o, s.notable { notable += 1 }
+            switch o {
+            case .session(let s): if s.notable { notable += 1 }; maxScore = max(maxScore, s.score)
+            case .rule(let r): perRule[r.rule, default: 0] += 1
+            }
         }
     }
     engineSeconds += now() - s0
@@ -194,4 +199,7 @@ osprey-analytics-bench: \(users) users, \(days) days, \(processed) events (seed 
   users/sessions:    \(mem.userBytes / 1024) KB users, \(mem.sessionBytes / 1024) KB open sessions
   state per user:    \(mem.totalBytes / max(users, 1)) bytes
   peak RSS:          \(rssKB("VmHWM:") / 1024) MB (includes one generated day of events)
+  largest models:    \(mem.byModel.prefix(8).map { "\($0.model) \($0.bytes / 1024)KB/\($0.histograms)h/\($0.values)v" }.joined(separator: ", "))
+  highest session:   \(maxScore)
+  rule triggers:     \(perRule.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(15).map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 """)

@@ -184,6 +184,11 @@ final class Harness {
     /// executive subjects; the admin grants a mailbox permission every other day and performs the
     /// privileged "Update Policy"; the service account runs a nightly-ish "Export" at 10:00.
     func baseline(days: Int = 24, users names: [String]? = nil, extra: (Int, Int64) -> [Event] = { _, _ in [] }) {
+        feed(baselineEvents(days: days, users: names, extra: extra))
+    }
+
+    /// The baseline's events, unsorted and not fed.
+    func baselineEvents(days: Int = 24, users names: [String]? = nil, extra: (Int, Int64) -> [Event] = { _, _ in [] }) -> [Event] {
         var events: [Event] = []
         let list = names.map { $0.map(user) } ?? Harness.defaultUsers
         for d in 0..<days {
@@ -216,7 +221,7 @@ final class Harness {
             }
             events += extra(d, day)
         }
-        feed(events)
+        return events
     }
 
     /// Start of day `d` (day 0 = T0).
