@@ -23,17 +23,15 @@ public final class ReplayDriver {
     public let engine: AnalyticsEngine
     public let options: Options
     private let sink: ([UInt8]) -> Void
-    private var heap: [(time: Int64, seq: UInt64, event: Event)] = []
-    private var seq: UInt64 = 0
-    private var newest = Int64.min
-    private var released = Int64.min
+    private var buffer: ReorderBuffer
+    private var ready: [Event] = []
     private var writer = OutputJSONWriter()
     private var outputs: [AnalyticsOutput] = []
 
     /// Events put back in time order.
-    public private(set) var reordered = 0
+    public var reordered: Int { buffer.reordered }
     /// Events that came later than the window allows (processed at the engine clock).
-    public private(set) var late = 0
+    public var late: Int { buffer.late }
     public private(set) var events = 0
     public private(set) var lines = 0
 
@@ -41,19 +39,18 @@ public final class ReplayDriver {
         self.engine = engine
         self.options = options
         self.sink = sink
+        buffer = ReorderBuffer(windowMillis: options.reorderWindowMillis, maxBuffered: options.maxBuffered)
     }
 
     public func push(_ e: Event) {
         events += 1
-        let t = e.timeMillis
-        if t < released { late += 1 } else if t < newest { reordered += 1 }
-        if t > newest { newest = t }
-        seq += 1
-        heapPush((t, seq, e))
-        while let top = heap.first,
-              heap.count > options.maxBuffered || (newest != Int64.min && top.time <= newest &- options.reorderWindowMillis) {
-            release(heapPop())
-        }
+        buffer.push(e, into: &ready)
+        releaseReady()
+    }
+
+    private func releaseReady() {
+        for e in ready { release(e) }
+        ready.removeAll(keepingCapacity: true)
     }
 
     public func push<S: Sequence>(contentsOf events: S) where S.Element == Event {
@@ -62,15 +59,15 @@ public final class ReplayDriver {
 
     /// Drains the buffer, closes every session and flushes the output.
     public func finish() {
-        while !heap.isEmpty { release(heapPop()) }
+        buffer.finish(into: &ready)
+        releaseReady()
         for o in engine.finish() { write(o) }
         flush()
     }
 
-    private func release(_ item: (time: Int64, seq: UInt64, event: Event)) {
-        if item.time > released { released = item.time }
+    private func release(_ e: Event) {
         outputs.removeAll(keepingCapacity: true)
-        engine.process(item.event, into: &outputs)
+        engine.process(e, into: &outputs)
         for o in outputs { write(o) }
     }
 
@@ -84,38 +81,5 @@ public final class ReplayDriver {
         guard !writer.bytes.isEmpty else { return }
         sink(writer.bytes)
         writer.bytes.removeAll(keepingCapacity: true)
-    }
-
-    // MARK: heap ordered by (time, arrival)
-
-    @inline(__always) private func less(_ a: (time: Int64, seq: UInt64, event: Event), _ b: (time: Int64, seq: UInt64, event: Event)) -> Bool {
-        a.time != b.time ? a.time < b.time : a.seq < b.seq
-    }
-
-    private func heapPush(_ x: (time: Int64, seq: UInt64, event: Event)) {
-        heap.append(x)
-        var i = heap.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if less(heap[i], heap[p]) { heap.swapAt(i, p); i = p } else { break }
-        }
-    }
-
-    private func heapPop() -> (time: Int64, seq: UInt64, event: Event) {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count, less(heap[l], heap[m]) { m = l }
-                if r < heap.count, less(heap[r], heap[m]) { m = r }
-                if m == i { break }
-                heap.swapAt(i, m); i = m
-            }
-        }
-        return top
     }
 }

@@ -32,6 +32,17 @@ public enum ASCII {
 
     /// Lowercased copy, or the same string when it has no uppercase ASCII (no allocation then).
     public static func lowercased(_ s: String) -> String {
+        let fast: String?? = s.utf8.withContiguousStorageIfAvailable { b -> String? in
+            var i = 0
+            while i < b.count, !(b[i] >= 0x41 && b[i] <= 0x5A) { if b[i] >= 0x80 { return nil }; i += 1 }
+            if i == b.count { return s }
+            for k in i..<b.count where b[k] >= 0x80 { _ = k; return nil }
+            return String(unsafeUninitializedCapacity: b.count) { out in
+                for k in 0..<b.count { out[k] = lower(b[k]) }
+                return b.count
+            }
+        }
+        if let f = fast, let r = f { return r }
         var needs = false
         for c in s.utf8 where c >= 0x41 && c <= 0x5A { needs = true; break }
         if !needs { return s }

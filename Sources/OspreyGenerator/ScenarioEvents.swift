@@ -44,6 +44,12 @@ extension OrganizationGenerator {
                 out.append(login(p, t0 + Int64(k) * min, ip: block(.residential, "NG").address(k), app: "mimecast-moa", ua: nil, success: false, shape: k % 2 == 0 ? .apiJSON : .keyValue))
             }
             out.append(login(p, t0 + 7 * min, ip: block(.residential, "NG").address(5), app: "mimecast-moa", ua: nil, success: true, shape: .apiJSON))
+            // Inside, the intruder searches the mailbox archive for payment mail.
+            let ng = block(.residential, "NG").address(5)
+            out.append(audit(p, t0 + 10 * min, type: "Search Action", category: "case_review_logs",
+                             detail: "Search Criteria: {\"keywords\":\"wire transfer invoice\"}", ip: ng, app: "mimecast-moa"))
+            out.append((t0 + 11 * min, LogFormats.json([("createTime", LogFormats.iso(t0 + 11 * min)), ("emailAddr", p.email), ("source", "archive"),
+                                                         ("searchText", "wire transfer"), ("searchReason", ""), ("description", "Archive Mailbox")])))
         case "ransomware-ip-login":
             out.append(login(p, t0, ip: block(.ransomware).address(5), app: p.apps[0], ua: nil, success: true, shape: .apiJSON))
             out += mail(p, t0 + 10 * min, to: "ops@\(rng.pick(p.partners))", subject: "Re: files")

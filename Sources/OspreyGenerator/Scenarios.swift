@@ -49,7 +49,7 @@ let scenarioSpecs: [ScenarioSpec] = [
     ScenarioSpec(id: "impossible-travel", description: "Logins from three countries within two hours in one session",
                  useCase: "Abnormal Authentication & Access", expected: ["UA-UC-Two", "UA-UC-Three", "UA-OC-F"],
                  mitre: [Mitre.validAccounts, Mitre.remote], needs: { !$0.isService }),
-    ScenarioSpec(id: "failed-logins-new-country", description: "A burst of failed logins from a country the organization never saw, then a successful one",
+    ScenarioSpec(id: "failed-logins-new-country", description: "A burst of failed logins from a country the organization never saw, then a successful one and archive searches for payment mail",
                  useCase: "Abnormal Authentication & Access", expected: ["FA-OC-F", "APP-F-FL", "UA-OC-F"],
                  mitre: [Mitre.validAccounts, Mitre.remote], needs: { !$0.isService }),
     ScenarioSpec(id: "ransomware-ip-login", description: "A login from an address on the ransomware infrastructure list",

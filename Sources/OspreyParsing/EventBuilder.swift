@@ -69,11 +69,13 @@ public enum EventBuilder {
     public static func fileExtension(_ name: String) -> String? { ASCII.fileExtension(name) }
 
     public static func stripAngle(_ s: String) -> String {
-        var t = Substring(s)
-        while t.first == " " { t = t.dropFirst() }
-        if t.first == "<" { t = t.dropFirst() }
-        if t.last == ">" { t = t.dropLast() }
-        return String(t)
+        let u = s.utf8
+        var a = u.startIndex, z = u.endIndex
+        while a < z, u[a] == 0x20 { a = u.index(after: a) }
+        var changed = a != u.startIndex
+        if a < z, u[a] == 0x3C { a = u.index(after: a); changed = true }
+        if z > a, u[u.index(before: z)] == 0x3E { z = u.index(before: z); changed = true }
+        return changed ? String(decoding: u[a..<z], as: UTF8.self) : s
     }
 
     /// `"a.docx", "b.xlsx"` (Mimecast's AttNames string), a JSON array text, or a comma list → names.

@@ -109,7 +109,30 @@ public final class ParseEngine {
 
     // MARK: JSON lines: one or more values, envelopes unwrapped
 
+    nonisolated(unsafe) static let envelopeMarkers: [UnsafeRawBufferPointer] =
+        ["\"data\"", "\"events\"", "\"heldReleaseLogs\"", "\"message\"", "}"].map { UnsafeRawBufferPointer(StaticBytes.make($0)) }
+
+    /// Most JSON lines are one plain record: no envelope key, one object. Those skip the envelope pass
+    /// (a whole extra scan of the line).
+    private func isPlainRecord(_ line: UnsafeRawBufferPointer) -> Bool {
+        var a = 0, z = line.count
+        while a < z, line[a] == 0x20 || line[a] == 0x09 { a += 1 }
+        while z > a, line[z - 1] == 0x20 || line[z - 1] == 0x09 { z -= 1 }
+        guard z - a >= 2, line[a] == 0x7B, line[z - 1] == 0x7D else { return false }
+        for m in ParseEngine.envelopeMarkers.dropLast() where Bytes.find(m, in: line) != nil { return false }
+        // `},{` (several objects on one line), with optional spaces.
+        var from = a + 1
+        while let close = Bytes.find(ParseEngine.envelopeMarkers[4], in: line, from: from), close < z - 1 {
+            var k = close + 1
+            while k < z, line[k] == 0x20 { k += 1 }
+            if k < z, line[k] == 0x2C { return false }
+            from = close + 1
+        }
+        return true
+    }
+
     private func parseJSONLine(_ line: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
+        if isPlainRecord(line) { parseRecord(line, emit); return }
         let scanner = JSONScanner(line)
         var records: [JSONValueRange] = []
         var decoded: [[UInt8]] = []

@@ -6,6 +6,8 @@ public struct ParseStats: Sendable {
     public var records = 0
     public var events = 0
     public var emptyPages = 0
+    /// Lines with nothing but spaces: neither records nor rejects.
+    public var blankLines = 0
     public var eventsByParser: [String: Int] = [:]
     public var rejectsByReason: [RejectReason: Int] = [:]
     public var rejects: Int { rejectsByReason.values.reduce(0, +) }
@@ -21,7 +23,7 @@ public struct ParseStats: Sendable {
 
     /// A readable summary (stderr of `osprey parse`).
     public func summary(seconds: Double? = nil) -> String {
-        var s = "osprey parse: \(lines) lines read, \(records) records, \(events) events, \(rejects) rejects, \(emptyPages) empty API pages"
+        var s = "osprey parse: \(lines) lines read, \(records) records, \(events) events, \(rejects) rejects, \(emptyPages) empty API pages, \(blankLines) blank lines"
         if let seconds, seconds > 0 {
             s += String(" in \(Int(seconds * 1000)) ms (\(Int(Double(lines) / seconds)) lines/s)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OspreyAnalytics
 import OspreyContent
 import OspreyCore
 import OspreyParsing
@@ -7,7 +8,7 @@ import OspreyParsing
 struct ContentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "content", abstract: "List the loaded content.",
-        subcommands: [Parsers.self])
+        subcommands: [Parsers.self, Rules.self, Models.self, Mitre.self])
 
     struct Parsers: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every parser with its format and activity types.")
@@ -42,5 +43,32 @@ struct ContentCommand: ParsableCommand {
                 print("\(parsers.count) parsers")
             }
         }
+    }
+
+    static func analytics(_ options: ContentOptions) throws -> AnalyticsContent {
+        let dir = options.content ?? OspreyContent.directory.path
+        do { return try AnalyticsContent.load(directory: dir) } catch let e as ContentError {
+            throw ValidationError("content error: \(e)")
+        }
+    }
+
+    struct Rules: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every rule: id, name, activity types, MITRE, use cases, kind, model, score.")
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var contentOptions: ContentOptions
+        func run() throws { print(try ContentCommand.analytics(contentOptions).contentRulesListing(json: json), terminator: "") }
+    }
+
+    struct Models: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every behavioral model: id, name, kind, scope, feature.")
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var contentOptions: ContentOptions
+        func run() throws { print(try ContentCommand.analytics(contentOptions).contentModelsListing(json: json), terminator: "") }
+    }
+
+    struct Mitre: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An ATT&CK Navigator layer of the techniques the content covers, with rule counts.")
+        @OptionGroup var contentOptions: ContentOptions
+        func run() throws { print(try ContentCommand.analytics(contentOptions).mitreNavigatorLayer(), terminator: "") }
     }
 }

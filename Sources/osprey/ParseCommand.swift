@@ -51,12 +51,7 @@ struct Parse: ParsableCommand {
                 case .line(let bytes, let lines):
                     lineNo += lines
                     stats.lines += lines
-                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                        let r = ParseResult.reject(Reject(reason: .noParser, detail: "blank line"))
-                        stats.records += 1; stats.count(r)
-                        if let rejectOut { writeReject(rejectOut, path: path, line: firstLine, reject: r, text: bytes) }
-                        return
-                    }
+                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { stats.blankLines += lines; return }
                     stats.records += 1
                     engine.parse(line: bytes) { result in
                         stats.count(result)

@@ -1,12 +1,13 @@
-import OspreyCore
-
 /// Puts events back in time order within a bounded window of event time. An event is released once the
 /// newest time seen is more than `window` past it. Events of the same millisecond are ordered by a hash of
 /// their source line (then arrival), so lines that arrive swapped inside the window still come out in one
 /// order: the output depends on the input's content, not on how it was chunked or interleaved. An event older than one already released is late: it
-/// is released at once and counted (never dropped).
+/// is released at once and counted (never dropped). At most `maxBuffered` events wait: past that the oldest
+/// is released early (memory stays bounded under a flood of far-future times).
+/// Used by the pipeline (before assembly) and by the analytics ReplayDriver.
 public struct ReorderBuffer {
     public let windowMillis: Int64
+    public let maxBuffered: Int
     public private(set) var reordered = 0     // arrived after a newer event, put back in place
     public private(set) var late = 0          // older than what was already released
     public private(set) var peak = 0
@@ -19,7 +20,10 @@ public struct ReorderBuffer {
     private var newest = Int64.min
     private var released = Int64.min
 
-    public init(windowMillis: Int64) { self.windowMillis = windowMillis }
+    public init(windowMillis: Int64, maxBuffered: Int = 1_000_000) {
+        self.windowMillis = windowMillis
+        self.maxBuffered = max(1, maxBuffered)
+    }
 
     public var count: Int { heap.count }
 
@@ -37,7 +41,7 @@ public struct ReorderBuffer {
         heap.append((e.timeMillis, tiebreak, seq, slot))
         siftUp(heap.count - 1)
         peak = max(peak, heap.count)
-        while let top = heap.first, top.time <= newest - windowMillis { out.append(pop()) }
+        while let top = heap.first, heap.count > maxBuffered || top.time <= newest &- windowMillis { out.append(pop()) }
     }
 
     public mutating func finish(into out: inout [Event]) {
