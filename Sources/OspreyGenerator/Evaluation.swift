@@ -49,6 +49,7 @@ public struct Evaluation: Sendable {
         }
         var sessions: [Session] = []
         var hits: [RuleHit] = []
+        var foldedHits: [RuleHit] = []
         for o in try lines(alertsPath) {
             switch o["kind"] as? String {
             case "session":
@@ -57,8 +58,12 @@ public struct Evaluation: Sendable {
                                         score: (o["score"] as? NSNumber)?.intValue ?? 0, notable: o["notable"] as? Bool ?? false,
                                         rules: o["rules"] as? [String] ?? (o["rules"] as? [[String: Any]])?.compactMap { $0["rule"] as? String } ?? []))
             case "rule":
-                hits.append(RuleHit(rule: o["rule"] as? String ?? "?", user: (o["user"] as? String ?? "").lowercased(),
-                                    session: "\(o["session"] ?? "")", time: time(o["time"]) ?? 0))
+                let user = (o["user"] as? String ?? "").lowercased(), session = "\(o["session"] ?? "")", t = time(o["time"]) ?? 0
+                hits.append(RuleHit(rule: o["rule"] as? String ?? "?", user: user, session: session, time: t))
+                // Rules of the same family that matched too but were folded into this one (scored once).
+                for folded in (o["evidence"] as? [String: Any])?["also_matched"] as? [String] ?? [] {
+                    foldedHits.append(RuleHit(rule: folded, user: user, session: session, time: t))
+                }
             default: break
             }
         }
@@ -68,7 +73,8 @@ public struct Evaluation: Sendable {
             let overlapping = sessions.filter { overlaps($0, l) }
             let notable = overlapping.filter(\.notable)
             let ids = Set(overlapping.map(\.id))
-            let fired = Set(hits.filter { $0.user == l.user && (ids.contains($0.session) || ($0.time >= l.start && $0.time <= l.end)) }.map(\.rule))
+            func inScenario(_ h: RuleHit) -> Bool { h.user == l.user && (ids.contains(h.session) || (h.time >= l.start && h.time <= l.end)) }
+            let fired = Set(hits.filter(inScenario).map(\.rule)).union(foldedHits.filter(inScenario).map(\.rule))
             e.scenarios.append(ScenarioResult(id: l.id, user: l.user, useCase: l.useCase, detected: !notable.isEmpty,
                                               score: overlapping.map(\.score).max() ?? 0,
                                               fired: l.expected.filter(fired.contains) + fired.subtracting(l.expected).sorted(),
