@@ -97,6 +97,6 @@ let scenarioSpecs: [ScenarioSpec] = [
                  mitre: [Mitre.validAccounts], needs: { !$0.isPrivileged && !$0.isExecutive && !$0.isService },
                  also: ["Compromised Credentials", "Data Access", "Privileged Activity"]),
     ScenarioSpec(id: "phishing-lookalike-reply", description: "After a phishing click, the user's account logs in from abroad and sends bank details to a supplier domain the organization rarely mails (a compromised vendor)",
-                 useCase: "Phishing", expected: ["EM-OD-A", "UA-OC-F", "EM-UD-F"],
+                 useCase: "Phishing", expected: ["EM-OD-A", "UA-OC-F", "EM-OD-F"],
                  mitre: [Mitre.exfil], needs: { $0.department == "Finance" }),
 ]
