@@ -65,7 +65,13 @@ public final class OrganizationGenerator {
         order.shuffle(using: &rng)
         var taken = Set<Int>()
         for spec in scenarioSpecs {
-            if let i = order.first(where: { !taken.contains($0) && spec.needs(org.people[$0]) }) {
+            // Dormant and deactivated accounts serve only the scenarios about them: elsewhere their thin
+            // history would turn the expected rules into their new-user variants.
+            let special = spec.id == "dormant-account-wakes" || spec.id == "deactivated-account-sends"
+            if let i = order.first(where: { i in
+                let p = org.people[i]
+                return !taken.contains(i) && spec.needs(p) && (special || (p.dormantUntil == nil && p.deactivatedAt == nil))
+            }) {
                 victims[spec.id] = i
                 taken.insert(i)
             }

@@ -88,7 +88,7 @@ let scenarioSpecs: [ScenarioSpec] = [
                  mitre: [Mitre.exfil], needs: { !$0.isService && !$0.isExecutive }),
     ScenarioSpec(id: "outbound-mass-mail", description: "One message to far more external recipients than the user ever addressed",
                  useCase: "Workforce Protection", expected: ["EM-OutSpam-L"],
-                 mitre: [Mitre.exfil], needs: { !$0.isService && !$0.isExecutive }),
+                 mitre: [Mitre.exfil], needs: { !$0.isService && !$0.isExecutive && $0.activity > 1.0 }),
     ScenarioSpec(id: "log4j-strings", description: "A Log4j JNDI lookup in an inbound subject, and an obfuscated one in a login",
                  useCase: "Compromised Credentials", expected: ["DLP-Log4j-String-2", "A-APP-Log4j-String", "APP-Log4j-String-2"],
                  mitre: [Mitre.exploit], needs: { !$0.isService }),
