@@ -80,7 +80,7 @@ async function showHistogram(box, user, model, current) {
   box.replaceChildren();
   for (const b of data.baselines) {
     const max = Math.max(1, ...b.values.map(v => v.count));
-    box.append(el('div', {}, `${b.name} (${b.kind}): ${b.observations} observations, ${b.distinct} distinct, ${b.converged ? 'converged' : 'not converged'}`));
+    box.append(el('div', { class: 'hist-title' }, `Baseline now — ${b.name} (${b.kind}, key ${user}): ${b.observations} observations, ${b.distinct} distinct, ${b.converged ? 'converged' : 'not converged'}; red = the value this rule saw (the evidence above holds the counts at alert time)`));
     for (const v of b.values.slice(0, 20)) {
       const bar = el('div', { class: 'bar' + (current.includes(v.label) ? ' current' : '') }, el('span', { class: 'label', title: v.label }, v.label),
         el('span', { class: 'fill', style: `width:${Math.round(300 * v.count / max)}px` }), el('span', {}, v.count));
@@ -97,7 +97,7 @@ async function showUser(user) {
   for (const s of data.sessions) {
     const sum = s.summary;
     const div = el('div', { class: 'session' + (sum && sum.notable ? ' notable' : ''), 'data-session': s.session });
-    div.append(el('h4', {}, s.session + (sum ? ` — score ${sum.score}${sum.notable ? ' (notable)' : ''}, ${sum.events} events` : ' — open')));
+    div.append(el('h4', {}, s.session + (sum ? ` — score ${sum.score}${sum.notable ? ' (notable)' : ''}, ${sum.start} – ${sum.end}` : ' — open')));
     const rules = s.rules.slice().sort((a, b) => a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
     for (const r of rules) {
       const rd = el('div', { class: 'rule', 'data-rule': r.rule },
