@@ -80,6 +80,10 @@ public final class ServeEngine: @unchecked Sendable {
         timer = t
     }
 
+    private func report(_ error: Error) {
+        FileHandle.standardError.write("osprey serve: checkpoint failed: \(error)\n".data(using: .utf8)!)
+    }
+
     private func checkpointNow() {
         guard let durable else { return }
         do { try durable.checkpoint(); sinceCheckpoint = 0 } catch {
@@ -150,12 +154,15 @@ public final class ServeEngine: @unchecked Sendable {
             case .line(let bytes):
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 bytes.withUnsafeBytes { b in
-                    if let durable { try? durable.push(source: source, line: b, lines: 1, bytes: b.count + 1) }
-                    else { pipeline.push(line: b, emit: emit) }
+                    if let durable {
+                        do { try durable.push(source: source, line: b, lines: 1, bytes: b.count + 1) } catch { report(error) }
+                    } else { pipeline.push(line: b, emit: emit) }
                 }
             case .tooLong(let n):
                 let reject = Reject(reason: .tooLong, detail: "\(n) bytes")
-                if let durable { try? durable.push(source: source, line: nil, reject: reject, bytes: n) }
+                if let durable {
+                    do { try durable.push(source: source, line: nil, reject: reject, bytes: n) } catch { report(error) }
+                }
                 else { pipeline.countReject(reject) }
             }
         }
