@@ -34,6 +34,8 @@ public final class Pipeline {
     private var ordered: [Event] = []
     private var assembled: [Event] = []
     private var outputs: [AnalyticsOutput] = []
+    /// Sees every enriched event just before analytics (serve keeps recent events per user for the API).
+    public var onEvent: ((Event) -> Void)?
 
     public init(options: PipelineOptions) throws {
         self.options = options
@@ -110,6 +112,7 @@ public final class Pipeline {
     private func analyze(_ emit: (AnalyticsOutput) -> Void) {
         for i in assembled.indices {
             enricher.enrich(&assembled[i])
+            onEvent?(assembled[i])
             outputs.removeAll(keepingCapacity: true)
             analytics.process(assembled[i], into: &outputs)
             for o in outputs { emit(o) }

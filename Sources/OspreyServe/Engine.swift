@@ -42,6 +42,7 @@ public final class ServeEngine: @unchecked Sendable {
     private var lastEventMillis: Int64 = 0
     private var lastProcessedWall = Date()
     let index: AlertIndex
+    let events = EventLog()
     let sinks: Sinks
     private var timer: DispatchSourceTimer?
 
@@ -67,8 +68,10 @@ public final class ServeEngine: @unchecked Sendable {
         }
     }
 
-    /// Starts the idle checkpoint timer (durable state only).
+    /// Starts the checkpoint timer (durable state only) and the event log.
     public func start() {
+        let log = events
+        queue.sync { pipeline.onEvent = { log.add($0) } }
         guard durable != nil else { return }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + config.checkpointSeconds, repeating: config.checkpointSeconds)

@@ -164,14 +164,30 @@ enum API {
         return ["user": user, "sessions": sessions]
     }
 
-    /// A session's timeline: its rule triggers in event-time order with reason and evidence, and its summary.
-    /// (Osprey keeps no raw events; the timeline is what the engine emitted for the session.)
+    /// A session's timeline: its rule triggers in event-time order with reason and evidence, its summary, and
+    /// the user's events within the session's span that the in-memory event log still holds (EventLog).
     static func timeline(_ engine: ServeEngine, session: String) -> [String: Any] {
         let recs = engine.index.forSession(session)
         let rules = recs.filter { $0.kind == "rule" }.sorted { $0.timeMillis != $1.timeMillis ? $0.timeMillis < $1.timeMillis : $0.seq < $1.seq }
         let summary = recs.first { $0.kind == "session" }
-        return ["session": session, "user": recs.first?.user ?? "", "summary": summary.map { object($0.line) } ?? NSNull(),
-                "timeline": rules.map { object($0.line) }]
+        // The session's span: from its summary when closed, else from the engine's open sessions.
+        var user = recs.first?.user ?? ""
+        var from: Int64 = 0, to: Int64 = 0
+        if let s = summary, let o = object(s.line) as? [String: Any],
+           let a = (o["start"] as? String).flatMap(AlertIndex.parseTime), let b = (o["end"] as? String).flatMap(AlertIndex.parseTime) {
+            from = a; to = b
+        } else if let open = engine.read({ $0.analytics.openSessions }).first(where: { $0.session == session }) {
+            user = open.user; from = open.startMillis; to = open.lastMillis
+        }
+        let events = user.isEmpty ? [] : engine.events.events(user: user, from: from, to: to)
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return ["session": session, "user": user, "summary": summary.map { object($0.line) } ?? NSNull(),
+                "timeline": rules.map { object($0.line) },
+                "events": events.map { e in
+                    ["time": f.string(from: Date(timeIntervalSince1970: Double(e.timeMillis) / 1000)), "activity_type": e.activity,
+                     "parser": e.parser, "fields": Dictionary(e.fields, uniquingKeysWith: { a, _ in a })] as [String: Any]
+                }]
     }
 }
 

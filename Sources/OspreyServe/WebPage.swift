@@ -28,6 +28,7 @@ tr.user { cursor: pointer; } tr.user:hover { background: #eef3ff; }
 .bar { display: flex; align-items: center; gap: 6px; font-size: 12px; }
 .bar .fill { background: #3a6fd8; height: 12px; }
 .bar.current .fill { background: #b3261e; }
+.events td { font-size: 12px; vertical-align: top; } .events td.fields { color: #555; word-break: break-all; }
 .bar .label { width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 button { font-size: 12px; }
 #error { color: #b3261e; }
@@ -115,8 +116,22 @@ async function showUser(user) {
       }
       div.append(rd);
     }
+    const evBox = el('div', { class: 'events' });
+    const evBtn = el('button', {}, 'show events');
+    evBtn.onclick = () => showEvents(evBox, s.session);
+    div.append(evBtn, evBox);
     box.append(div);
+    if (data.sessions.indexOf(s) === 0 || location.hash.includes('expand')) showEvents(evBox, s.session);
   }
+}
+async function showEvents(box, session) {
+  const t = await api('/api/timeline?session=' + encodeURIComponent(session));
+  const rows = t.events.map(e => {
+    const f = Object.entries(e.fields).filter(([k]) => k !== 'user').slice(0, 8).map(([k, v]) => k + '=' + v).join('  ');
+    return el('tr', { class: 'event' }, el('td', {}, e.time), el('td', {}, e.activity_type), el('td', { class: 'fields' }, f));
+  });
+  box.replaceChildren(el('div', {}, `${t.events.length} events in this session (kept in memory since the server started)`),
+    el('table', {}, el('tbody', {}, ...rows)));
 }
 load();
 </script>

@@ -125,6 +125,7 @@ final class ServeTests: XCTestCase {
             let sid = (s["session"] as! String).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let tl = server.json("/api/timeline?session=" + sid)
             XCTAssertFalse((tl["timeline"] as? [Any] ?? []).isEmpty)
+            XCTAssertFalse((tl["events"] as? [Any] ?? []).isEmpty, "the session's events")
         }
         let models = server.json("/api/models?user=" + user.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
         XCTAssertFalse((models["baselines"] as? [Any] ?? []).isEmpty, "a user with alerts has baselines")

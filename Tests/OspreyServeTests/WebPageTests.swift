@@ -65,6 +65,7 @@ final class WebPageTests: XCTestCase {
         XCTAssertTrue(dom.contains("class=\"reason\""), "no rule reason")
         XCTAssertTrue(dom.contains("class=\"evidence\""), "no evidence")
         XCTAssertTrue(dom.contains("class=\"bar"), "no histogram bar for a model rule")
+        XCTAssertTrue(dom.contains("class=\"event\""), "no event in the session's event timeline")
         XCTAssertFalse(dom.contains("HTTP 401"), "token not accepted")
 
         let shot = dir + "/page.png"
