@@ -11,6 +11,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8",
@@ -33,8 +37,22 @@ let package = Package(
         .target(name: "OspreyPipeline", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyAssembly", "OspreyEnrichment", "OspreyAnalytics",
         ]),
+        // Durable state (SQLite through GRDB): checkpoints of the pipeline, input positions, the alert log.
+        .target(name: "OspreyState", dependencies: [
+            "OspreyCore", "OspreyPipeline", "OspreyAnalytics", "OspreyIO",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Serve mode: syslog (UDP/TCP) and HTTP ingest, REST API, web page, metrics, alert outputs.
+        .target(name: "OspreyServe", dependencies: [
+            "OspreyCore", "OspreyPipeline", "OspreyAnalytics", "OspreyState", "OspreyParsing",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator", "OspreyPipeline", "OspreyAnalytics",
+            "OspreyState", "OspreyServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [
@@ -53,6 +71,9 @@ let package = Package(
         .testTarget(name: "OspreyPipelineTests", dependencies: [
             "OspreyCore", "OspreyPipeline", "OspreyGenerator", "OspreyIO", "OspreyAnalytics",
         ]),
+        .testTarget(name: "OspreyServeTests", dependencies: [
+            "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator",
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
         .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"],
                     exclude: ["Fixtures"]),

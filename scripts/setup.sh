@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Osprey builds against, when missing. Safe to run repeatedly.
 set -euo pipefail
-packages=(pkg-config libpcre2-dev zlib1g-dev libmaxminddb-dev libsqlite3-dev)
+# chromium: the web page test renders the serve UI in headless Chromium (skipped when absent).
+packages=(pkg-config libpcre2-dev zlib1g-dev libmaxminddb-dev libsqlite3-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

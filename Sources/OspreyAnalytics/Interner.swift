@@ -99,8 +99,8 @@ public final class Interner {
 /// A set of 64-bit keys (open addressing, linear probing): the per-session "already trained" and dedup
 /// sets, without hashing structs through `Hasher`.
 struct U64Set {
-    private var table: [UInt64] = []
-    private var hasZero = false
+    private(set) var table: [UInt64] = []
+    private(set) var hasZero = false
     private(set) var count = 0
 
     /// Inserts `k`; true when it was not there.
@@ -141,8 +141,8 @@ struct U64Set {
 
 /// UInt32 → Int32 map (open addressing): scope key id → histogram slot.
 struct U32Map {
-    private var keys: [UInt32] = []
-    private var values: [Int32] = []
+    private(set) var keys: [UInt32] = []
+    private(set) var values: [Int32] = []
     private(set) var count = 0
     private static let empty = UInt32.max
 

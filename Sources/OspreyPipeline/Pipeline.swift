@@ -27,14 +27,18 @@ public final class Pipeline {
     public let contextStore: ContextStore
     public let enricher: Enricher
     public let analytics: AnalyticsEngine
-    public private(set) var parseStats = ParseStats()
+    public var parseStats = ParseStats()
+    private let options: PipelineOptions
     private var reorder: ReorderBuffer
     private var assembler: Assembler
     private var ordered: [Event] = []
     private var assembled: [Event] = []
     private var outputs: [AnalyticsOutput] = []
+    /// Sees every enriched event just before analytics (serve keeps recent events per user for the API).
+    public var onEvent: ((Event) -> Void)?
 
     public init(options: PipelineOptions) throws {
+        self.options = options
         let lists = options.contentDirectory + "/lists"
         parser = try ParseEngine(contentDirectory: options.contentDirectory)
         if let dir = options.contextDirectory {
@@ -80,6 +84,24 @@ public final class Pipeline {
         for o in analytics.finish() { emit(o) }
     }
 
+    /// A checkpoint boundary (durable state): releases every event held by the reorder buffer and the
+    /// assembler, then starts both afresh, so that everything up to here lives only in the analytics state.
+    /// Sessions stay open. A run that checkpoints at the same input positions gives the same outputs
+    /// whether or not it was restarted there.
+    public func flushBuffers(emit: (AnalyticsOutput) -> Void) {
+        ordered.removeAll(keepingCapacity: true)
+        reorder.finish(into: &ordered)
+        drain(emit)
+        assembled.removeAll(keepingCapacity: true)
+        assembler.finish(into: &assembled)
+        analyze(emit)
+        reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
+        assembler = Assembler(config: options.assembly)
+    }
+
+    /// Events held in the reorder buffer and the assembler (for lag and memory metrics).
+    public var heldEvents: Int { reorder.count + assembler.stats.bufferedEvents }
+
     private func drain(_ emit: (AnalyticsOutput) -> Void) {
         guard !ordered.isEmpty else { return }
         assembled.removeAll(keepingCapacity: true)
@@ -91,6 +113,7 @@ public final class Pipeline {
     private func analyze(_ emit: (AnalyticsOutput) -> Void) {
         for i in assembled.indices {
             enricher.enrich(&assembled[i])
+            onEvent?(assembled[i])
             outputs.removeAll(keepingCapacity: true)
             analytics.process(assembled[i], into: &outputs)
             for o in outputs { emit(o) }

@@ -6,6 +6,7 @@ import OspreyCore
 import OspreyIO
 import OspreyParsing
 import OspreyPipeline
+import OspreyState
 
 /// Files to read: each argument as given, directories expanded to their `.log`/`.gz`/`.json` files by name.
 func expandInputs(_ args: [String]) throws -> [String] {
@@ -32,9 +33,20 @@ struct Replay: ParsableCommand {
     @Option(help: "The organization's context directory (users.csv, domains, lists, geo).") var context: String?
     @Option(help: "Where to write the JSON lines ('-' for stdout).") var out: String
     @Option(help: "Reorder window for out-of-order input, in seconds.") var reorderSeconds: Int = 600
+    @Option(help: "State directory (SQLite): resume from it and save checkpoints to it.") var state: String?
+    @Option(help: "With --state: checkpoint every this many input records.") var checkpointRecords: Int = 50_000
+    @Flag(help: "With --state: close every open session at the end of input (replay without --state always does).")
+    var finish = false
     @OptionGroup var contentOptions: ContentOptions
 
     func run() throws {
+        if let state {
+            let summary = try ReplayRunner.runDurable(inputs: try expandInputs(files), context: context, out: out,
+                                                      content: contentOptions.content, reorderSeconds: reorderSeconds,
+                                                      state: state, checkpointRecords: checkpointRecords, finish: finish)
+            FileHandle.standardError.write(summary.data(using: .utf8)!)
+            return
+        }
         let summary = try ReplayRunner.run(inputs: try expandInputs(files), context: context, out: out,
                                            content: contentOptions.content, reorderSeconds: reorderSeconds)
         FileHandle.standardError.write(summary.data(using: .utf8)!)
@@ -42,6 +54,56 @@ struct Replay: ParsableCommand {
 }
 
 enum ReplayRunner {
+    /// Replay with durable state: skips what earlier runs consumed, checkpoints every `checkpointRecords`
+    /// records, and writes `out` as the state's whole alert log (rewritten from the database, then appended
+    /// as checkpoints commit), so a killed and restarted run leaves the same file as an uninterrupted one.
+    static func runDurable(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int,
+                           state: String, checkpointRecords: Int, finish: Bool) throws -> String {
+        var options = PipelineOptions(contentDirectory: content ?? OspreyContent.directory.path, contextDirectory: context)
+        options.reorderWindowMillis = Int64(reorderSeconds) * 1000
+        let writer = out == "-" ? OutputWriter(fd: 1) : try OutputWriter(path: out)
+        let durable: DurablePipeline
+        do {
+            durable = try DurablePipeline(options: options, stateDirectory: state, checkpointEvery: checkpointRecords) { batch in
+                for o in batch { writer.write(o.line + "\n") }
+                writer.flush()
+            }
+        } catch let e as ContentError {
+            throw ValidationError("content error: \(e)")
+        }
+        for (_, line) in try durable.store.alertLines() { writer.write(line + "\n") }
+        writer.flush()
+        let started = Date()
+        var skipped = 0, read = 0
+        for path in inputs {
+            let source = path == "-" ? "-" : URL(fileURLWithPath: path).standardizedFileURL.path
+            let done = durable.consumed(source).records
+            var index = 0
+            let reader = try LineReader(path: path)
+            try reader.forEach { record in
+                index += 1
+                if index <= done { skipped += 1; return }
+                read += 1
+                switch record {
+                case .tooLong(let bytes, let lines):
+                    try durable.push(source: source, line: nil, reject: Reject(reason: .tooLong, detail: "\(bytes) bytes"),
+                                     lines: lines, bytes: bytes)
+                case .line(let b, let lines):
+                    let blank = b.allSatisfy({ $0 == 0x20 || $0 == 0x09 })
+                    try durable.push(source: source, line: blank ? nil : b, lines: lines, bytes: b.count + lines)
+                }
+            }
+        }
+        if finish { try durable.finish() } else { try durable.checkpoint() }
+        writer.flush()
+        let secs = Date().timeIntervalSince(started)
+        let p = durable.pipeline.parseStats, a = durable.pipeline.analytics.stats
+        var s = "osprey replay (state \(state)\(durable.restored ? ", resumed" : "")): \(read) records read, \(skipped) skipped (consumed before)"
+        s += String(format: " in %.1f s; %d checkpoints\n", secs, durable.checkpoints)
+        s += "  totals in state: \(p.lines) lines, \(p.events) parsed events, \(p.rejects) rejects; \(a.ruleTriggers) rule triggers, \(a.sessionsEmitted) sessions with rules, \(a.notableSessions) notable; \(durable.seq) outputs logged\n"
+        return s
+    }
+
     /// Replays `inputs` into `out`; returns the human summary.
     static func run(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int) throws -> String {
         var options = PipelineOptions(contentDirectory: content ?? OspreyContent.directory.path, contextDirectory: context)

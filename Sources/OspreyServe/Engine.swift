@@ -1,0 +1,201 @@
+import Dispatch
+import Foundation
+import OspreyAnalytics
+import OspreyCore
+import OspreyParsing
+import OspreyPipeline
+import OspreyState
+
+/// One record handed to the pipeline.
+public enum IngestRecord: Sendable {
+    case line([UInt8])
+    case tooLong(Int)
+}
+
+/// Counters for /metrics (read under the engine lock).
+public struct ServeCounters: Sendable {
+    public var recordsIn: [String: Int] = [:]      // by transport
+    public var droppedOverload = 0                  // UDP datagrams dropped while over max_pending_records
+    public var connectionsOpen = 0
+    public var connectionsTotal = 0
+    public var connectionsRefused = 0
+    public var httpBatches = 0
+}
+
+/// The one pipeline of the server, fed from one serial queue: every transport submits batches in the order
+/// it received them, so a single connection's records are processed in order. Outputs go to the sinks and
+/// to the in-memory alert index the API reads.
+public final class ServeEngine: @unchecked Sendable {
+    public let config: ServeConfig
+    let queue = DispatchQueue(label: "osprey.pipeline")
+    private let lock = NSLock()
+    private var pending = 0
+    private var waiters: [(Int, () -> Void)] = []
+    public private(set) var counters = ServeCounters()
+
+    // Owned by `queue`.
+    let plain: Pipeline?
+    let durable: DurablePipeline?
+    var pipeline: Pipeline { plain ?? durable!.pipeline }
+    private var seq = 0
+    private var sinceCheckpoint = 0
+    private var lastEventMillis: Int64 = 0
+    private var lastProcessedWall = Date()
+    let index: AlertIndex
+    let events = EventLog()
+    let sinks: Sinks
+    private var timer: DispatchSourceTimer?
+
+    public init(config: ServeConfig, contentDirectory: String) throws {
+        self.config = config
+        var options = PipelineOptions(contentDirectory: config.content ?? contentDirectory, contextDirectory: config.context)
+        options.reorderWindowMillis = Int64(config.reorderSeconds) * 1000
+        index = AlertIndex(limit: config.apiAlertLimit)
+        sinks = try Sinks(config.outputs)
+        if let state = config.state {
+            let idx = index, sinks = self.sinks
+            durable = try DurablePipeline(options: options, stateDirectory: state, checkpointEvery: config.checkpointRecords) { batch in
+                for o in batch { idx.add(seq: o.seq, o.output, line: o.line) }
+                sinks.deliver(batch)
+            }
+            plain = nil
+            // The API sees every alert of the state; sinks resume after what they delivered.
+            for (s, line) in try durable!.store.alertLines() { index.add(seq: s, nil, line: line) }
+            try sinks.resume(store: durable!.store)
+        } else {
+            plain = try Pipeline(options: options)
+            durable = nil
+        }
+    }
+
+    /// Starts the checkpoint timer (durable state only) and the event log.
+    public func start() {
+        let log = events
+        queue.sync { pipeline.onEvent = { log.add($0) } }
+        guard durable != nil else { return }
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + config.checkpointSeconds, repeating: config.checkpointSeconds)
+        t.setEventHandler { [weak self] in
+            guard let self, self.sinceCheckpoint > 0 else { return }
+            self.checkpointNow()
+        }
+        t.resume()
+        timer = t
+    }
+
+    private func report(_ error: Error) {
+        FileHandle.standardError.write("osprey serve: checkpoint failed: \(error)\n".data(using: .utf8)!)
+    }
+
+    private func checkpointNow() {
+        guard let durable else { return }
+        do { try durable.checkpoint(); sinceCheckpoint = 0 } catch {
+            FileHandle.standardError.write("osprey serve: checkpoint failed: \(error)\n".data(using: .utf8)!)
+        }
+    }
+
+    /// Records accepted but not processed yet.
+    public var pendingRecords: Int { lock.lock(); defer { lock.unlock() }; return pending }
+    public var overloaded: Bool { pendingRecords >= config.maxPendingRecords }
+
+    func count(_ update: (inout ServeCounters) -> Void) { lock.lock(); update(&counters); lock.unlock() }
+    public var countersSnapshot: ServeCounters { lock.lock(); defer { lock.unlock() }; return counters }
+
+    /// Queues a batch from one transport; `done` runs on the pipeline queue once it was processed.
+    public func submit(_ records: [IngestRecord], source: String, done: (@Sendable () -> Void)? = nil) {
+        guard !records.isEmpty else { done?(); return }
+        lock.lock()
+        pending += records.count
+        counters.recordsIn[source, default: 0] += records.count
+        lock.unlock()
+        queue.async { [self] in
+            process(records, source: source)
+            lock.lock()
+            pending -= records.count
+            var ready: [() -> Void] = []
+            waiters.removeAll { if pending <= $0.0 { ready.append($0.1); return true }; return false }
+            lock.unlock()
+            for r in ready { r() }
+            done?()
+        }
+    }
+
+    /// Async form for HTTP: waits until the batch was processed (so a client is held back by the pipeline).
+    public func submitAndWait(_ records: [IngestRecord], source: String) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            submit(records, source: source) { c.resume() }
+        }
+    }
+
+    /// Waits until at most `limit` records are pending.
+    public func waitBelow(_ limit: Int) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if pending <= limit { lock.unlock(); c.resume(); return }
+            waiters.append((limit, { c.resume() }))
+            lock.unlock()
+        }
+    }
+
+    /// Calls `body` when at most `limit` records are pending (at once if so now).
+    public func whenBelow(_ limit: Int, _ body: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if pending <= limit { lock.unlock(); body(); return }
+        waiters.append((limit, body))
+        lock.unlock()
+    }
+
+    private func process(_ records: [IngestRecord], source: String) {
+        let emit: (AnalyticsOutput) -> Void = { [self] o in
+            seq += 1
+            let line = o.jsonLine
+            index.add(seq: seq, o, line: line)
+            sinks.deliver([(seq, o, line)])
+        }
+        for r in records {
+            switch r {
+            case .line(let bytes):
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                bytes.withUnsafeBytes { b in
+                    if let durable {
+                        do { try durable.push(source: source, line: b, lines: 1, bytes: b.count + 1) } catch { report(error) }
+                    } else { pipeline.push(line: b, emit: emit) }
+                }
+            case .tooLong(let n):
+                let reject = Reject(reason: .tooLong, detail: "\(n) bytes")
+                if let durable {
+                    do { try durable.push(source: source, line: nil, reject: reject, bytes: n) } catch { report(error) }
+                }
+                else { pipeline.countReject(reject) }
+            }
+        }
+        sinceCheckpoint += records.count
+        lastProcessedWall = Date()
+    }
+
+    /// Releases held events and, with state, checkpoints (shutdown; also `POST /api/flush`).
+    public func flush() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            queue.async { [self] in
+                if durable != nil { checkpointNow() } else {
+                    pipeline.flushBuffers { o in
+                        seq += 1
+                        let line = o.jsonLine
+                        index.add(seq: seq, o, line: line)
+                        sinks.deliver([(seq, o, line)])
+                    }
+                }
+                c.resume()
+            }
+        }
+    }
+
+    public func shutdown() async {
+        await flush()
+        timer?.cancel()
+        sinks.close()
+    }
+
+    /// Runs `body` on the pipeline queue (reads of pipeline state for the API and metrics).
+    public func read<T>(_ body: (Pipeline) -> T) -> T { queue.sync { body(pipeline) } }
+}

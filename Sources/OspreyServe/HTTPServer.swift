@@ -1,0 +1,236 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import OspreyAnalytics
+import OspreyParsing
+
+/// Token check for /ingest and /api/*: `Authorization: Bearer TOKEN` or `X-API-Token: TOKEN`.
+struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String?
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let token {
+            let auth = request.headers[.authorization] ?? ""
+            let alt = request.headers.first { $0.name.canonicalName == "x-api-token" }?.value ?? ""
+            guard auth == "Bearer " + token || alt == token else {
+                return jsonResponse(["error": "missing or wrong API token"], status: .unauthorized)
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
+func jsonResponse(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+func textResponse(_ s: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: s)))
+}
+
+extension Request {
+    func query(_ name: String) -> String? {
+        guard let v = uri.queryParameters[name[...]] else { return nil }
+        let s = String(v)
+        return s.removingPercentEncoding ?? s
+    }
+}
+
+/// The HTTP side of `osprey serve`: ingest, REST API, metrics, web page.
+enum HTTPRoutes {
+    static func router(engine: ServeEngine, started: Date) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            textResponse(Metrics.render(engine: engine, started: started), contentType: "text/plain; version=0.0.4")
+        }
+        router.get("/") { _, _ in
+            Response(status: .seeOther, headers: [.location: "/ui"])
+        }
+        router.get("/ui") { _, _ in textResponse(WebPage.html, contentType: "text/html; charset=utf-8") }
+
+        let secured = router.group().add(middleware: TokenMiddleware(token: engine.config.token))
+        secured.post("/ingest") { request, _ -> Response in
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: engine.config.maxHTTPBodyBytes) } catch {
+                return jsonResponse(["error": "body over \(engine.config.maxHTTPBodyBytes) bytes"], status: .contentTooLarge)
+            }
+            var records: [IngestRecord] = []
+            body.withUnsafeReadableBytes { raw in
+                var start = 0
+                let n = raw.count
+                while start < n {
+                    var end = start
+                    while end < n, raw[end] != 0x0A { end += 1 }
+                    var e = end
+                    if e > start, raw[e - 1] == 0x0D { e -= 1 }
+                    if e - start > engine.config.maxFrameBytes { records.append(.tooLong(e - start)) }
+                    else if e > start { records.append(.line(Array(raw[start..<e]))) }
+                    start = end + 1
+                }
+            }
+            // Backpressure: wait while the pipeline is full, then until this batch was processed.
+            if engine.overloaded { await engine.waitBelow(engine.config.maxPendingRecords / 2) }
+            engine.count { $0.httpBatches += 1 }
+            await engine.submitAndWait(records, source: "http")
+            return jsonResponse(["accepted": records.count])
+        }
+        secured.post("/api/flush") { _, _ in
+            await engine.flush()
+            return jsonResponse(["flushed": true])
+        }
+        secured.get("/api/health") { _, _ in
+            let held = engine.read { $0.heldEvents }
+            return jsonResponse(["status": "ok", "pending_records": engine.pendingRecords, "held_events": held,
+                                 "alerts": engine.index.count, "state": engine.config.state.map { $0 as Any } ?? NSNull()])
+        }
+        secured.get("/api/content") { _, _ in
+            let content = engine.read { $0.analytics.content }
+            return jsonResponse([
+                "models": content.models.map { ["id": $0.id, "name": $0.name, "kind": $0.kind.rawValue, "scope": $0.scopeText,
+                                                 "feature": $0.featureText] },
+                "rules": content.rules.map { ["id": $0.id, "name": $0.name, "kind": $0.kind.rawValue, "score": $0.score,
+                                              "model": $0.model.map { $0 as Any } ?? NSNull(), "mitre": $0.mitre.map(\.id), "use_cases": $0.useCases] },
+            ])
+        }
+        secured.get("/api/notable") { _, _ in
+            let notable = engine.index.notableSessions(limit: 200).map(API.sessionSummary)
+            return jsonResponse(["sessions": notable, "users": API.users(engine, notableOnly: true)])
+        }
+        secured.get("/api/users") { _, _ in jsonResponse(["users": API.users(engine, notableOnly: false)]) }
+        secured.get("/api/sessions") { request, _ in
+            guard let user = request.query("user") else { return jsonResponse(["error": "user= required"], status: .badRequest) }
+            return jsonResponse(API.userSessions(engine, user: user))
+        }
+        secured.get("/api/timeline") { request, _ in
+            guard let session = request.query("session") else { return jsonResponse(["error": "session= required"], status: .badRequest) }
+            return jsonResponse(API.timeline(engine, session: session))
+        }
+        secured.get("/api/models") { request, _ in
+            guard let user = request.query("user") else { return jsonResponse(["error": "user= required"], status: .badRequest) }
+            let model = request.query("model")
+            let views = engine.read { $0.analytics.baselines(scope: user) }.filter { model == nil || $0.model == model }
+            return jsonResponse(["user": user, "baselines": views.map { v in
+                ["model": v.model, "name": v.modelName, "kind": v.kind, "observations": v.observations, "distinct": v.distinct,
+                 "converged": v.converged, "values": v.values.map { ["label": $0.label, "count": $0.count] }] as [String: Any]
+            }])
+        }
+        return router
+    }
+}
+
+enum API {
+    static func object(_ line: String) -> Any {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) ?? line
+    }
+
+    static func sessionSummary(_ r: AlertRecord) -> Any { object(r.line) }
+
+    /// Users with alerts: the highest session score, notable sessions, rule triggers.
+    static func users(_ engine: ServeEngine, notableOnly: Bool) -> [[String: Any]] {
+        var byUser: [String: (score: Int, notable: Int, rules: Int, sessions: Set<String>)] = [:]
+        for r in engine.index.all() {
+            var u = byUser[r.user] ?? (0, 0, 0, [])
+            if r.kind == "session" { u.score = max(u.score, r.score); if r.notable { u.notable += 1 } }
+            else { u.rules += 1 }
+            u.sessions.insert(r.session)
+            byUser[r.user] = u
+        }
+        return byUser.filter { !notableOnly || $0.value.notable > 0 }
+            .sorted { $0.value.score != $1.value.score ? $0.value.score > $1.value.score : $0.key < $1.key }
+            .map { ["user": $0.key, "max_score": $0.value.score, "notable_sessions": $0.value.notable,
+                    "rule_triggers": $0.value.rules, "sessions": $0.value.sessions.count] }
+    }
+
+    /// A user's sessions (closed with rules, and the open one), each with its rule triggers (reason, evidence).
+    static func userSessions(_ engine: ServeEngine, user: String) -> [String: Any] {
+        var order: [String] = []
+        var rules: [String: [Any]] = [:]
+        var summary: [String: Any] = [:]
+        for r in engine.index.forUser(user) {
+            if rules[r.session] == nil { order.append(r.session); rules[r.session] = [] }
+            if r.kind == "rule" { rules[r.session]!.append(object(r.line)) } else { summary[r.session] = object(r.line) }
+        }
+        let open = engine.read { $0.analytics.openSessions }.first { $0.user == user }
+        var sessions: [[String: Any]] = order.map { s in
+            ["session": s, "summary": summary[s] ?? NSNull(), "open": open?.session == s, "rules": rules[s] ?? []]
+        }
+        if let open, rules[open.session] == nil {
+            sessions.append(["session": open.session, "summary": NSNull(), "open": true, "rules": [],
+                             "score": open.score, "events": open.events])
+        }
+        return ["user": user, "sessions": sessions]
+    }
+
+    /// A session's timeline: its rule triggers in event-time order with reason and evidence, its summary, and
+    /// the user's events within the session's span that the in-memory event log still holds (EventLog).
+    static func timeline(_ engine: ServeEngine, session: String) -> [String: Any] {
+        let recs = engine.index.forSession(session)
+        let rules = recs.filter { $0.kind == "rule" }.sorted { $0.timeMillis != $1.timeMillis ? $0.timeMillis < $1.timeMillis : $0.seq < $1.seq }
+        let summary = recs.first { $0.kind == "session" }
+        // The session's span: from its summary when closed, else from the engine's open sessions.
+        var user = recs.first?.user ?? ""
+        var from: Int64 = 0, to: Int64 = 0
+        if let s = summary, let o = object(s.line) as? [String: Any],
+           let a = (o["start"] as? String).flatMap(AlertIndex.parseTime), let b = (o["end"] as? String).flatMap(AlertIndex.parseTime) {
+            from = a; to = b
+        } else if let open = engine.read({ $0.analytics.openSessions }).first(where: { $0.session == session }) {
+            user = open.user; from = open.startMillis; to = open.lastMillis
+        }
+        let events = user.isEmpty ? [] : engine.events.events(user: user, from: from, to: to)
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return ["session": session, "user": user, "summary": summary.map { object($0.line) } ?? NSNull(),
+                "timeline": rules.map { object($0.line) },
+                "events": events.map { e in
+                    ["time": f.string(from: Date(timeIntervalSince1970: Double(e.timeMillis) / 1000)), "activity_type": e.activity,
+                     "parser": e.parser, "fields": Dictionary(e.fields, uniquingKeysWith: { a, _ in a })] as [String: Any]
+                }]
+    }
+}
+
+enum Metrics {
+    static func render(engine: ServeEngine, started: Date) -> String {
+        let c = engine.countersSnapshot
+        let (p, a, held, clock) = engine.read { ($0.parseStats, $0.analytics.stats, $0.heldEvents, $0.analytics.clockMillis) }
+        var s = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
+            s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, v) in samples { s += name + labels + " " + (v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)) + "\n" }
+        }
+        metric("osprey_records_in_total", "counter", "Records received, by transport.",
+               c.recordsIn.sorted { $0.key < $1.key }.map { ("{transport=\"\($0.key)\"}", Double($0.value)) })
+        metric("osprey_lines_total", "counter", "Input lines processed by the pipeline.", [("", Double(p.lines))])
+        metric("osprey_events_parsed_total", "counter", "Records parsed into events.", [("", Double(p.events))])
+        metric("osprey_records_rejected_total", "counter", "Records rejected, by reason.",
+               RejectReason.allCases.map { ("{reason=\"\($0.rawValue)\"}", Double(p.rejectsByReason[$0] ?? 0)) })
+        metric("osprey_records_dropped_total", "counter", "UDP datagrams dropped while the pipeline was full.", [("", Double(c.droppedOverload))])
+        metric("osprey_rules_fired_total", "counter", "Rule triggers emitted.", [("", Double(a.ruleTriggers))])
+        metric("osprey_sessions_emitted_total", "counter", "Closed sessions with rules.", [("", Double(a.sessionsEmitted))])
+        metric("osprey_notable_sessions_total", "counter", "Closed sessions at or above the notable score.", [("", Double(a.notableSessions))])
+        metric("osprey_pending_records", "gauge", "Records accepted and not yet processed.", [("", Double(engine.pendingRecords))])
+        metric("osprey_held_events", "gauge", "Events held by the reorder buffer and the assembler.", [("", Double(held))])
+        let lag = clock > 0 ? Date().timeIntervalSince1970 - Double(clock) / 1000 : 0
+        metric("osprey_event_lag_seconds", "gauge", "Wall clock minus the newest event time processed.", [("", lag)])
+        metric("osprey_connections_open", "gauge", "Open syslog TCP connections.", [("", Double(c.connectionsOpen))])
+        metric("osprey_connections_total", "counter", "Syslog TCP connections accepted.", [("", Double(c.connectionsTotal))])
+        metric("osprey_connections_refused_total", "counter", "Syslog TCP connections over max_connections.", [("", Double(c.connectionsRefused))])
+        metric("osprey_http_batches_total", "counter", "POST /ingest batches.", [("", Double(c.httpBatches))])
+        let sinks = engine.sinks.stats
+        metric("osprey_output_delivered_total", "counter", "Alerts delivered, by output.", sinks.map { ("{output=\"\($0.name)\"}", Double($0.delivered)) })
+        metric("osprey_output_dropped_total", "counter", "Alerts dropped (output backlog full), by output.", sinks.map { ("{output=\"\($0.name)\"}", Double($0.dropped)) })
+        metric("osprey_output_failures_total", "counter", "Failed deliveries, by output.", sinks.map { ("{output=\"\($0.name)\"}", Double($0.failures)) })
+        metric("osprey_resident_bytes", "gauge", "Resident memory of the process.", [("", Double(residentBytes()))])
+        metric("osprey_uptime_seconds", "gauge", "Seconds since start.", [("", Date().timeIntervalSince(started).rounded())])
+        return s
+    }
+
+    static func residentBytes() -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let parts = s.split(separator: " ")
+        guard parts.count > 1, let pages = Int(parts[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
