@@ -15,7 +15,8 @@ demo: build
 sample: build
 	.build/release/osprey parse samples/mimecast-sample.log > /dev/null
 
-test: setup
+test:
+	@./scripts/setup.sh --test
 	swift test
 
 bench: build

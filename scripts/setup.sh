@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Osprey builds against, when missing. Safe to run repeatedly.
 set -euo pipefail
-# chromium: the web page test renders the serve UI in headless Chromium (skipped when absent).
-packages=(pkg-config libpcre2-dev zlib1g-dev libmaxminddb-dev libsqlite3-dev chromium)
+# Build dependencies; with --test also chromium, in which the web page test renders the serve UI (the test
+# skips with a message when it is absent).
+packages=(pkg-config libpcre2-dev zlib1g-dev libmaxminddb-dev libsqlite3-dev)
+[ "${1:-}" = "--test" ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
