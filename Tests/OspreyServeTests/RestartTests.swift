@@ -22,6 +22,12 @@ final class RestartTests: XCTestCase {
         let fullSeconds = Date().timeIntervalSince(started)
         let expected = try String(contentsOfFile: tmp + "/a.jsonl", encoding: .utf8)
         XCTAssertGreaterThan(expected.split(separator: "\n").count, 10, "the organization should raise alerts")
+        // Checkpoints flush the reorder buffer and assembler; in this organization nothing straddles one, so
+        // the stateful run equals a stateless replay byte for byte.
+        let plain = try runOsprey(["replay", org + "/logs", "--context", org + "/context", "--out", tmp + "/plain.jsonl"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(try String(contentsOfFile: tmp + "/plain.jsonl", encoding: .utf8) == expected,
+                      "stateful replay differs from stateless replay")
 
         // 2. Killed at several points, then let finish. A kill counts as mid-stream when the committed
         //    output grew since the previous attempt and is still short of the full run's.
