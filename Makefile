@@ -5,7 +5,7 @@ setup:
 	@./scripts/setup.sh
 
 build: setup
-	swift build -c release
+	swift build -c release --product osprey
 
 # The demo: generate a synthetic organization (300 people, 45 days), replay it, evaluate, show notable users.
 demo: build
@@ -20,6 +20,7 @@ test:
 	swift test
 
 bench: build
+	swift build -c release --product osprey-bench
 	.build/release/osprey-bench
 
 clean:
