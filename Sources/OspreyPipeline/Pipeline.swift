@@ -75,12 +75,7 @@ public final class Pipeline {
 
     /// End of input: releases held events, closes open messages and sessions.
     public func finish(emit: (AnalyticsOutput) -> Void) {
-        ordered.removeAll(keepingCapacity: true)
-        reorder.finish(into: &ordered)
-        drain(emit)
-        assembled.removeAll(keepingCapacity: true)
-        assembler.finish(into: &assembled)
-        analyze(emit)
+        releaseHeld(emit)
         for o in analytics.finish() { emit(o) }
     }
 
@@ -89,14 +84,19 @@ public final class Pipeline {
     /// Sessions stay open. A run that checkpoints at the same input positions gives the same outputs
     /// whether or not it was restarted there.
     public func flushBuffers(emit: (AnalyticsOutput) -> Void) {
+        releaseHeld(emit)
+        reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
+        assembler = Assembler(config: options.assembly)
+    }
+
+    /// Releases everything the reorder buffer and the assembler hold, through enrichment and analytics.
+    private func releaseHeld(_ emit: (AnalyticsOutput) -> Void) {
         ordered.removeAll(keepingCapacity: true)
         reorder.finish(into: &ordered)
         drain(emit)
         assembled.removeAll(keepingCapacity: true)
         assembler.finish(into: &assembled)
         analyze(emit)
-        reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
-        assembler = Assembler(config: options.assembly)
     }
 
     /// Events held in the reorder buffer and the assembler (for lag and memory metrics).
