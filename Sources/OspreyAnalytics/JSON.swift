@@ -44,50 +44,38 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 }
 
+/// Writes `JSONValue` trees; strings and integers go through OspreyCore's `JSONWriter` (one escaping
+/// routine for every output of the project), doubles through the deterministic `format`.
 public struct OutputJSONWriter {
-    public var bytes: [UInt8] = []
-    public init() { bytes.reserveCapacity(512) }
+    private var core = OspreyCore.JSONWriter(capacity: 512)
+    public var bytes: [UInt8] {
+        get { core.bytes }
+        set { core.bytes = newValue }
+    }
+    public init() {}
 
     public mutating func write(_ v: JSONValue) {
         switch v {
-        case .null: append("null")
-        case .bool(let b): append(b ? "true" : "false")
-        case .int(let i): append(String(i))
-        case .double(let d): append(OutputJSONWriter.format(d))
-        case .string(let s): writeString(s)
+        case .null: core.raw("null")
+        case .bool(let b): core.bool(b)
+        case .int(let i): core.int(i)
+        case .double(let d): core.bytes.append(contentsOf: OutputJSONWriter.format(d).utf8)
+        case .string(let s): core.string(s)
         case .array(let a):
-            bytes.append(0x5B)
-            for (i, x) in a.enumerated() { if i > 0 { bytes.append(0x2C) }; write(x) }
-            bytes.append(0x5D)
+            core.bytes.append(0x5B)
+            for (i, x) in a.enumerated() { if i > 0 { core.bytes.append(0x2C) }; write(x) }
+            core.bytes.append(0x5D)
         case .object(let kv):
-            bytes.append(0x7B)
+            core.bytes.append(0x7B)
             for (i, (k, x)) in kv.enumerated() {
-                if i > 0 { bytes.append(0x2C) }
-                writeString(k); bytes.append(0x3A); write(x)
+                if i > 0 { core.bytes.append(0x2C) }
+                core.string(k); core.bytes.append(0x3A); write(x)
             }
-            bytes.append(0x7D)
+            core.bytes.append(0x7D)
         }
     }
 
-    mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
-
-    public mutating func writeString(_ s: String) {
-        bytes.append(0x22)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: bytes.append(0x5C); bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-            case 0x09: bytes.append(0x5C); bytes.append(0x74)
-            case 0..<0x20, 0x7F:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: bytes.append(b)
-            }
-        }
-        bytes.append(0x22)
-    }
+    public mutating func writeString(_ s: String) { core.string(s) }
 
     /// Deterministic decimal form: integers without a fraction, else up to 4 decimals.
     public static func format(_ d: Double) -> String {
