@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "OspreyCore", dependencies: ["CByteShims"]),
         .target(name: "OspreyContent", path: "Content",
                 exclude: ["README.md"],
-                resources: [.copy("parsers"), .copy("mappings"), .copy("lists"), .copy("models"), .copy("rules")]),
+                resources: [.copy("parsers"), .copy("mappings"), .copy("lists"), .copy("models"), .copy("rules"), .copy("attack")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyAnalytics", dependencies: ["OspreyCore", "OspreyParsing"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),

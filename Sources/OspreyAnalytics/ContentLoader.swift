@@ -5,6 +5,10 @@ public final class AnalyticsContent {
     public let models: [ModelDefinition]
     public let rules: [RuleDefinition]
     public let lists: [String: MatchList]
+    /// The ATT&CK technique table the rules' techniques were resolved against (empty without Content/attack).
+    public let attack: AttackTable
+    /// Every field name rules may read (the event fields of all stages plus `[fields]` sections).
+    public let knownFields: Set<String>
     let aggregates: [AggregateSpec]
     let families: [String]
     /// Indexed by activity type position in `ActivityType.allCases`.
@@ -18,11 +22,11 @@ public final class AnalyticsContent {
     public func model(_ id: String) -> ModelDefinition? { modelIndex[id].map { models[$0] } }
     public func rule(_ id: String) -> RuleDefinition? { rules.first { $0.id == id } }
 
-    /// Loads `<root>/models/*.models` and `<root>/rules/*.rules` (any of the section kinds may appear in
-    /// either folder; files load in name order).
+    /// Loads `<root>/attack/*.conf` (the ATT&CK technique table), `<root>/models/*.models` and
+    /// `<root>/rules/*.rules` (any of the section kinds may appear in any of them; files load in name order).
     public static func load(directory root: String) throws -> AnalyticsContent {
         var sections: [ContentSection] = []
-        for (sub, suffix) in [("models", ".models"), ("rules", ".rules")] {
+        for (sub, suffix) in [("attack", ".conf"), ("models", ".models"), ("rules", ".rules")] {
             for path in try ContentDirectory.files(in: root + "/" + sub, suffix: suffix) {
                 let text = try ContentDirectory.read(path)
                 sections += try ContentFile.parse(text, file: path)
@@ -81,10 +85,12 @@ public final class AnalyticsContent {
                 } catch let err as ExprSyntaxError {
                     throw ContentError(file: s.file, line: e.line, column: e.valueColumn + err.pos, reason: err.message)
                 }
+            case "technique", "attack":
+                try env.attack.add(s)
             case "model", "rule":
                 break
             default:
-                throw s.error(at: s.line, "unknown section kind '[\(s.kind) …]' (analytics content has model, rule, list, macro, fields)")
+                throw s.error(at: s.line, "unknown section kind '[\(s.kind) …]' (analytics content has model, rule, list, macro, fields, technique, attack)")
             }
         }
 
@@ -125,6 +131,8 @@ public final class AnalyticsContent {
         self.models = models
         self.rules = rules
         self.lists = env.contentLists
+        self.attack = env.attack
+        self.knownFields = env.knownFields
         self.aggregates = env.aggregates
         self.families = families
         self.modelIndex = env.modelIndex
@@ -227,10 +235,9 @@ public final class AnalyticsContent {
                 throw s.error(at: e.line, column: e.valueColumn, "MITRE entry '\(t)' must be 'T#### Name'")
             }
             let id = String(t[..<sp])
-            let idOK = id.hasPrefix("T") && id.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
-                .enumerated().allSatisfy { i, p in p.count == (i == 0 ? 4 : 3) && p.allSatisfy(\.isNumber) }
-            guard idOK else { throw s.error(at: e.line, column: e.valueColumn, "bad ATT&CK technique id '\(id)'") }
-            out.append(MitreTechnique(id: id, name: t[t.index(after: sp)...].trimmingSpaces))
+            guard MitreTechnique.isValidID(id) else { throw s.error(at: e.line, column: e.valueColumn, "bad ATT&CK technique id '\(id)'") }
+            let name = t[t.index(after: sp)...].trimmingSpaces
+            out.append(MitreTechnique(id: id, name: name, writtenName: name))
         }
         guard !out.isEmpty else { throw s.error(at: e.line, "mitre is empty") }
         return out
@@ -300,7 +307,7 @@ public final class AnalyticsContent {
         let defaultFamily = kind == .first || kind == .abnormal || kind == .rare ? (modelEntry?.value ?? s.name) : s.name
         return RuleDefinition(
             id: s.name, name: try s.required("name").value, description: try s.optional("description")?.value ?? "",
-            activityTypes: types, mitre: try parseMitre(s), useCases: splitList(try s.required("use_cases").value),
+            activityTypes: types, mitre: try env.attack.resolve(try parseMitre(s), in: s), useCases: splitList(try s.required("use_cases").value),
             kind: kind, model: modelEntry?.value, modelIndex: modelIdx, conditionText: conditionText,
             condition: condition, score: score, reasonTemplate: reasonEntry.value, reason: reason,
             dedupText: dedupText, dedup: dedup, family: try s.optional("family")?.value ?? defaultFamily,

@@ -20,9 +20,20 @@ public enum RuleKind: String, Sendable, CaseIterable {
 
 public struct MitreTechnique: Sendable, Equatable {
     public var id: String
+    /// The name of the ATT&CK release in Content/attack (for a sub-technique "Parent: Sub").
     public var name: String
+    /// The name as the rule wrote it (the seed's text for the seed rules; may be an older ATT&CK name).
+    public var writtenName: String
+    /// The parent technique's id for a sub-technique (`T1098` for `T1098.002`).
+    public var parentID: String? { id.contains(".") ? String(id.prefix { $0 != "." }) : nil }
     /// `T1078 Valid Accounts`
     public var text: String { id + " " + name }
+    /// The technique as the rule wrote it.
+    public var writtenText: String { id + " " + writtenName }
+
+    public init(id: String, name: String, writtenName: String? = nil) {
+        self.id = id; self.name = name; self.writtenName = writtenName ?? name
+    }
 }
 
 /// A model as loaded from content.

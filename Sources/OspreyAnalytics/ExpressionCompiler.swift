@@ -35,6 +35,7 @@ final class CompileEnvironment {
     var modelKinds: [String: ModelKind] = [:]
     var macros: [String: (node: ExprNode, text: String, location: SourceLocation)] = [:]
     var contentLists: [String: MatchList] = [:]
+    var attack = AttackTable()
     /// Names of lists a context provider is expected to supply (documented in content-format.md).
     static let providerLists: Set<String> = [
         "tor", "blacklist", "ransomware", "company_domains", "webmail_domains", "disposable_domains",

@@ -61,34 +61,46 @@ public enum ContentListing {
     }
 
     /// An ATT&CK Navigator layer (format 4.5) of the techniques the rules cover, scored by rule count,
-    /// with the rule ids in each technique's comment and metadata.
+    /// with the rule ids in each technique's comment and metadata. A sub-technique's parent is listed too
+    /// (scored by the rules of the parent and all its sub-techniques) and shown expanded, so the layer reads
+    /// the same in the matrix view as in the list.
     public static func mitreLayer(_ content: AnalyticsContent) -> String {
-        var byTechnique: [String: (name: String, rules: [String])] = [:]
+        var byTechnique: [String: (name: String, rules: Set<String>, direct: Bool)] = [:]
         for r in content.rules {
-            for t in r.mitre { byTechnique[t.id, default: (t.name, [])].rules.append(r.id) }
+            for t in r.mitre {
+                byTechnique[t.id, default: (t.name, [], true)].rules.insert(r.id)
+                byTechnique[t.id]?.direct = true
+                if let parent = t.parentID {
+                    let parentName = content.attack.fullName(parent) ?? String(t.name.prefix { $0 != ":" })
+                    byTechnique[parent, default: (parentName, [], false)].rules.insert(r.id)
+                }
+            }
         }
         let ids = byTechnique.keys.sorted()
         let maxCount = byTechnique.values.map(\.rules.count).max() ?? 1
-        let techniques = JSONValue.array(ids.map { id in
-            let entry = byTechnique[id]!
+        let techniques = JSONValue.array(ids.compactMap { id in
+            guard let entry = byTechnique[id] else { return nil }
             let rules = entry.rules.sorted()
+            let hasSubs = ids.contains { $0.hasPrefix(id + ".") }
+            let how = entry.direct ? "" : " (through its sub-techniques)"
             return .object([
                 ("techniqueID", .string(id)),
                 ("score", .int(Int64(rules.count))),
                 ("color", .string("")),
-                ("comment", .string("\(entry.name): \(rules.count) Osprey rule\(rules.count == 1 ? "" : "s"): " + rules.joined(separator: ", "))),
+                ("comment", .string("\(entry.name): \(rules.count) Osprey rule\(rules.count == 1 ? "" : "s")\(how): " + rules.joined(separator: ", "))),
                 ("enabled", .bool(true)),
                 ("metadata", .array(rules.map { .object([("name", .string("rule")), ("value", .string($0))]) })),
-                ("showSubtechniques", .bool(id.contains("."))),
+                ("showSubtechniques", .bool(hasSubs)),
             ])
         })
         let layer = JSONValue.object([
             ("name", .string("Osprey content coverage")),
-            ("versions", .object([("attack", .string("16")), ("navigator", .string("5.1.0")), ("layer", .string("4.5"))])),
+            ("versions", .object([("attack", .string(content.attack.version ?? "17")), ("navigator", .string("5.1.0")), ("layer", .string("4.5"))])),
             ("domain", .string("enterprise-attack")),
             ("description", .string("Techniques covered by Osprey's \(content.rules.count) rules (score = number of rules).")),
             ("sorting", .int(3)),
-            ("layout", .object([("layout", .string("side")), ("showID", .bool(true)), ("showName", .bool(true))])),
+            ("layout", .object([("layout", .string("side")), ("showID", .bool(true)), ("showName", .bool(true)),
+                                ("expandedSubtechniques", .string("annotated"))])),
             ("hideDisabled", .bool(false)),
             ("techniques", techniques),
             ("gradient", .object([

@@ -35,7 +35,7 @@ enum Mitre {
     static let validAccounts = "T1078 Valid Accounts"
     static let exfil = "T1048.003 Exfiltration Over Alternative Protocol: Exfiltration Over Unencrypted/Obfuscated Non-C2 Protocol"
     static let remote = "T1133 External Remote Services"
-    static let exploit = "T1190 Exploit Public Fasing Application"
+    static let exploit = "T1190 Exploit Public-Facing Application"
     static let delegate = "T1098.002 Account Manipulation: Exchange Email Delegate Permissions"
     static let forwarding = "T1114.003 Email Collection: Email Forwarding Rule"
     static let proxy = "T1090.003 Proxy: Multi-hop Proxy"

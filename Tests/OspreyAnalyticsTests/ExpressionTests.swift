@@ -207,9 +207,56 @@ final class ExpressionTests: XCTestCase {
         let layer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(content.mitreNavigatorLayer().utf8)) as? [String: Any])
         XCTAssertEqual(layer["domain"] as? String, "enterprise-attack")
         let techniques = try XCTUnwrap(layer["techniques"] as? [[String: Any]])
+        // Parents of sub-techniques are listed (and expanded) beside the techniques the rules name.
         XCTAssertEqual(techniques.map { $0["techniqueID"] as! String },
-                       ["T1048.003", "T1078", "T1090.003", "T1098.002", "T1114.003", "T1133", "T1190"])
-        let total = techniques.map { $0["score"] as! Int }.reduce(0, +)
-        XCTAssertEqual(total, content.rules.map(\.mitre.count).reduce(0, +))
+                       ["T1048", "T1048.003", "T1078", "T1090", "T1090.003", "T1098", "T1098.002", "T1114", "T1114.003", "T1133", "T1190"])
+        let subs = techniques.filter { ($0["techniqueID"] as! String).contains(".") }
+        let named = techniques.filter { t in content.rules.contains { $0.mitre.contains { $0.id == t["techniqueID"] as! String } } }
+        XCTAssertEqual(named.map { $0["score"] as! Int }.reduce(0, +), content.rules.map(\.mitre.count).reduce(0, +))
+        XCTAssertEqual(techniques.first { $0["techniqueID"] as? String == "T1098" }?["showSubtechniques"] as? Bool, true)
+        XCTAssertTrue(subs.allSatisfy { $0["showSubtechniques"] as? Bool == false })
+        XCTAssertEqual((layer["layout"] as? [String: Any])?["expandedSubtechniques"] as? String, "annotated")
+        XCTAssertEqual((layer["versions"] as? [String: Any])?["attack"] as? String, content.attack.version)
+    }
+
+    // MARK: ATT&CK names
+
+    func testTechniqueNamesComeFromTheAttackTable() throws {
+        let content = try Support.content()
+        let names = Dictionary(content.rules.flatMap(\.mitre).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(names["T1190"], "Exploit Public-Facing Application")
+        XCTAssertEqual(names["T1098.002"], "Account Manipulation: Additional Email Delegate Permissions")
+        XCTAssertEqual(names["T1048.003"], "Exfiltration Over Alternative Protocol: Exfiltration Over Unencrypted Non-C2 Protocol")
+        XCTAssertFalse(content.mitreNavigatorLayer().contains("Fasing"))
+        // The seed's text stays what the rule wrote.
+        XCTAssertEqual(content.rule("A-APP-Log4j-String")?.mitre.first?.writtenName, "Exploit Public Fasing Application")
+    }
+
+    func testUnknownTechniqueOrNameIsAContentError() throws {
+        let table = """
+        [technique T1078]
+        name = Valid Accounts
+        """
+        func rule(_ mitre: String) -> String {
+            """
+            [rule R1]
+            name = r
+            activity_types = app-login
+            mitre = \(mitre)
+            use_cases = Account Takeover
+            kind = fact
+            condition = true
+            score = 10
+            reason = r
+            """
+        }
+        XCTAssertNoThrow(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1078 Valid Accounts"))]))
+        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1078 Valid Acounts"))])) { e in
+            XCTAssertTrue("\(e)".contains("r.rules:4"), "\(e)")
+            XCTAssertTrue("\(e)".contains("not the ATT&CK name of T1078"), "\(e)")
+        }
+        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1566 Phishing"))])) { e in
+            XCTAssertTrue("\(e)".contains("T1566 is not in the technique table"), "\(e)")
+        }
     }
 }
