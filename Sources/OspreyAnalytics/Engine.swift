@@ -21,6 +21,10 @@ public struct AnalyticsStats: Sendable {
     public var ruleTriggers = 0
     public var suppressedByFamily = 0
     public var suppressedByDedup = 0
+    /// Triggers of rules the tuning disables (not emitted).
+    public var suppressedByTuning = 0
+    /// Triggers whose value a tuning allowlist names (emitted with score 0).
+    public var allowlisted = 0
     public var sessionsClosed = 0
     public var sessionsEmitted = 0
     public var notableSessions = 0
@@ -46,6 +50,8 @@ public final class AnalyticsEngine {
     }
 
     public var stats: AnalyticsStats { state.stats }
+    /// The organization's tuning; replace it at any time (a context reload), it applies from the next event.
+    public var tuning = Tuning()
     public var options: AnalyticsOptions { state.options }
 
     /// Scores one event (then trains on it); returns the rules it triggered, preceded by any sessions that
@@ -148,13 +154,17 @@ public final class AnalyticsEngine {
             }
             ctx.matches.removeAll(keepingCapacity: true)
         }
-        guard !s.rules.isEmpty else { return }
+        // Watched people's sessions are always listed, with or without rules.
+        let watch = tuning.isEmpty ? nil
+            : tuning.watchlist(user: s.user, peerGroup: st.provider.attribute("peer_group", of: s.user, at: s.last))
+        guard !s.rules.isEmpty || watch != nil else { return }
         let notable = s.score >= st.options.notableScore
         st.stats.sessionsEmitted += 1
         if notable { st.stats.notableSessions += 1 }
         out.append(.session(SessionSummary(user: s.user, session: s.id, startMillis: s.start, endMillis: s.last,
                                            score: s.score, notable: notable,
-                                           rules: s.rules.map { content.rules[$0].id }, events: s.events)))
+                                           rules: s.rules.map { content.rules[$0].id }, events: s.events,
+                                           watchlist: watch)))
     }
 
     // MARK: rules
@@ -226,8 +236,18 @@ public final class AnalyticsEngine {
         return out
     }
 
-    func emit(_ candidates: [Candidate], session: Session, ctx: EvalContext, into out: inout [AnalyticsOutput]) {
+    func emit(_ all: [Candidate], session: Session, ctx: EvalContext, into out: inout [AnalyticsOutput]) {
         let st = state
+        // Rules the organization's tuning disables leave before the family choice, so that another member
+        // of their family can still report the event.
+        var candidates = all
+        if !tuning.isEmpty {
+            candidates.removeAll { c in
+                guard case .disabled = tuning.decide(rule: content.rules[c.rule], event: ctx.event) else { return false }
+                st.stats.suppressedByTuning += 1
+                return true
+            }
+        }
         // Family: per (family, dedup value) keep the highest score, then the earliest rule.
         var keep = [Bool](repeating: true, count: candidates.count)
         var alsoFired = [[String]](repeating: [], count: candidates.count)
@@ -246,17 +266,38 @@ public final class AnalyticsEngine {
         }
         for (i, c) in candidates.enumerated() where keep[i] {
             let rule = content.rules[c.rule]
+            // The organization's tuning (context tuning.conf): disabled rules are only counted; allowlisted
+            // values still show as a trigger worth 0 with the allowlist entry in its evidence.
+            var score = rule.score
+            var tuned: JSONValue? = nil
+            if !tuning.isEmpty {
+                switch tuning.decide(rule: rule, event: ctx.event) {
+                case .disabled:
+                    continue   // removed above
+                case .allowed(let a, let matched):
+                    score = 0
+                    tuned = Tuning.evidence(allowed: a, matched: matched)
+                case .keep(let s) where s != rule.score:
+                    score = s
+                    tuned = .object([("action", .string("score_override")), ("content_score", .int(Int64(rule.score)))])
+                case .keep:
+                    break
+                }
+            }
             let key = UInt64(rule.familyIndex) << 32 | UInt64(st.interner.intern(c.dedup))
             guard session.dedup.insert(key) else { st.stats.suppressedByDedup += 1; continue }
-            session.score += rule.score
-            if !session.rules.contains(c.rule) { session.rules.append(c.rule) }
+            if tuned != nil, score == 0 { st.stats.allowlisted += 1 }
+            let (sum, overflow) = session.score.addingReportingOverflow(score)
+            session.score = overflow ? Int.max : sum
+            if score > 0, !session.rules.contains(c.rule) { session.rules.append(c.rule) }
             st.stats.ruleTriggers += 1
             ctx.matches = c.matches
             var evidence = buildEvidence(rule, c, ctx)
             let also = alsoFired[i].sorted()
             if !also.isEmpty { evidence.append(("also_matched", .array(also.map(JSONValue.string)))) }
+            if let tuned { evidence.append(("tuning", tuned)) }
             let ev = JSONValue.object(evidence)
-            out.append(.rule(RuleTrigger(rule: rule.id, name: rule.name, score: rule.score, user: session.user,
+            out.append(.rule(RuleTrigger(rule: rule.id, name: rule.name, score: score, user: session.user,
                                          session: session.id, timeMillis: ctx.event.timeMillis, mitre: rule.mitre,
                                          useCases: rule.useCases, reason: render(rule.reason, ev, ctx), evidence: ev)))
         }

@@ -138,6 +138,8 @@ public struct SessionSummary: Sendable {
     public var notable: Bool
     public var rules: [String]
     public var events: Int
+    /// The tuning watchlist the user is on (the session is listed whatever its rules).
+    public var watchlist: String? = nil
 
     public var json: JSONValue {
         .object([
@@ -149,7 +151,7 @@ public struct SessionSummary: Sendable {
             ("score", .int(Int64(score))),
             ("notable", .bool(notable)),
             ("rules", .array(rules.map(JSONValue.string))),
-        ])
+        ] + (watchlist.map { [("watchlist", JSONValue.string($0))] } ?? []))
     }
 }
 

@@ -20,4 +20,10 @@ public enum ContentDirectory {
         }
         return text
     }
+
+    /// The file's text, or nil when there is no file at `path`.
+    public static func readIfPresent(_ path: String) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try read(path)
+    }
 }

@@ -181,6 +181,7 @@ public final class Context: Sendable {
         "context.conf", "users.csv", "company_domains.txt", "competitor_domains.txt", "webmail_domains.txt",
         "disposable_domains.txt", "network_zones.txt", "suspicious_countries.txt", "source_code_extensions.txt",
         "log4j_patterns.txt", "public_suffix_list.dat",
+        "tuning.conf",   // read by the pipeline (analytics tuning, docs/tuning.md), not by the context loader
     ]
     public static let tiFiles = ["tor.txt", "blacklist.txt", "ransomware.txt"]
 

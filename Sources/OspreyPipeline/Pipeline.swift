@@ -51,6 +51,25 @@ public final class Pipeline {
                                         context: EnrichmentContextProvider(store: contextStore), options: options.analytics)
         reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
         assembler = Assembler(config: options.assembly)
+        analytics.tuning = try Pipeline.loadTuning(contextDirectory: options.contextDirectory, content: analytics.content)
+    }
+
+    /// `<context>/tuning.conf` (docs/tuning.md), validated against the content; none = no tuning.
+    public static func loadTuning(contextDirectory: String?, content: AnalyticsContent) throws -> Tuning {
+        guard let dir = contextDirectory else { return Tuning() }
+        let path = dir + "/" + Pipeline.tuningFile
+        guard let text = try ContentDirectory.readIfPresent(path) else { return Tuning() }
+        return try Tuning.parse(text, file: path, content: content)
+    }
+
+    public static let tuningFile = "tuning.conf"
+
+    /// Reloads the context directory and its tuning (serve: on SIGHUP or POST /api/reload). Either both
+    /// load and replace the current ones, or an error is thrown and the running ones stay.
+    public func reloadContext() throws {
+        let tuning = try Pipeline.loadTuning(contextDirectory: options.contextDirectory, content: analytics.content)
+        if options.contextDirectory != nil { try contextStore.reload() }
+        analytics.tuning = tuning
     }
 
     /// One input line (or framed record): every output it makes final goes to `emit`, in order.
