@@ -19,7 +19,7 @@ struct ContentCommand: ParsableCommand {
             let dir = contentOptions.content ?? OspreyContent.directory.path
             let parsers: [ParserDefinition]
             do { parsers = try ParserLoader.load(directory: dir + "/parsers") } catch let e as ContentError {
-                throw ValidationError("content error: \(e)")
+                throw CLIError("content error: \(e)")
             }
             if json {
                 var w = JSONWriter()
@@ -48,7 +48,7 @@ struct ContentCommand: ParsableCommand {
     static func analytics(_ options: ContentOptions) throws -> AnalyticsContent {
         let dir = options.content ?? OspreyContent.directory.path
         do { return try AnalyticsContent.load(directory: dir) } catch let e as ContentError {
-            throw ValidationError("content error: \(e)")
+            throw CLIError("content error: \(e)")
         }
     }
 

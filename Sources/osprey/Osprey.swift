@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Osprey: ParsableCommand {
@@ -6,6 +7,21 @@ struct Osprey: ParsableCommand {
         commandName: "osprey",
         abstract: "Behavioral threat detection for Mimecast Secure Email Gateway logs.",
         subcommands: [Demo.self, Parse.self, Replay.self, Serve.self, Generate.self, Evaluate.self, ContentCommand.self, Check.self])
+
+    /// Runs the command; errors about files, content or config are one line on stderr (no usage text, no
+    /// Foundation error domains), command-line mistakes are reported by ArgumentParser with usage.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if let line = ErrorReport.line(for: error) {
+                FileHandle.standardError.write(Data("osprey: \(line)\n".utf8))
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Where content comes from: `--content DIR` overrides the bundled Content/.

@@ -27,7 +27,7 @@ struct Parse: ParsableCommand {
         let dir = contentOptions.content ?? OspreyContent.directory.path
         let engine: ParseEngine
         do { engine = try ParseEngine(contentDirectory: dir) } catch let e as ContentError {
-            throw ValidationError("content error: \(e)")
+            throw CLIError("content error: \(e)")
         }
         engine.maxLineBytes = maxLineBytes
         let out = OutputWriter(fd: 1)

@@ -69,7 +69,7 @@ enum ReplayRunner {
                 writer.flush()
             }
         } catch let e as ContentError {
-            throw ValidationError("content error: \(e)")
+            throw CLIError("content error: \(e)")
         }
         for (_, line) in try durable.store.alertLines() { writer.write(line + "\n") }
         writer.flush()
@@ -110,7 +110,7 @@ enum ReplayRunner {
         options.reorderWindowMillis = Int64(reorderSeconds) * 1000
         let pipeline: Pipeline
         do { pipeline = try Pipeline(options: options) } catch let e as ContentError {
-            throw ValidationError("content error: \(e)")
+            throw CLIError("content error: \(e)")
         }
         let writer = out == "-" ? OutputWriter(fd: 1) : try OutputWriter(path: out)
         var rules = 0, sessions = 0, notable = 0

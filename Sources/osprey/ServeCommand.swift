@@ -14,7 +14,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         let cfg: ServeConfig
         do { cfg = try ServeConfig.load(path: config) } catch let e as ContentError {
-            throw ValidationError("config error: \(e)")
+            throw CLIError("config error: \(e)")
         }
         let content = OspreyContent.directory.path
         let done = DispatchSemaphore(value: 0)
