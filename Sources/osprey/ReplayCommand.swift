@@ -37,6 +37,7 @@ struct Replay: ParsableCommand {
     @Option(help: "With --state: checkpoint every this many input records.") var checkpointRecords: Int = 50_000
     @Flag(help: "With --state: close every open session at the end of input (replay without --state always does).")
     var finish = false
+    @Flag(help: "No progress line on a terminal.") var quiet = false
     @OptionGroup var contentOptions: ContentOptions
 
     func run() throws {
@@ -48,7 +49,7 @@ struct Replay: ParsableCommand {
             return
         }
         let summary = try ReplayRunner.run(inputs: try expandInputs(files), context: context, out: out,
-                                           content: contentOptions.content, reorderSeconds: reorderSeconds)
+                                           content: contentOptions.content, reorderSeconds: reorderSeconds, quiet: quiet)
         FileHandle.standardError.write(summary.data(using: .utf8)!)
     }
 }
@@ -105,7 +106,8 @@ enum ReplayRunner {
     }
 
     /// Replays `inputs` into `out`; returns the human summary.
-    static func run(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int) throws -> String {
+    static func run(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int,
+                    quiet: Bool = false) throws -> String {
         var options = PipelineOptions(contentDirectory: content ?? OspreyContent.directory.path, contextDirectory: context)
         options.reorderWindowMillis = Int64(reorderSeconds) * 1000
         let pipeline: Pipeline
@@ -122,18 +124,26 @@ enum ReplayRunner {
             writer.write(o.jsonLine + "\n")
         }
         let started = Date()
+        let progress = Progress("osprey replay", totalBytes: Progress.totalSize(inputs), quiet: quiet)
+        var records = 0
+        var consumed: Int64 = 0
         for path in inputs {
             let reader = try LineReader(path: path)
             try reader.forEach { record in
+                records += 1
                 switch record {
                 case .tooLong(let bytes, let lines):
+                    consumed += Int64(bytes + lines)
                     pipeline.countReject(Reject(reason: .tooLong, detail: "\(bytes) bytes"), lines: lines)
                 case .line(let b, let lines):
+                    consumed += Int64(b.count + lines)
+                    progress.update(records: records, bytes: consumed)
                     if b.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
                     pipeline.push(line: b, lines: lines, emit: emit)
                 }
             }
         }
+        progress.finish()
         pipeline.finish(emit: emit)
         writer.flush()
         let secs = Date().timeIntervalSince(started)
