@@ -299,11 +299,29 @@ public final class AnalyticsEngine {
             let ev = JSONValue.object(evidence)
             out.append(.rule(RuleTrigger(rule: rule.id, name: rule.name, score: score, user: session.user,
                                          session: session.id, timeMillis: ctx.event.timeMillis, mitre: rule.mitre,
-                                         useCases: rule.useCases, reason: render(rule.reason, ev, ctx), evidence: ev)))
+                                         useCases: rule.useCases, reason: render(rule.reason, ev, ctx), evidence: ev,
+                                         event: eventSummary(ctx.event))))
         }
     }
 
     // MARK: evidence and reasons
+
+    static let eventSummaryFields = RuleTrigger.eventFields.map(Field.named)
+
+    /// The triggering event's activity type and pivot fields (long texts cut at 256 characters).
+    func eventSummary(_ e: Event) -> JSONValue {
+        var out: [(String, JSONValue)] = [("activity_type", .string(e.activityType.rawValue))]
+        for (name, f) in zip(RuleTrigger.eventFields, AnalyticsEngine.eventSummaryFields) {
+            guard let v = e[f] else { continue }
+            switch v {
+            case .list(let l): out.append((name, .array(l.prefix(20).map { .string(String($0.prefix(256))) })))
+            default:
+                let t = v.text
+                if !t.isEmpty { out.append((name, .string(String(t.prefix(256))))) }
+            }
+        }
+        return .object(out)
+    }
 
     func modelEvidence(_ m: Int, _ item: ModelItem, kind: RuleKind?) -> [(String, JSONValue)] {
         let st = state

@@ -110,6 +110,13 @@ public struct RuleTrigger: Sendable {
     public var useCases: [String]
     public var reason: String
     public var evidence: JSONValue
+    /// What the triggering event was: its activity type and the fields an analyst and a SIEM pivot on
+    /// (source IP and country, sender, recipient, subject, file, application) — see `RuleTrigger.eventFields`.
+    public var event: JSONValue? = nil
+
+    /// The event fields a trigger carries, in this order, when the event has them.
+    public static let eventFields = ["outcome", "src_ip", "src_country", "src_isp", "sender", "dest_email_address",
+                                     "email_subject", "file_name", "app", "operation", "url"]
 
     public var json: JSONValue {
         .object([
@@ -124,7 +131,7 @@ public struct RuleTrigger: Sendable {
             ("use_cases", .array(useCases.map(JSONValue.string))),
             ("reason", .string(reason)),
             ("evidence", evidence),
-        ])
+        ] + (event.map { [("event", $0)] } ?? []))
     }
 }
 

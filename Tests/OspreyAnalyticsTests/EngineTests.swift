@@ -97,7 +97,7 @@ final class EngineTests: XCTestCase {
                 for k in ["rule", "name", "score", "user", "session", "time", "mitre", "use_cases", "reason", "evidence"] {
                     XCTAssertNotNil(obj[k], "\(k) in \(line)")
                 }
-                let order = ["kind", "rule", "name", "score", "user", "session", "time", "mitre", "use_cases", "reason", "evidence"]
+                let order = ["kind", "rule", "name", "score", "user", "session", "time", "mitre", "use_cases", "reason", "evidence", "event"]
                 XCTAssertEqual(keys, order, String(line))
             } else {
                 XCTAssertEqual(kind, "session")
