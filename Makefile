@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`.
-.PHONY: setup build demo sample test bench clean
+.PHONY: setup build demo sample test bench fuzz clean
 
 setup:
 	@./scripts/setup.sh
@@ -22,6 +22,13 @@ test:
 bench: build
 	swift build -c release --product osprey-bench
 	.build/release/osprey-bench
+
+# Fuzzing: a seeded mutator over every parser family and the line framing (README, "Hostile input").
+FUZZ_COUNT ?= 10000000
+FUZZ_SEED ?= 1
+fuzz: setup
+	swift build -c release --product osprey-fuzz
+	.build/release/osprey-fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED)
 
 clean:
 	rm -rf .build

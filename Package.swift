@@ -64,6 +64,10 @@ let package = Package(
         .executableTarget(name: "osprey-enrich-bench", dependencies: [
             "OspreyCore", "OspreyEnrichment", "OspreyParsing", "OspreyIO", "OspreyContent",
         ]),
+        // A seeded mutator over every parser family and the framing (`make fuzz`).
+        .executableTarget(name: "osprey-fuzz", dependencies: [
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "CZlib",
+        ]),
         .executableTarget(name: "osprey-analytics-bench", dependencies: ["OspreyCore", "OspreyAnalytics"]),
         .testTarget(name: "OspreyAnalyticsTests", dependencies: ["OspreyCore", "OspreyAnalytics"],
                     resources: [.copy("Fixtures")]),

@@ -24,6 +24,8 @@ struct Part: Sendable {
     var recordType: String
     /// Indices into the message's recipients; empty for message-level parts (process lines).
     var recipients: [Int32]
+    /// Journal parts: the recipient values, resolved when the message closes (`resolveJournalRecipients`).
+    var deferred: [Value] = []
 }
 
 /// A message being assembled: its parts in arrival order and its recipients in order of first appearance.
@@ -36,6 +38,7 @@ struct OpenMessage: Sendable {
     var recipientKeys: [String] = []    // lowercased, for matching
     var recipientNames: [String] = []   // as first seen
     var recipientIndex: [String: Int32] = [:] // filled once a message has many recipients
+    var journalParts: [Int] = []             // parts whose recipients wait for the close
 
     static let empty = OpenMessage(key: "", anchorTime: 0, anchorSeq: 0)
 
@@ -51,23 +54,45 @@ struct OpenMessage: Sendable {
         if let v = event[F.recordType] { type = Addresses.asciiLower(v.text) }
         var part = Part(event: event, seq: seq, rank: PartRank.of(type), failed: event.activityType.isFailure,
                         recordType: type, recipients: [])
-        if let v = event[F.emailRecipients] { collectRecipients(v, into: &part.recipients) }
-        if let v = event[F.destEmailAddress] { collectRecipients(v, into: &part.recipients) }
+        if part.rank == PartRank.journal {
+            // A journal copy names the journal's recipients (often the whole distribution, or the journal
+            // mailbox): they count only when no other part names recipients.
+            if let v = event[F.emailRecipients] { part.deferred.append(v) }
+            if let v = event[F.destEmailAddress] { part.deferred.append(v) }
+            journalParts.append(parts.count)
+        } else {
+            if let v = event[F.emailRecipients] { collectRecipients(v, into: &part.recipients) }
+            if let v = event[F.destEmailAddress] { collectRecipients(v, into: &part.recipients) }
+        }
         if event.timeMillis < minTime { minTime = event.timeMillis }
         parts.append(part)
     }
 
-    private mutating func collectRecipients(_ v: Value, into list: inout [Int32]) {
+    /// Journal parts get their recipients at close: all of them when no other part named one, else only the
+    /// ones other parts named (a journal part then adds none).
+    mutating func resolveJournalRecipients() {
+        guard !journalParts.isEmpty else { return }
+        let onlyKnown = !recipientKeys.isEmpty
+        for pi in journalParts {
+            var list: [Int32] = []
+            for v in parts[pi].deferred { collectRecipients(v, into: &list, onlyKnown: onlyKnown) }
+            parts[pi].recipients = list
+            parts[pi].deferred = []
+        }
+        journalParts = []
+    }
+
+    private mutating func collectRecipients(_ v: Value, into list: inout [Int32], onlyKnown: Bool = false) {
         switch v {
         case .string(let s):
             Addresses.split(s) { name in
-                let i = index(ofRecipient: name)
+                guard let i = index(ofRecipient: name, add: !onlyKnown) else { return }
                 if !list.contains(i) { list.append(i) }
             }
         case .list(let l):
             for element in l {
                 Addresses.split(element) { name in
-                    let i = index(ofRecipient: name)
+                    guard let i = index(ofRecipient: name, add: !onlyKnown) else { return }
                     if !list.contains(i) { list.append(i) }
                 }
             }
@@ -76,7 +101,7 @@ struct OpenMessage: Sendable {
         }
     }
 
-    private mutating func index(ofRecipient name: String) -> Int32 {
+    private mutating func index(ofRecipient name: String, add: Bool) -> Int32? {
         let key = Addresses.asciiLower(name)
         if recipientKeys.count < 16 {
             for (i, k) in recipientKeys.enumerated() where k == key { return Int32(i) }
@@ -86,6 +111,7 @@ struct OpenMessage: Sendable {
             }
             if let i = recipientIndex[key] { return i }
         }
+        guard add else { return nil }
         let i = Int32(recipientKeys.count)
         recipientKeys.append(key)
         recipientNames.append(name)
@@ -246,7 +272,9 @@ struct Merger: Sendable {
         table[i] = true
     }
 
-    mutating func build(_ msg: OpenMessage, stats: inout AssemblyStats, into out: inout [Event]) {
+    mutating func build(_ closing: OpenMessage, stats: inout AssemblyStats, into out: inout [Event]) {
+        var msg = closing
+        msg.resolveJournalRecipients()
         let parts = msg.parts
         sortKeys.removeAll(keepingCapacity: true)
         var hasReceipt = false

@@ -2,6 +2,11 @@
 /// `2024-05-01T10:00:00.000Z`. Hand-written because this runs once per event (Foundation's formatters cost
 /// microseconds each).
 public enum UTCTime {
+    /// The instants Osprey accepts and prints: 0000-01-01T00:00:00.000Z … 9999-12-31T23:59:59.999Z. Parsed
+    /// times outside are rejected (a five-digit year cannot be written in the 24-byte form).
+    public static let minMillis: Int64 = -62_167_219_200_000
+    public static let maxMillis: Int64 = 253_402_300_799_999
+
     /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
     @inline(__always) public static func days(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
@@ -41,10 +46,10 @@ public enum UTCTime {
         if allDigits {
             var v: Int64 = 0
             let count = end - p
-            guard count <= 16 else { return nil }
+            guard count <= 16 else { return nil } // 16 digits < 10^16 < Int64.max: no overflow below
             for i in p..<end { v = v * 10 + Int64(bytes[i] - 0x30) }
-            if count >= 12 { return v }       // epoch milliseconds
-            if count >= 9 { return v * 1000 } // epoch seconds
+            if count >= 12 { return v <= maxMillis ? v : nil } // epoch milliseconds
+            if count >= 9 { return v * 1000 }                   // epoch seconds (≤ 11 digits: year < 5139)
             return nil
         }
 
@@ -101,7 +106,9 @@ public enum UTCTime {
         guard p == end else { return nil }
         let d = days(year: year, month: month, day: day)
         let secs = Int64(d) * 86400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
-        return secs * 1000 + Int64(millis)
+        let ms = secs * 1000 + Int64(millis)
+        // A zone offset can carry 0000-01-01 / 9999-12-31 across the range.
+        return ms >= minMillis && ms <= maxMillis ? ms : nil
     }
 
     public static func parse(_ text: String) -> Int64? {
@@ -117,7 +124,10 @@ public enum UTCTime {
     }
 
     /// Writes the 24-byte form at `offset` (the array must have room).
+    /// Instants outside `minMillis…maxMillis` (never produced by `parse`) are written clamped to that range,
+    /// so the text always has the right digits for a valid instant.
     public static func write(_ ms: Int64, into out: inout [UInt8], at offset: Int) {
+        let ms = min(max(ms, minMillis), maxMillis)
         var secs = ms / 1000
         var milli = Int(ms % 1000)
         if milli < 0 { milli += 1000; secs -= 1 }

@@ -79,6 +79,10 @@ public enum EventBuilder {
     }
 
     /// `"a.docx", "b.xlsx"` (Mimecast's AttNames string), a JSON array text, or a comma list → names.
+    /// An item is quoted when it starts with `"` (after spaces); its closing quote is the first `"` followed
+    /// by optional spaces and then `,` or the end, so quotes inside a name are kept
+    /// (`"so-called "TPS REPORTS" we need to fill.docx"` is one name with its quotes). In an unquoted item
+    /// every character up to the next `,` is the name.
     public static func splitNames(_ s: String) -> [String] {
         var out: [String] = []
         var t = s
@@ -87,22 +91,40 @@ public enum EventBuilder {
             while start < end, b[start] == 0x20 { start += 1 }
             while end > start, b[end - 1] == 0x20 { end -= 1 }
             if end - start >= 2, b[start] == 0x5B, b[end - 1] == 0x5D { start += 1; end -= 1 }
-            var current: [UInt8] = []
-            var inQuote = false
-            func flush() {
-                var a = 0, z = current.count
-                while a < z, current[a] == 0x20 { a += 1 }
-                while z > a, current[z - 1] == 0x20 { z -= 1 }
-                if z > a { out.append(String(decoding: current[a..<z], as: UTF8.self)) }
-                current.removeAll(keepingCapacity: true)
+            func add(_ a0: Int, _ z0: Int) {
+                var a = a0, z = z0
+                while a < z, b[a] == 0x20 { a += 1 }
+                while z > a, b[z - 1] == 0x20 { z -= 1 }
+                if z > a { out.append(String(decoding: UnsafeBufferPointer(rebasing: b[a..<z]), as: UTF8.self)) }
             }
-            for i in start..<end {
-                let c = b[i]
-                if c == 0x22 { inQuote.toggle(); continue }
-                if c == 0x2C, !inQuote { flush(); continue }
-                current.append(c)
+            func closesItem(_ q: Int) -> Int? {   // offset after the `,` (or end) when the quote at q closes
+                var k = q + 1
+                while k < end, b[k] == 0x20 { k += 1 }
+                if k == end { return end }
+                return b[k] == 0x2C ? k + 1 : nil
             }
-            flush()
+            var i = start
+            while i < end {
+                while i < end, b[i] == 0x20 { i += 1 }
+                guard i < end else { break }
+                if b[i] == 0x22 {
+                    var q = i + 1
+                    var next: Int?
+                    while q < end {
+                        if b[q] == 0x22, let n = closesItem(q) { next = n; break }
+                        q += 1
+                    }
+                    if let next {
+                        add(i + 1, q)
+                        i = next
+                        continue
+                    }
+                }
+                var c = i
+                while c < end, b[c] != 0x2C { c += 1 }
+                add(i, c)
+                i = c + 1
+            }
         }
         return out
     }

@@ -10,6 +10,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case tooLong = "line too long"
     case invalidBytes = "invalid bytes"
     case malformedJSON = "malformed JSON"
+    /// A scalar where a record belongs: `5` or `"junk"` inside an envelope's array, `[1,2,3]`.
+    case notARecord = "not a record"
 }
 
 public struct Reject: Error, Sendable {
@@ -39,10 +41,13 @@ public final class ParseEngine {
     private let conditionIndex: [[Int]]   // per parser: indices into conditionTexts
     private let absentIndex: [[Int]]
     private var conditionMemo: [UInt8]     // per record: 0 unknown, 1 present, 2 absent
+    /// The time of the last event of the current line (an API page): what `time_missing = page` parsers use.
+    private var pageTime: Int64?
 
     /// Envelope members whose array elements are the records (`{"type":"MTA","data":[…]}`,
     /// `{"meta":…,"data":[…],"fail":[]}`, held-release `heldReleaseLogs`, collector `events`).
     static let envelopeKeys: Set<String> = ["data", "heldReleaseLogs", "events"]
+    static let timeSource = Field.named("time_source")
 
     public init(parsers: [ParserDefinition], activityMap: ActivityMap, maxLineBytes: Int = 4 << 20) throws {
         self.parsers = parsers
@@ -88,8 +93,9 @@ public final class ParseEngine {
             emit(.reject(Reject(reason: .tooLong, detail: "\(line.count) bytes > \(maxLineBytes)"))); return
         }
         if let problem = byteProblem(line) { emit(.reject(Reject(reason: .invalidBytes, detail: problem))); return }
+        pageTime = nil
         if RecordScanner.detect(line) == .json {
-            parseJSONLine(line, emit)
+            parseJSONLine(line, emit) { parseRecord($0, emit) }
         } else {
             parseRecord(line, emit)
         }
@@ -110,7 +116,7 @@ public final class ParseEngine {
     // MARK: JSON lines: one or more values, envelopes unwrapped
 
     nonisolated(unsafe) static let envelopeMarkers: [UnsafeRawBufferPointer] =
-        ["\"data\"", "\"events\"", "\"heldReleaseLogs\"", "\"message\"", "}"].map { UnsafeRawBufferPointer(StaticBytes.make($0)) }
+        ["\"data\"", "\"events\"", "\"heldReleaseLogs\"", "\"message\"", "\"original\"", "}"].map { UnsafeRawBufferPointer(StaticBytes.make($0)) }
 
     /// Most JSON lines are one plain record: no envelope key, one object. Those skip the envelope pass
     /// (a whole extra scan of the line).
@@ -122,7 +128,7 @@ public final class ParseEngine {
         for m in ParseEngine.envelopeMarkers.dropLast() where Bytes.find(m, in: line) != nil { return false }
         // `},{` (several objects on one line), with optional spaces.
         var from = a + 1
-        while let close = Bytes.find(ParseEngine.envelopeMarkers[4], in: line, from: from), close < z - 1 {
+        while let close = Bytes.find(ParseEngine.envelopeMarkers[ParseEngine.envelopeMarkers.count - 1], in: line, from: from), close < z - 1 {
             var k = close + 1
             while k < z, line[k] == 0x20 { k += 1 }
             if k < z, line[k] == 0x2C { return false }
@@ -131,17 +137,19 @@ public final class ParseEngine {
         return true
     }
 
-    private func parseJSONLine(_ line: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
-        if isPlainRecord(line) { parseRecord(line, emit); return }
+    private func parseJSONLine(_ line: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void,
+                               _ onRecord: (UnsafeRawBufferPointer) -> Void) {
+        if isPlainRecord(line) { onRecord(line); return }
         let scanner = JSONScanner(line)
         var records: [JSONValueRange] = []
         var decoded: [[UInt8]] = []
+        var scalars: [String] = []
         var sawEnvelope = false
         do {
             var p = scanner.skipSpace(0)
             while p < line.count {
                 let (v, after) = try scanner.value(at: p)
-                try collect(v, in: scanner, records: &records, decoded: &decoded, sawEnvelope: &sawEnvelope)
+                try collect(v, in: scanner, records: &records, decoded: &decoded, scalars: &scalars, sawEnvelope: &sawEnvelope)
                 p = scanner.skipSpace(after)
                 if p < line.count, line[p] == 0x2C { p = scanner.skipSpace(p + 1) } // `},{` on one line
                 else if p < line.count, line[p] != 0x7B, line[p] != 0x5B {
@@ -153,20 +161,21 @@ public final class ParseEngine {
         } catch {
             emit(.reject(Reject(reason: .malformedJSON, detail: "\(error)"))); return
         }
-        if records.isEmpty && decoded.isEmpty {
+        if records.isEmpty && decoded.isEmpty && scalars.isEmpty {
             if sawEnvelope { emit(.emptyPage) } else { emit(.reject(Reject(reason: .noParser, detail: "JSON with no record"))) }
             return
         }
-        for r in records { parseRecord(UnsafeRawBufferPointer(rebasing: line[r.start..<r.end]), emit) }
-        for d in decoded { d.withUnsafeBytes { parseJSONLine($0, emit) } }
+        for r in records { onRecord(UnsafeRawBufferPointer(rebasing: line[r.start..<r.end])) }
+        for d in decoded { d.withUnsafeBytes { parseJSONLine($0, emit, onRecord) } }
+        for s in scalars { emit(.reject(Reject(reason: .notARecord, detail: s))) }
     }
 
     private func collect(_ v: JSONValueRange, in scanner: JSONScanner, records: inout [JSONValueRange],
-                         decoded: inout [[UInt8]], sawEnvelope: inout Bool) throws {
+                         decoded: inout [[UInt8]], scalars: inout [String], sawEnvelope: inout Bool) throws {
         switch v.kind {
         case .array:
             sawEnvelope = true
-            for e in try scanner.elements(of: v) { try collect(e, in: scanner, records: &records, decoded: &decoded, sawEnvelope: &sawEnvelope) }
+            for e in try scanner.elements(of: v) { try collect(e, in: scanner, records: &records, decoded: &decoded, scalars: &scalars, sawEnvelope: &sawEnvelope) }
         case .object:
             // An envelope has an array member named data/heldReleaseLogs/events; a collector wrapper is an
             // object whose only member is a string holding JSON (`{"message":"{…}"}`).
@@ -184,18 +193,35 @@ public final class ParseEngine {
             if !envelopeArrays.isEmpty {
                 sawEnvelope = true
                 for a in envelopeArrays {
-                    for e in try scanner.elements(of: a) { try collect(e, in: scanner, records: &records, decoded: &decoded, sawEnvelope: &sawEnvelope) }
+                    for e in try scanner.elements(of: a) { try collect(e, in: scanner, records: &records, decoded: &decoded, scalars: &scalars, sawEnvelope: &sawEnvelope) }
                 }
             } else if members == 1, let s = onlyString, s.end > s.start, scanner.buf[s.start] == 0x7B {
                 decoded.append(Array(scanner.string(s).utf8))
+            } else if let original = try ecsOriginal(v, in: scanner) {
+                // An Elastic (ECS) document keeps the raw Mimecast record in `event.original`.
+                decoded.append(Array(scanner.string(original).utf8))
             } else {
                 records.append(v)
             }
-        case .string:
-            if v.end > v.start, scanner.buf[v.start] == 0x7B { decoded.append(Array(scanner.string(v).utf8)) }
+        case .string where v.end > v.start && scanner.buf[v.start] == 0x7B:
+            decoded.append(Array(scanner.string(v).utf8))
         default:
-            break
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: scanner.buf[(v.kind == .string ? v.start - 1 : v.start)..<min(scanner.buf.count, v.end + (v.kind == .string ? 1 : 0))].prefix(64)), as: UTF8.self)
+            scalars.append("\(v.kind) \(text) where a record belongs")
         }
+    }
+
+    static let eventOriginalHash = FNV.hash("event.original")
+    nonisolated(unsafe) static let ecsMarker = UnsafeRawBufferPointer(StaticBytes.make("\"original\""))
+
+    /// `event.original` of an ECS document when it is a string holding a JSON object.
+    private func ecsOriginal(_ v: JSONValueRange, in scanner: JSONScanner) throws -> JSONValueRange? {
+        guard Bytes.find(ParseEngine.ecsMarker, in: UnsafeRawBufferPointer(rebasing: scanner.buf[v.start..<v.end])) != nil else { return nil }
+        var found: JSONValueRange?
+        _ = try scanner.members(ofObjectAt: v.start, flattenDepth: 2) { h, _, val in
+            if h == ParseEngine.eventOriginalHash, val.kind == .string, val.end > val.start, scanner.buf[val.start] == 0x7B { found = val }
+        }
+        return found
     }
 
     // MARK: One record
@@ -221,11 +247,101 @@ public final class ParseEngine {
             let p = parsers[i]
             guard conditionsHold(i, record) else { continue }
             switch build(p, rules[i]!, view) {
-            case .success(let event): emit(.event(event)); return
+            case .success(let event): pageTime = event.timeMillis; emit(.event(event)); return
             case .failure(let r): if firstMiss == nil { firstMiss = r }
             }
         }
         emit(.reject(firstMiss ?? Reject(reason: .noParser, detail: "format \(format.rawValue)")))
+    }
+
+    // MARK: --explain
+
+    /// Why a line parses as it does: the framing (envelope, records), then for each record every parser of
+    /// its format in order, with the reason each one did not take it (a condition absent, an excluding text
+    /// present, the time unreadable or missing, a required field missing) until one does.
+    public func explain(line text: String) -> String {
+        var t = text
+        return t.withUTF8 { explain(line: UnsafeRawBufferPointer($0)) }
+    }
+
+    public func explain(line: UnsafeRawBufferPointer) -> String {
+        var out = ""
+        func run() {
+            guard line.count <= maxLineBytes else { out += "line too long: \(line.count) bytes > \(maxLineBytes)\n"; return }
+            if let problem = byteProblem(line) { out += "invalid bytes: \(problem)\n"; return }
+            pageTime = nil
+            let format = RecordScanner.detect(line)
+            out += "line: \(line.count) bytes, format \(format.rawValue)\n"
+            var n = 0
+            if format == .json {
+                parseJSONLine(line, { r in
+                    switch r {
+                    case .reject(let j): out += "reject: \(j.reason.rawValue): \(j.detail)\n"
+                    case .emptyPage: out += "an empty API page (no records): counted, neither event nor reject\n"
+                    case .event: break
+                    }
+                }, { rec in
+                    n += 1
+                    out += "record \(n) (\(rec.count) bytes):\n"
+                    explainRecord(rec, into: &out)
+                })
+            } else {
+                out += "record 1:\n"
+                explainRecord(line, into: &out)
+            }
+        }
+        run()
+        return out
+    }
+
+    private func explainRecord(_ record: UnsafeRawBufferPointer, into out: inout String) {
+        let format = RecordScanner.detect(record)
+        var view = RecordView(bytes: record, format: format)
+        do {
+            switch format {
+            case .json: try RecordScanner.scanJSON(&view, flattenDepth: 2)
+            case .cef: try RecordScanner.scanCEF(&view, scratch: scratch, flattenDepth: 2)
+            case .kv: RecordScanner.scanKV(&view)
+            case .text: break
+            }
+        } catch RecordScanError.json(let e) {
+            out += "  malformed JSON: \(e.description)\n  → reject: malformed JSON\n"; return
+        } catch {
+            out += "  malformed JSON: \(error)\n  → reject: malformed JSON\n"; return
+        }
+        let candidates = byFormat[format] ?? []
+        out += "  format \(format.rawValue): \(view.entries.count) keys; \(candidates.count) parsers read this format (\(parsers.count - candidates.count) others are not tried)\n"
+        for k in conditionMemo.indices { conditionMemo[k] = 0 }
+        var firstMiss: Reject?
+        for i in candidates {
+            let p = parsers[i]
+            let where_ = "\(p.file.split(separator: "/").last ?? ""):\(p.line)"
+            if let c = conditionIndex[i].first(where: { !present($0, record) }) {
+                out += "  - \(p.name) (\(where_)): condition `\(String(decoding: conditionTexts[c], as: UTF8.self))` absent\n"
+                continue
+            }
+            if let c = absentIndex[i].first(where: { present($0, record) }) {
+                out += "  - \(p.name) (\(where_)): excluded, `\(String(decoding: conditionTexts[c], as: UTF8.self))` present\n"
+                continue
+            }
+            switch build(p, rules[i]!, view) {
+            case .success(let e):
+                pageTime = e.timeMillis
+                out += "  - \(p.name) (\(where_)): TAKES the record → \(e.activityType.rawValue) at \(UTCTime.format(e.timeMillis)), user \(e.string(F.user) ?? "(none)"), record_type \(e.string(F.recordType) ?? "(none)")\n"
+                return
+            case .failure(let r):
+                if firstMiss == nil { firstMiss = r }
+                let why: String
+                switch r.reason {
+                case .badTime: why = "time unreadable"
+                case .missingField: why = "required field missing"
+                default: why = r.reason.rawValue
+                }
+                out += "  - \(p.name) (\(where_)): conditions hold, but \(why): \(r.detail)\n"
+            }
+        }
+        let r = firstMiss ?? Reject(reason: .noParser, detail: "format \(format.rawValue)")
+        out += "  → reject: \(r.reason.rawValue): \(r.detail)\n"
     }
 
     @inline(__always) private func present(_ c: Int, _ record: UnsafeRawBufferPointer) -> Bool {
@@ -253,11 +369,14 @@ public final class ParseEngine {
             if let t = UTCTime.parse(raw), formAllowed(p.timeFormats, raw) { time = t; break }
             timeText = String(decoding: raw, as: UTF8.self)
         }
+        var fromPage = false
+        if time == nil, timeText == nil, p.timeMissing == .page, let t = pageTime { time = t; fromPage = true }
         guard let time else {
             if let bad = timeText { return .failure(Reject(reason: .badTime, detail: "\(p.name): '\(bad.prefix(64))'")) }
             return .failure(Reject(reason: .missingField, detail: "\(p.name): time (\(p.timeKeys.map(\.0).joined(separator: ", ")))"))
         }
         var event = Event(parser: p.name, activityType: .appActivity, timeMillis: time)
+        if fromPage { event[ParseEngine.timeSource] = .string("page") }
         for m in p.mappings {
             guard let e = view.entry(m.keyHash), e.value.kind != .null else { continue }
             guard let v = value(of: e, in: view, transforms: m.transforms) else { continue }
@@ -298,6 +417,45 @@ public final class ParseEngine {
         return .success(event)
     }
 
+    /// A JSON integer literal (`-?[0-9]+`) as Int64 with checked arithmetic: nil for anything else,
+    /// including values beyond Int64 (`9223372036854775808`), which then stay text.
+    static func integer(_ raw: UnsafeRawBufferPointer) -> Int64? {
+        var k = 0
+        let neg = raw.count > 0 && raw[0] == 0x2D
+        if neg { k = 1 }
+        guard raw.count > k else { return nil }
+        var n: Int64 = 0
+        while k < raw.count {
+            let c = raw[k]
+            guard c >= 0x30, c <= 0x39 else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            // Accumulate negatively so Int64.min is representable.
+            let (a, o2) = m.subtractingReportingOverflow(Int64(c - 0x30))
+            if o1 || o2 { return nil }
+            n = a
+            k += 1
+        }
+        if neg { return n }
+        return n == .min ? nil : -n
+    }
+
+    static func isHex(_ s: String, length: Int) -> Bool {
+        s.utf8.count == length && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
+    }
+
+    /// `Attachment Protect` / `attachment_protect` → `attachment-protect`.
+    static func slug(_ s: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        var pendingDash = false
+        for c in s.utf8 {
+            if c == 0x20 || c == 0x5F || c == 0x2D || c == 0x09 { pendingDash = !out.isEmpty; continue }
+            if pendingDash { out.append(0x2D); pendingDash = false }
+            out.append(c >= 0x41 && c <= 0x5A ? c + 32 : c)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private func formAllowed(_ forms: Set<TimeForm>, _ raw: UnsafeRawBufferPointer) -> Bool {
         if forms.contains(.auto) { return true }
         var digits = 0
@@ -313,15 +471,7 @@ public final class ParseEngine {
         switch e.value.kind {
         case .number:
             let raw = UnsafeRawBufferPointer(rebasing: buf[e.value.start..<e.value.end])
-            var n: Int64 = 0
-            var ok = raw.count > 0 && raw.count < 19
-            var neg = false
-            for (k, c) in raw.enumerated() {
-                if k == 0, c == 0x2D { neg = true; continue }
-                guard c >= 0x30, c <= 0x39 else { ok = false; break }
-                n = n * 10 + Int64(c - 0x30)
-            }
-            v = ok ? .int(neg ? -n : n) : .string(String(decoding: raw, as: UTF8.self))
+            v = ParseEngine.integer(raw).map(Value.int) ?? .string(String(decoding: raw, as: UTF8.self))
         case .bool:
             v = .bool(buf[e.value.start] == 0x74)
         case .array:
@@ -356,6 +506,13 @@ public final class ParseEngine {
                 if view.entry(h) == nil { return nil }
             case .unlessKey(let h):
                 if view.entry(h) != nil { return nil }
+            case .hash(let n):
+                guard case .string(let s) = v, ParseEngine.isHex(s, length: n) else { return nil }
+            case .notHash(let ns):
+                if case .string(let s) = v, ns.contains(where: { ParseEngine.isHex(s, length: $0) }) { return nil }
+            case .slug:
+                if case .string(let s) = v { v = .string(ParseEngine.slug(s)) }
+                else if case .list(let l) = v { v = .list(l.map(ParseEngine.slug)) }
             case .before(let sep):
                 // `1.2.3.4:25` → `1.2.3.4`; an IPv6 address (several colons) is left whole.
                 if case .string(let s) = v, let c = sep.first, let i = s.firstIndex(of: c),

@@ -13,6 +13,9 @@ public enum ValueTransform: Sendable, Equatable {
     case whenKey(UInt64)       // keep only when the record also has this key
     case unlessKey(UInt64)     // keep only when the record lacks this key
     case before(String)        // the text before the first occurrence of a separator (`ip:port` → ip)
+    case hash(Int)             // keep only a hex string of exactly this many digits (32 md5, 40 sha1, 64 sha256)
+    case notHash([Int])        // keep only a value that is not a hex string of one of these lengths
+    case slug                  // lowercase, runs of spaces / underscores → one `-` (`attachment protect` → `attachment-protect`)
 
     static func parse(_ text: String) -> ValueTransform? {
         let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
@@ -28,6 +31,14 @@ public enum ValueTransform: Sendable, Equatable {
         case "when_key": return parts.count == 2 ? .whenKey(FNV.hash(parts[1])) : nil
         case "unless_key": return parts.count == 2 ? .unlessKey(FNV.hash(parts[1])) : nil
         case "before": return parts.count == 2 ? .before(parts[1]) : nil
+        case "hash":
+            guard parts.count == 2, let n = Int(parts[1]), n > 0 else { return nil }
+            return .hash(n)
+        case "not_hash":
+            guard parts.count == 2 else { return nil }
+            let ns = splitList(parts[1]).compactMap { Int($0) }
+            return ns.isEmpty || ns.count != splitList(parts[1]).count ? nil : .notHash(ns)
+        case "slug": return .slug
         default: return nil
         }
     }
@@ -49,8 +60,18 @@ public struct Extraction: @unchecked Sendable {
 
 /// One parser, loaded from a `[parser NAME]` section of a file under Content/parsers. A class: the engine
 /// reads it per line and must not copy its arrays.
+/// What a parser does with a record that has none of its time keys.
+public enum TimeMissing: String, Sendable {
+    /// Reject it (`missing required field`), the default.
+    case reject
+    /// Take the time of the previous event of the same line (an API page: envelope or collector file) and
+    /// mark the event `time_source = page`; reject when the line has no earlier event.
+    case page
+}
+
 public final class ParserDefinition: @unchecked Sendable {
     public let name: String
+    public var timeMissing: TimeMissing = .reject
     public let vendor: String
     public let product: String
     public let format: RecordFormat
@@ -101,7 +122,7 @@ public enum TimeForm: String, Sendable, CaseIterable {
 /// Loads every `*.parser` file of a directory (sorted by name; order inside a file is kept).
 public enum ParserLoader {
     static let allowedKeys: Set<String> = ["vendor", "product", "format", "activity", "activity_types", "condition",
-                                           "absent", "time", "time_format", "require", "description", "order"]
+                                           "absent", "time", "time_format", "time_missing", "require", "description", "order"]
     static let allowedPrefixes: Set<String> = ["map", "extract", "copy", "set"]
 
     public static func load(directory: String) throws -> [ParserDefinition] {
@@ -190,12 +211,19 @@ public enum ParserLoader {
                 guard let n = Int(o.value) else { throw s.error(at: o.line, "order must be an integer") }
                 order = n
             }
-            out.append(ParserDefinition(
+            var timeMissing = TimeMissing.reject
+            if let tm = try s.optional("time_missing") {
+                guard let v = TimeMissing(rawValue: tm.value) else { throw s.error(at: tm.line, "unknown time_missing '\(tm.value)' (reject, page)") }
+                timeMissing = v
+            }
+            let def = ParserDefinition(
                 name: s.name, vendor: try s.required("vendor").value, product: try s.required("product").value,
                 format: format, activity: activity, activityTypes: types, conditions: conditions, absent: absent,
                 timeKeys: timeKeys, timeFormats: forms, mappings: mappings, extractions: extractions, copies: copies,
                 constants: constants, required: required, file: file, line: s.line,
-                description: try s.optional("description")?.value ?? "", order: order))
+                description: try s.optional("description")?.value ?? "", order: order)
+            def.timeMissing = timeMissing
+            out.append(def)
         }
         return out
     }

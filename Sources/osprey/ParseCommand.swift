@@ -21,6 +21,9 @@ struct Parse: ParsableCommand {
     @Flag(help: "Print only the summary, no events.")
     var quiet = false
 
+    @Flag(help: "Instead of events, explain each record (meant for one line): every parser tried, in order, and why it did not take it.")
+    var explain = false
+
     @OptionGroup var contentOptions: ContentOptions
 
     func run() throws {
@@ -35,10 +38,11 @@ struct Parse: ParsableCommand {
         var stats = ParseStats()
         var writer = JSONWriter(capacity: 4096)
         let started = Date()
+        var inputErrors: [InputError] = []
         for path in files.isEmpty ? ["-"] : files {
             let reader = try LineReader(path: path, maxLineBytes: maxLineBytes)
             var lineNo = 0
-            try reader.forEach { record in
+            do { try reader.forEach { record in
                 let firstLine = lineNo + 1
                 switch record {
                 case .tooLong(let bytes, let lines):
@@ -53,11 +57,14 @@ struct Parse: ParsableCommand {
                     stats.lines += lines
                     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { stats.blankLines += lines; return }
                     stats.records += 1
+                    if explain {
+                        out.write("\(path):\(firstLine): " + engine.explain(line: bytes))
+                    }
                     engine.parse(line: bytes) { result in
                         stats.count(result)
                         switch result {
                         case .event(let e):
-                            if !quiet {
+                            if !quiet && !explain {
                                 writer.bytes.removeAll(keepingCapacity: true)
                                 writer.event(e)
                                 writer.bytes.append(0x0A)
@@ -69,11 +76,19 @@ struct Parse: ParsableCommand {
                         }
                     }
                 }
+            } } catch let e as InputError {
+                // A truncated gzip: the records before the cut were counted; the file is reported, exit non-zero.
+                inputErrors.append(e)
+                FileHandle.standardError.write(Data("osprey parse: error: \(e)\n".utf8))
             }
         }
         out.flush()
         rejectOut?.flush()
-        FileHandle.standardError.write(stats.summary(seconds: Date().timeIntervalSince(started)).data(using: .utf8)!)
+        FileHandle.standardError.write(Data(stats.summary(seconds: Date().timeIntervalSince(started)).utf8))
+        if !inputErrors.isEmpty {
+            FileHandle.standardError.write(Data("osprey parse: \(inputErrors.count) input error(s): \(inputErrors.map(\.description).joined(separator: "; "))\n".utf8))
+            throw ExitCode(1)
+        }
     }
 
     private func writeReject(_ out: OutputWriter, path: String, line: Int, reject: ParseResult, text: UnsafeRawBufferPointer?) {

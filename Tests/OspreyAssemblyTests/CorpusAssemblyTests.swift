@@ -201,7 +201,7 @@ final class CorpusAssemblyTests: XCTestCase {
         let a = assembled(out, key: "pZrAa9HUN-WmL2AK6cWduw")
         XCTAssertEqual(a.count, 1)
         XCTAssertEqual(a.first?.s("dest_email_address"), "boucard.john@demo-int.elastic.mime-api.com")
-        XCTAssertEqual(a.first?[AssemblyField.parts], .list(["receipt", "attachment protect"]))
+        XCTAssertEqual(a.first?[AssemblyField.parts], .list(["receipt", "attachment-protect"]), "record types are hyphenated in v1 and v2 alike")
         XCTAssertEqual(a.first?[F.emailAttachments], .list(["WinZip Attachments.zip"]))
         XCTAssertEqual(a.first?.s("file_ext"), "zip")
         XCTAssertEqual(a.first?.activityType, .emailIn)

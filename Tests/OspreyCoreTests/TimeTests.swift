@@ -39,3 +39,24 @@ final class TimeTests: XCTestCase {
         XCTAssertEqual(UTCTime.hourOfWeek(ms("2021-10-16T23:00:00Z")!), 167)
     }
 }
+
+final class TimeRangeTests: XCTestCase {
+    func testYearsPast9999AndBefore0000AreRejected() {
+        XCTAssertNil(UTCTime.parse("10000-01-01T00:00:00Z"))
+        XCTAssertNil(UTCTime.parse("9999-12-31T23:30:00-0100"), "an offset carrying the time into year 10000")
+        XCTAssertNil(UTCTime.parse("0000-01-01T00:30:00+0100"), "an offset carrying the time before year 0")
+        XCTAssertNil(UTCTime.parse("9999999999999999"), "epoch ms of year 318857")
+        XCTAssertNil(UTCTime.parse("253402300800000"))
+        XCTAssertEqual(UTCTime.parse("253402300799999"), UTCTime.maxMillis)
+        XCTAssertEqual(UTCTime.parse("9999-12-31T23:59:59.999Z"), UTCTime.maxMillis)
+        XCTAssertEqual(UTCTime.parse("0000-01-01T00:00:00Z"), UTCTime.minMillis)
+        XCTAssertEqual(UTCTime.parse("99999999999"), 99_999_999_999_000, "11-digit epoch seconds (year 5138) stay valid")
+    }
+
+    func testFormatNeverWritesWrongDigits() {
+        XCTAssertEqual(UTCTime.format(UTCTime.maxMillis), "9999-12-31T23:59:59.999Z")
+        XCTAssertEqual(UTCTime.format(.max), "9999-12-31T23:59:59.999Z", "clamped, not garbage")
+        XCTAssertEqual(UTCTime.format(.min), "0000-01-01T00:00:00.000Z")
+        XCTAssertEqual(UTCTime.format(UTCTime.minMillis), "0000-01-01T00:00:00.000Z")
+    }
+}
