@@ -52,10 +52,13 @@ public final class MimecastInput: @unchecked Sendable {
     public private(set) var polls = 0
     public private(set) var lastErrors: [(stream: String, error: String)] = []
 
-    init(config: CollectConfig, engine: ServeEngine, transport: APITransport = AHCTransport()) throws {
+    init(config: CollectConfig, engine: ServeEngine) throws {
         self.config = config
         self.engine = engine
-        client = MimecastClient(config: config, transport: transport)
+        do { _ = try config.clientID.resolve(); _ = try config.clientSecret.resolve() } catch {
+            throw ContentError(file: config.file, line: config.line, reason: "[input mimecast \(config.name)]: \(error)")
+        }
+        client = MimecastClient(config: config, transport: AHCTransport())
         try client.loadCredentials()
         if let durable = engine.durable {
             let rows = try durable.store.sideState(owner: "collect")

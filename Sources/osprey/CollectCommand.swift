@@ -126,8 +126,10 @@ final class CollectRunner: @unchecked Sendable {
         }
         var cs: [Collector] = []
         for c in configs {
+            // Credentials first: a transport must not be created (and dropped unshut) for a config that fails.
+            do { _ = try c.clientID.resolve(); _ = try c.clientSecret.resolve() } catch { throw ValidationError("[collect \(c.name)]: \(error)") }
             let client = MimecastClient(config: c, transport: AHCTransport())
-            do { try client.loadCredentials() } catch { throw ValidationError("[collect \(c.name)]: \(error)") }
+            try client.loadCredentials()
             cs.append(Collector(config: c, client: client, positions: positions))
         }
         collectors = cs

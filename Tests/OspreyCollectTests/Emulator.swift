@@ -31,6 +31,8 @@ final class MimecastEmulator: @unchecked Sendable {
         var duplicatePages = false
         var delayMillis = 0
         var retryAfterSeconds = 3
+        /// Event time one batch file covers (Mimecast writes files every few minutes; tests use longer spans).
+        var fileMillis: Int64 = 3_600_000
     }
 
     struct Paged { var path: String; var startKey: String; var endKey: String; var dataPath: String? }
@@ -229,7 +231,7 @@ final class MimecastEmulator: @unchecked Sendable {
                   let e = q(req, "dateRangeEndsAt").flatMap(MimecastEmulator.dayStart) else { return json(["error": "dates"], status: .badRequest) }
             start = s; end = e + 86_400_000
         }
-        let hours = Array(Set((data["siem:" + type] ?? []).filter { $0.0 >= start && $0.0 < end }.map { $0.0 / 3_600_000 })).sorted()
+        let hours = Array(Set((data["siem:" + type] ?? []).filter { $0.0 >= start && $0.0 < end }.map { $0.0 / faults.fileMillis })).sorted()
         let page = hours.dropFirst(offset).prefix(size)
         let value: [[String: Any]] = page.map { h in
             ["url": "\(baseURL)/storage/\(type.replacingOccurrences(of: " ", with: "_"))/\(h).json.gz?X-Amz-Signature=\(UInt32.random(in: 0...UInt32.max))",
@@ -249,7 +251,7 @@ final class MimecastEmulator: @unchecked Sendable {
         let type = t.replacingOccurrences(of: "_", with: " ")
         let (lines, truncate): ([String], Bool) = lock.withLock {
             count("download")
-            let lines = (data["siem:" + type] ?? []).filter { $0.0 / 3_600_000 == h }.map(\.1)
+            let lines = (data["siem:" + type] ?? []).filter { $0.0 / faults.fileMillis == h }.map(\.1)
             var truncate = false
             if faults.truncateOneFile && !truncatedDone && lines.count > 3 { truncatedDone = true; truncate = true; count("truncated") }
             return (lines, truncate)

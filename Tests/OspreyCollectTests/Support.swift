@@ -120,7 +120,7 @@ enum TestData {
     }
 
     static func config(_ emu: MimecastEmulator, name: String = "test", sources: String, pageSize: Int = 50, rate: Double = 1000,
-                       secretFile: String, kind: String = "collect", extra: String = "") -> String {
+                       secretFile: String, kind: String = "collect", interval: Int = 1, extra: String = "") -> String {
         """
         [\(kind) \(name)]
         base_url = \(emu.baseURL)
@@ -129,7 +129,7 @@ enum TestData {
         sources = \(sources)
         page_size = \(pageSize)
         rate = \(rate)
-        interval = 1
+        interval = \(interval)
         \(extra)
         """
     }
