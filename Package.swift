@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8",
@@ -44,15 +46,22 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Serve mode: syslog (UDP/TCP) and HTTP ingest, REST API, web page, metrics, alert outputs.
         .target(name: "OspreyServe", dependencies: [
-            "OspreyCore", "OspreyPipeline", "OspreyAnalytics", "OspreyState", "OspreyParsing",
+            "OspreyCore", "OspreyPipeline", "OspreyAnalytics", "OspreyState", "OspreyParsing", "OspreyCollect",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Mimecast API 2.0 collector: OAuth client credentials, SIEM batch/stream, audit, TTP, DLP, release logs.
+        .target(name: "OspreyCollect", dependencies: [
+            "OspreyCore", "CZlib",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator", "OspreyPipeline", "OspreyAnalytics",
-            "OspreyState", "OspreyServe",
+            "OspreyState", "OspreyServe", "OspreyCollect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [
@@ -77,6 +86,13 @@ let package = Package(
         ]),
         .testTarget(name: "OspreyServeTests", dependencies: [
             "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator",
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "OspreyCollectTests", dependencies: [
+            "OspreyCore", "OspreyCollect", "OspreyState", "OspreyServe", "OspreyGenerator", "CZlib",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
         .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"],

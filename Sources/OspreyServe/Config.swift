@@ -1,4 +1,5 @@
 import Foundation
+import OspreyCollect
 import OspreyCore
 
 /// `osprey serve --config FILE`: Osprey's content format (OspreyCore.ContentFile).
@@ -50,6 +51,8 @@ public struct ServeConfig: Sendable {
     /// Alerts kept in memory for the API (the state database keeps all of them).
     public var apiAlertLimit = 200_000
     public var outputs: [Output] = []
+    /// `[input mimecast NAME]` sections (MimecastInput.swift; keys as in CollectConfig).
+    public var mimecast: [CollectConfig] = []
 
     public init() {}
 
@@ -128,8 +131,16 @@ public struct ServeConfig: Sendable {
                 throw o.error(at: type.line, "output type must be jsonl, cef or webhook")
             }
         }
-        for other in sections where other.kind != "serve" && other.kind != "output" {
-            throw other.error(at: other.line, "unknown section kind '\(other.kind)' (serve, output)")
+        // Mimecast API inputs (MimecastInput.swift).
+        for i in sections where i.kind == "input" {
+            guard i.name.hasPrefix("mimecast "), case let n = String(i.name.dropFirst(9)).trimmingSpaces, !n.isEmpty else {
+                throw i.error(at: i.line, "input sections are '[input mimecast NAME]'")
+            }
+            if c.mimecast.contains(where: { $0.name == n }) { throw i.error(at: i.line, "[input mimecast \(n)] given twice") }
+            c.mimecast.append(try CollectConfig.parse(section: i, name: n))
+        }
+        for other in sections where other.kind != "serve" && other.kind != "output" && other.kind != "input" {
+            throw other.error(at: other.line, "unknown section kind '\(other.kind)' (serve, output, input)")
         }
         return c
     }

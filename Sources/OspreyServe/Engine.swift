@@ -38,13 +38,15 @@ public final class ServeEngine: @unchecked Sendable {
     let durable: DurablePipeline?
     var pipeline: Pipeline { plain ?? durable!.pipeline }
     private var seq = 0
-    private var sinceCheckpoint = 0
+    var sinceCheckpoint = 0  // internal: MimecastInput counts its records
     private var lastEventMillis: Int64 = 0
     private var lastProcessedWall = Date()
     let index: AlertIndex
     let events = EventLog()
     let sinks: Sinks
     private var timer: DispatchSourceTimer?
+    /// `[input mimecast NAME]` inputs (MimecastInput.swift).
+    public private(set) var mimecastInputs: [MimecastInput] = []
 
     public init(config: ServeConfig, contentDirectory: String) throws {
         self.config = config
@@ -66,12 +68,14 @@ public final class ServeEngine: @unchecked Sendable {
             plain = try Pipeline(options: options)
             durable = nil
         }
+        mimecastInputs = try config.mimecast.map { try MimecastInput(config: $0, engine: self) }
     }
 
     /// Starts the checkpoint timer (durable state only) and the event log.
     public func start() {
         let log = events
         queue.sync { pipeline.onEvent = { log.add($0) } }
+        for m in mimecastInputs { m.start() }
         guard durable != nil else { return }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + config.checkpointSeconds, repeating: config.checkpointSeconds)
@@ -191,6 +195,7 @@ public final class ServeEngine: @unchecked Sendable {
     }
 
     public func shutdown() async {
+        for m in mimecastInputs { await m.stop() }
         await flush()
         timer?.cancel()
         sinks.close()

@@ -224,6 +224,7 @@ enum Metrics {
         metric("osprey_output_failures_total", "counter", "Failed deliveries, by output.", sinks.map { ("{output=\"\($0.name)\"}", Double($0.failures)) })
         metric("osprey_resident_bytes", "gauge", "Resident memory of the process.", [("", Double(residentBytes()))])
         metric("osprey_uptime_seconds", "gauge", "Seconds since start.", [("", Date().timeIntervalSince(started).rounded())])
+        s += MimecastInput.metrics(engine.mimecastInputs)
         return s
     }
 

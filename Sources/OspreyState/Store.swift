@@ -16,6 +16,9 @@ import OspreyPipeline
 public final class StateStore: @unchecked Sendable {
     public let directory: String
     public let db: DatabaseQueue
+    // Side state (SideState.swift): rows of other components committed with each checkpoint.
+    var participants: [CommitParticipant] = []
+    let participantsLock = NSLock()
 
     public init(directory: String) throws {
         self.directory = directory
@@ -91,6 +94,7 @@ public final class StateStore: @unchecked Sendable {
                 try db.execute(sql: "INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?)",
                                arguments: [source, p.records, p.lines, p.bytes])
             }
+            try writeParticipants(db)  // side state (SideState.swift), same transaction
             try db.execute(sql: "INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?, ?, ?, ?)",
                            arguments: [seq, records, ISO8601DateFormatter().string(from: Date()), Data(analytics),
                                        StateStore.encodeStats(parseStats)])

@@ -1,0 +1,222 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import OspreyCollect
+import OspreyCore
+import XCTest
+
+/// The real binary against the emulator: `osprey collect --state` killed with SIGKILL mid-run and restarted
+/// until done archives every record exactly once and writes the alerts of an uninterrupted run; serve with an
+/// `[input mimecast]` section reaches the rule triggers of `osprey replay` over the same records.
+final class RestartAndServeTests: XCTestCase {
+    static let sources = "siem-batch, audit, ttp-url, ttp-attachment, ttp-impersonation, dlp, held-release"
+
+    func start(_ f: MimecastEmulator.Faults) throws -> (MimecastEmulator, String) {
+        let emu = MimecastEmulator(faults: f)
+        for l in try TestData.generated().lines { emu.add(l) }
+        emu.finishLoading()
+        try blocking { try await emu.start() }
+        let d = try makeTempDir("secret")
+        try emu.clientSecret.write(toFile: d + "/secret", atomically: true, encoding: .utf8)
+        return (emu, d + "/secret")
+    }
+
+    func archived(_ dir: String) -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".jsonl") }.sorted()
+        return names.flatMap { n in
+            ((try? String(contentsOfFile: dir + "/" + n, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+    }
+
+    func testKilledCollectResumesExactlyOnce() throws {
+        var f = MimecastEmulator.Faults()
+        f.every429 = 23; f.every500 = 31; f.expireTokenAfter = 47; f.truncateOneFile = true; f.duplicatePages = true
+        f.delayMillis = 2; f.retryAfterSeconds = 0; f.fileMillis = 6 * 3_600_000
+        let (emu, secret) = try start(f)
+        defer { try? blocking { await emu.stop() } }
+        let org = try TestData.generated().dir
+        let work = try makeTempDir("collect-kill")
+        try TestData.config(emu, sources: RestartAndServeTests.sources, pageSize: 20, secretFile: secret)
+            .write(toFile: work + "/c.conf", atomically: true, encoding: .utf8)
+        func args(_ tag: String) -> [String] {
+            ["collect", "--config", work + "/c.conf", "--state", work + "/state-" + tag, "--out", work + "/out-" + tag,
+             "--alerts", work + "/alerts-" + tag + ".jsonl", "--context", org + "/context", "--once", "--finish",
+             "--since", "2015-01-01T00:00:00Z", "--until", "2030-01-01T00:00:00Z", "--checkpoint-records", "200"]
+        }
+        // Killed run: SIGKILL at random moments until one run finishes on its own.
+        var kills = 0, killsAfterProgress = 0, runs = 0, finished = false
+        var rng = SystemRandomNumberGenerator()
+        while runs < 25 && killsAfterProgress < 3 {
+            runs += 1
+            let before = archived(work + "/out-k").count
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try ospreyBinary())
+            p.arguments = args("k")
+            p.standardError = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let wait = Double.random(in: 2.0...3.5, using: &rng)
+            let deadline = Date().addingTimeInterval(wait)
+            while p.isRunning && Date() < deadline { usleep(10_000) }
+            if !p.isRunning { p.waitUntilExit(); XCTAssertEqual(p.terminationStatus, 0); finished = true; break }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            kills += 1
+            let after = archived(work + "/out-k").count
+            if after > before { killsAfterProgress += 1 }
+        }
+        if !finished {
+            let r = try runOsprey(args("k"))
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        print("RestartAndServeTests: \(kills) kills (\(killsAfterProgress) after archived progress), \(runs) runs")
+        XCTAssertGreaterThanOrEqual(killsAfterProgress, 2, "the run must be killed mid-way at least twice")
+        let served = emu.allRecords
+        let got = archived(work + "/out-k")
+        XCTAssertEqual(got.count, served.count)
+        XCTAssertTrue(got.counted == served.counted, "every record archived exactly once across \(kills) kills")
+        // The same run without kills (fresh state, faults on) writes the same alerts.
+        let t0 = Date()
+        let r = try runOsprey(args("u"))
+        print("RestartAndServeTests: uninterrupted run \(String(format: "%.1f", Date().timeIntervalSince(t0))) s: \(r.stderr)")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(archived(work + "/out-u").counted == served.counted)
+        let a1 = (try? String(contentsOfFile: work + "/alerts-k.jsonl", encoding: .utf8)) ?? ""
+        let a2 = (try? String(contentsOfFile: work + "/alerts-u.jsonl", encoding: .utf8)) ?? ""
+        XCTAssertFalse(a2.isEmpty, "the uninterrupted run made alerts")
+        XCTAssertEqual(a1, a2, "killed and restarted run = uninterrupted run")
+    }
+
+    func testServeMimecastInputGivesReplayAlerts() throws {
+        let (emu, secret) = try start(MimecastEmulator.Faults())
+        defer { try? blocking { await emu.stop() } }
+        let org = try TestData.generated().dir
+        let work = try makeTempDir("collect-serve")
+        let sources = "siem-stream, audit, ttp-url, ttp-attachment, ttp-impersonation, dlp, held-release"
+        // Reference: the records in the order the collector hands them on, replayed.
+        let text = TestData.config(emu, sources: sources, pageSize: 40, secretFile: secret, extra: "lookback = 10000000")
+        let cfg = try CollectConfig.parse(text, file: "t.conf")[0]
+        let client = MimecastClient(config: cfg, transport: AHCTransport())
+        try client.loadCredentials()
+        let collector = Collector(config: cfg, client: client, positions: CollectPositions(limit: cfg.dedupLimit))
+        let lines = LockedBox<[String]>([])
+        _ = try blocking {
+            let r = await collector.poll(since: nil, until: nil) { s in if let r = s.record { lines.value.append(String(decoding: r, as: UTF8.self)) } }
+            await client.transport.shutdown()
+            return r.failures.count
+        }
+        XCTAssertTrue(lines.value.counted == emu.allRecords.counted)
+        try (lines.value.joined(separator: "\n") + "\n").write(toFile: work + "/ordered.jsonl", atomically: true, encoding: .utf8)
+        let rr = try runOsprey(["replay", work + "/ordered.jsonl", "--context", org + "/context", "--out", work + "/ref.jsonl"])
+        XCTAssertEqual(rr.status, 0, rr.stderr)
+        let expected = ruleLines(work + "/ref.jsonl")
+        XCTAssertFalse(expected.isEmpty, "the replay made rule triggers")
+        print("RestartAndServeTests: \(lines.value.count) records, \(expected.count) rule triggers in the replay")
+
+        let conf = """
+        [serve t]
+        http = 127.0.0.1:0
+        token = t0ken
+        context = \(org)/context
+
+        [output file]
+        type = jsonl
+        path = \(work)/alerts.jsonl
+
+        """ + TestData.config(emu, name: "m", sources: sources, pageSize: 40, secretFile: secret, kind: "input mimecast",
+                              interval: 3600, extra: "lookback = 10000000")
+        try conf.write(toFile: work + "/serve.conf", atomically: true, encoding: .utf8)
+        let server = try ServeProcess(config: work + "/serve.conf")
+        defer { server.stop() }
+        XCTAssertTrue(server.waitMetric("osprey_records_in_total{transport=\"mimecast\"}", atLeast: Double(lines.value.count)),
+                      "serve did not take every record: \(server.stderr.value)")
+        XCTAssertTrue(server.waitMetric("osprey_pending_records", atMost: 0))
+        XCTAssertEqual(server.http("POST", "/api/flush", token: "t0ken").0, 200)
+        let metrics = String(decoding: server.http("GET", "/metrics").1, as: UTF8.self)
+        XCTAssertTrue(metrics.contains("osprey_mimecast_records_total{stream=\"m/audit\"}"), metrics)
+        XCTAssertTrue(metrics.contains("osprey_mimecast_lag_seconds"))
+        let got = ruleLines(work + "/alerts.jsonl")
+        XCTAssertEqual(got.count, expected.count)
+        XCTAssertTrue(got == expected, "serve's rule triggers differ from replay's over the same records")
+    }
+}
+
+func ruleLines(_ path: String) -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").map(String.init).filter { $0.contains("\"kind\":\"rule\"") }
+}
+
+/// `osprey serve --config FILE` as a child process, with its HTTP port read from the "listening" line.
+final class ServeProcess {
+    let process = Process()
+    var port = 0
+    let stderr = LockedBox("")
+
+    init(config: String) throws {
+        process.executableURL = URL(fileURLWithPath: try ospreyBinary())
+        process.arguments = ["serve", "--config", config]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        let buf = stderr
+        err.fileHandleForReading.readabilityHandler = { h in
+            let d = h.availableData
+            if !d.isEmpty { buf.value += String(decoding: d, as: UTF8.self) }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let line = buf.value.split(separator: "\n").first(where: { $0.contains("listening") }),
+               let part = line.split(separator: " ").first(where: { $0.hasPrefix("http=") }), let p = Int(part.dropFirst(5)) {
+                port = p; return
+            }
+            if !process.isRunning { break }
+            usleep(50_000)
+        }
+        stop()
+        throw NSError(domain: "osprey serve did not start: \(buf.value)", code: 1)
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+    }
+
+    func http(_ method: String, _ path: String, token: String? = nil) -> (Int, Data) {
+        var req = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: 60)
+        req.httpMethod = method
+        if let token { req.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
+        let sem = DispatchSemaphore(value: 0)
+        let result = LockedBox<(Int, Data)>((0, Data()))
+        URLSession.shared.dataTask(with: req) { d, r, _ in
+            result.value = ((r as? HTTPURLResponse)?.statusCode ?? 0, d ?? Data())
+            sem.signal()
+        }.resume()
+        sem.wait()
+        return result.value
+    }
+
+    func metric(_ name: String) -> Double {
+        let (_, d) = http("GET", "/metrics")
+        for line in String(decoding: d, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ").last!) ?? -1
+        }
+        return -1
+    }
+
+    func waitMetric(_ name: String, atLeast: Double = -.infinity, atMost: Double = .infinity, timeout: TimeInterval = 120) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let v = metric(name)
+            if v >= atLeast && v <= atMost && v >= 0 { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
