@@ -100,12 +100,13 @@ public final class Collector: @unchecked Sendable {
             try await sink(Step(stream: st.name, cursor: c, record: nil, identity: nil, fileDone: nil))
             return
         }
-        if let t = RecordJSON.eventTime(record, fields: timeFields), t > c.lastEventMillis { c.lastEventMillis = t }
+        let time = RecordJSON.eventTime(record, fields: timeFields)
+        if let t = time, t > c.lastEventMillis { c.lastEventMillis = t }
         work[st.name]!.seen.insert(id)
         work[st.name]!.cursor = c
         let last = c.lastEventMillis
         client.metrics.update(st.name) { $0.records += 1; if last > $0.lastEventMillis { $0.lastEventMillis = last } }
-        try await sink(Step(stream: st.name, cursor: c, record: record, identity: id, fileDone: nil))
+        try await sink(Step(stream: st.name, cursor: c, record: record, identity: id, fileDone: nil, timeMillis: time))
     }
 
     private func position(_ st: Stream, _ c: Cursor, fileDone: String? = nil, sink: (Step) async throws -> Void) async throws {
@@ -116,6 +117,7 @@ public final class Collector: @unchecked Sendable {
 
     /// Opens the window (start at nextStart, or `start` the first time) unless one is in progress.
     private func openWindow(_ c: inout Cursor, start: Int64, end: Int64) -> Bool {
+        if c.windowStart != nil, c.windowEnd == nil || c.windowEnd! < c.windowStart! { c.windowEnd = max(end, c.windowStart!) }
         if c.windowStart == nil {
             let ws = c.nextStart ?? start
             guard ws < end else { return false }

@@ -104,6 +104,8 @@ public struct Step: Sendable {
     public var record: [UInt8]?
     public var identity: UInt64?
     public var fileDone: String?
+    /// The record's own event time, when it has one.
+    public var timeMillis: Int64? = nil
 }
 
 /// The committed side of every stream's position (what the state store saves at a checkpoint).

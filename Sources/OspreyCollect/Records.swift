@@ -120,7 +120,8 @@ public enum RecordJSON {
                 } else if v.kind == .string {
                     t = UTCTime.parse(slice)
                 }
-                if let t { best = (rank, t) }
+                // Only plausible times (1990 … 2200): a hostile value never reaches date formatting.
+                if let t, t >= 631_152_000_000, t <= 7_258_118_400_000 { best = (rank, t) }
             }
             return best?.1
         }

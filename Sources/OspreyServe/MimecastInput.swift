@@ -114,8 +114,9 @@ public final class MimecastInput: @unchecked Sendable {
                         FileHandle.standardError.write(Data("osprey serve: checkpoint failed: \(error)\n".utf8))
                     }
                 }
-                engine.sinceCheckpoint += 1
             }
+            // Position-only steps count too, so the timer also commits a window closed after the last record.
+            engine.sinceCheckpoint += 1
             lock.lock(); inFlight -= 1; lock.unlock()
         }
     }

@@ -141,7 +141,7 @@ final class CollectRunner: @unchecked Sendable {
         guard let r = step.record else { return }
         handed += 1
         if let archive {
-            try archive.write(r, timeMillis: step.cursor.lastEventMillis > 0 ? step.cursor.lastEventMillis : Int64(Date().timeIntervalSince1970 * 1000))
+            try archive.write(r, timeMillis: step.timeMillis ?? Int64(Date().timeIntervalSince1970 * 1000))
         }
         if let durable {
             try r.withUnsafeBytes { b in try durable.push(source: step.stream, line: b, lines: 1, bytes: b.count + 1) }

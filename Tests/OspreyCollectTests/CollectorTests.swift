@@ -140,6 +140,27 @@ final class CollectorTests: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(gz + gz, limit: 1 << 20).count, 8000)
     }
 
+    /// Hostile responses are errors, never traps; odd times are ignored, not formatted.
+    func testHostileResponsesAreRejected() {
+        let spec = MimecastAPI.paged(.ttpURL)!
+        for body in ["", "not json", "{", "[]", "{\"data\":5}", "{\"data\":[{\"clickLogs\":[1,2", "{\"fail\":[{\"code\":\"x\"}],\"data\":[]}",
+                     String(repeating: "[", count: 10_000)] {
+            XCTAssertThrowsError(try Collector.pagedRecords(Array(body.utf8), spec: spec), body.prefix(40).description)
+            XCTAssertThrowsError(try Collector.siemPage(Array(body.utf8), path: "/x"), body.prefix(40).description)
+        }
+        // Records other than objects still pass (the pipeline counts them as rejects); a missing list is no records.
+        let (recs, next) = try! Collector.pagedRecords(Array("{\"meta\":{\"pagination\":{\"next\":\"n1\"}},\"data\":[{\"clickLogs\":[ {\"a\" : 1} , \"s\"]},{}],\"fail\":[]}".utf8), spec: spec)
+        XCTAssertEqual(recs.map { String(decoding: $0, as: UTF8.self) }, ["{\"a\":1}", "\"s\""])
+        XCTAssertEqual(next, "n1")
+        let fields = [FNV.hash("timestamp"), FNV.hash("eventTime")]
+        XCTAssertNil(RecordJSON.eventTime(Array("{\"timestamp\":999999999999999}".utf8), fields: fields))
+        XCTAssertNil(RecordJSON.eventTime(Array("{\"timestamp\":-5}".utf8), fields: fields))
+        XCTAssertNil(RecordJSON.eventTime(Array("{\"eventTime\":\"99999-01-01T00:00:00Z\"}".utf8), fields: fields))
+        XCTAssertEqual(RecordJSON.eventTime(Array("{\"timestamp\":1731499059314}".utf8), fields: fields), 1_731_499_059_314)
+        XCTAssertEqual(RecordJSON.eventTime(Array("{\"eventTime\":\"2021-10-15T20:41:25+0000\"}".utf8), fields: fields), UTCTime.parse("2021-10-15T20:41:25Z"))
+        XCTAssertEqual(RecordJSON.lines(Array("{\"a\": \"b c\"}\n\n  \nnot json\n".utf8)).map { String(decoding: $0, as: UTF8.self) }, ["{\"a\":\"b c\"}", "not json"])
+    }
+
     func testPositionsRoundTrip() {
         var s = StreamState(limit: 3)
         s.cursor.pageToken = "p:10"; s.cursor.skip = 4; s.cursor.lastEventMillis = 1_700_000_000_000

@@ -140,6 +140,53 @@ final class RestartAndServeTests: XCTestCase {
         XCTAssertEqual(got.count, expected.count)
         XCTAssertTrue(got == expected, "serve's rule triggers differ from replay's over the same records")
     }
+
+    /// Serve with state and an `[input mimecast]` section, killed with SIGKILL while it pulls and restarted:
+    /// the pipeline's committed line count ends at exactly the number of records served (none lost, none
+    /// twice), and a further restart fetches nothing new.
+    func testServeWithStateKilledCountsEveryRecordOnce() throws {
+        var f = MimecastEmulator.Faults()
+        f.delayMillis = 4; f.duplicatePages = true; f.every500 = 37; f.retryAfterSeconds = 0; f.fileMillis = 6 * 3_600_000
+        let (emu, secret) = try start(f)
+        defer { try? blocking { await emu.stop() } }
+        let org = try TestData.generated().dir
+        let work = try makeTempDir("collect-serve-state")
+        let total = emu.allRecords.count
+        let conf = """
+        [serve t]
+        http = 127.0.0.1:0
+        token = t0ken
+        context = \(org)/context
+        state = \(work)/state
+        checkpoint_records = 150
+        checkpoint_seconds = 0.3
+
+        """ + TestData.config(emu, name: "m", sources: RestartAndServeTests.sources, pageSize: 20, secretFile: secret,
+                              kind: "input mimecast", interval: 3600, extra: "lookback = 10000000")
+        try conf.write(toFile: work + "/serve.conf", atomically: true, encoding: .utf8)
+        var kills = 0
+        for _ in 0..<2 {
+            let server = try ServeProcess(config: work + "/serve.conf")
+            usleep(UInt32.random(in: 800_000...1_600_000))
+            let lines = server.metric("osprey_lines_total")
+            kill(server.process.processIdentifier, SIGKILL)
+            server.process.waitUntilExit()
+            if lines > 0 && lines < Double(total) { kills += 1 }
+        }
+        var server = try ServeProcess(config: work + "/serve.conf")
+        XCTAssertTrue(server.waitMetric("osprey_lines_total", atLeast: Double(total), timeout: 120), "lines: \(server.metric("osprey_lines_total")) of \(total)")
+        usleep(500_000)
+        XCTAssertEqual(server.metric("osprey_lines_total"), Double(total), "every record in the pipeline exactly once after \(kills) kills")
+        server.stop()
+        server = try ServeProcess(config: work + "/serve.conf")
+        XCTAssertTrue(server.waitMetric("osprey_mimecast_requests_total{stream=\"m/held-release\"}", atLeast: 1))
+        usleep(300_000)
+        XCTAssertEqual(server.metric("osprey_lines_total"), Double(total), "a restart after the end fetched nothing twice")
+        XCTAssertLessThanOrEqual(max(0, server.metric("osprey_mimecast_records_total{stream=\"m/audit\"}")), 0)
+        server.stop()
+        print("RestartAndServeTests: serve with state: \(kills) kills mid-run, \(total) records")
+        XCTAssertGreaterThanOrEqual(kills, 1, "serve was killed mid-run")
+    }
 }
 
 func ruleLines(_ path: String) -> [String] {
