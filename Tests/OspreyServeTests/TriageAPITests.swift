@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
 
+/// A query or fragment parameter, percent-encoded (session ids hold `#` and `:`).
+func pct(_ s: String) -> String {
+    s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? s
+}
+
 /// The triage endpoints behind the page: GET /api/user, GET /api/pivot, GET|POST /api/triage.
 final class TriageAPITests: XCTestCase {
     func post(_ server: ServerProcess, _ object: Any, token: String? = "default") -> (Int, [String: Any]) {
@@ -35,7 +40,7 @@ final class TriageAPITests: XCTestCase {
         let user = try XCTUnwrap(top["user"] as? String), session = try XCTUnwrap(top["session"] as? String)
 
         // The user card: the context's record and the risk over time.
-        let card = server.json("/api/user?user=" + user)
+        let card = server.json("/api/user?user=" + pct(user))
         XCTAssertEqual(card["known"] as? Bool, true, "\(card)")
         XCTAssertEqual(card["id"] as? String, user)
         XCTAssertFalse((card["department"] as? String ?? "").isEmpty, "department")
@@ -50,9 +55,9 @@ final class TriageAPITests: XCTestCase {
         XCTAssertEqual(server.json("/api/user?user=nobody-here")["known"] as? Bool, false)
 
         // Pivot on an IP address of one of the session's events: that user is among those who touched it.
-        let events = server.json("/api/timeline?session=" + session)["events"] as? [[String: Any]] ?? []
+        let events = server.json("/api/timeline?session=" + pct(session))["events"] as? [[String: Any]] ?? []
         let ip = try XCTUnwrap(events.lazy.compactMap { ($0["fields"] as? [String: String])?["src_ip"] }.first, "an event with src_ip")
-        let pivot = server.json("/api/pivot?field=src_ip&value=" + ip)
+        let pivot = server.json("/api/pivot?field=src_ip&value=" + pct(ip))
         XCTAssertEqual(pivot["kind"] as? String, "ip")
         let touched = pivot["users"] as? [[String: Any]] ?? []
         XCTAssertTrue(touched.contains { $0["user"] as? String == user && ($0["events"] as? Int ?? 0) > 0 }, "\(pivot)")
@@ -61,7 +66,7 @@ final class TriageAPITests: XCTestCase {
         // A domain pivot from an address field.
         if let sender = events.lazy.compactMap({ ($0["fields"] as? [String: String])?["sender"] }).first(where: { $0.contains("@") }),
            let domain = sender.split(separator: "@").last.map(String.init) {
-            let p = server.json("/api/pivot?field=domain&value=" + domain)
+            let p = server.json("/api/pivot?field=domain&value=" + pct(domain))
             XCTAssertFalse((p["users"] as? [Any] ?? []).isEmpty, "someone touched \(domain)")
         }
 
@@ -79,7 +84,7 @@ final class TriageAPITests: XCTestCase {
         XCTAssertEqual(decisions.count, 1)
         XCTAssertEqual(decisions.first?["decision"] as? String, "accept")
         XCTAssertEqual(decisions.first?["comment"] as? String, "confirmed with HR <b>")
-        let marked = (server.json("/api/user?user=" + user)["sessions"] as? [[String: Any]] ?? []).first { $0["session"] as? String == session }
+        let marked = (server.json("/api/user?user=" + pct(user))["sessions"] as? [[String: Any]] ?? []).first { $0["session"] as? String == session }
         XCTAssertEqual(marked?["triage"] as? String, "accept")
         XCTAssertEqual(post(server, ["session": session, "decision": "reopen"]).0, 200)
         XCTAssertEqual((server.json("/api/triage")["decisions"] as? [Any])?.count, 0)

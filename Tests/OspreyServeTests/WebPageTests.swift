@@ -78,7 +78,7 @@ final class WebPageTests: XCTestCase {
         XCTAssertEqual(rows.map(\.score), rows.map(\.score).sorted(by: >), "ranked by score")
         XCTAssertTrue(dom.contains(">Notable sessions</h2>"), "the list's header")
         let top = try XCTUnwrap(rows.first)
-        let card = server.json("/api/user?user=" + top.user)
+        let card = server.json("/api/user?user=" + pct(top.user))
         XCTAssertTrue(dom.contains("class=\"card\" data-user=\"\(top.user)\""), "user card")
         XCTAssertTrue(dom.contains("<dt>Department</dt><dd>\(card["department"] as? String ?? "?")</dd>"), "department on the card")
         XCTAssertTrue(dom.contains("<dt>Title</dt><dd>\(card["title"] as? String ?? "?")</dd>"), "title on the card")
@@ -101,24 +101,24 @@ final class WebPageTests: XCTestCase {
 
         // Filter: a user name narrows the list to that user's sessions.
         let other = rows.first { $0.user != top.user }?.user ?? top.user
-        let filtered = WebPageTests.queueRows(try runChromium(["--dump-dom", base + "&q=\(other)"]))
+        let filtered = WebPageTests.queueRows(try runChromium(["--dump-dom", base + "&q=\(pct(other))"]))
         XCTAssertFalse(filtered.isEmpty)
         XCTAssertTrue(filtered.allSatisfy { $0.user.contains(other) }, "filter by user")
 
         // Pivot on an IP of the session: everyone who touched it, the user among them.
-        let events = server.json("/api/timeline?session=" + top.session)["events"] as? [[String: Any]] ?? []
+        let events = server.json("/api/timeline?session=" + pct(top.session))["events"] as? [[String: Any]] ?? []
         let ip = try XCTUnwrap(events.lazy.compactMap { ($0["fields"] as? [String: String])?["src_ip"] }.first)
-        let pivotDom = try runChromium(["--dump-dom", base + "&session=\(top.session)&pivot=src_ip:\(ip)"])
+        let pivotDom = try runChromium(["--dump-dom", base + "&session=\(pct(top.session))&pivot=src_ip:\(ip)"])
         XCTAssertTrue(pivotDom.contains("Everyone who touched ip \(ip)"), "pivot panel")
         XCTAssertTrue(pivotDom.contains("class=\"pivot-user\" data-user=\"\(top.user)\""), "the user touched their own IP")
 
         // XSS: the subject is text in the event rows, never an element.
         let xssSession = try XCTUnwrap(sessions.compactMap { $0["session"] as? String }.first { s in
-            (server.json("/api/timeline?session=" + s)["events"] as? [[String: Any]] ?? []).contains {
+            (server.json("/api/timeline?session=" + pct(s))["events"] as? [[String: Any]] ?? []).contains {
                 ($0["fields"] as? [String: String])?["email_subject"] == WebPageTests.xss
             }
         }, "a notable session with the crafted subject")
-        let xssDom = try runChromium(["--dump-dom", base + "&session=\(xssSession)"])
+        let xssDom = try runChromium(["--dump-dom", base + "&session=\(pct(xssSession))"])
         XCTAssertTrue(xssDom.contains("<td class=\"subject\">&lt;img src=x onerror=document.body.setAttribute('data-pwned',1)&gt;</td>"),
                       "the subject shown as text")
         XCTAssertFalse(xssDom.contains("<img"), "no element from data")
@@ -139,7 +139,7 @@ final class WebPageTests: XCTestCase {
         let after = WebPageTests.queueRows(try runChromium(["--dump-dom", base]))
         XCTAssertEqual(after.count, rows.count - 1)
         XCTAssertFalse(after.contains { $0.session == top.session }, "the accepted session left the notable list")
-        let toggled = try runChromium(["--dump-dom", base + "&triaged=1&session=\(top.session)"])
+        let toggled = try runChromium(["--dump-dom", base + "&triaged=1&session=\(pct(top.session))"])
         XCTAssertTrue(WebPageTests.queueRows(toggled).contains { $0.session == top.session }, "shown with the toggle")
         XCTAssertTrue(toggled.contains("<span class=\"badge accept\">accepted</span> “&lt;b&gt;escalated&lt;/b&gt;”"), "decision and comment shown as text")
     }
