@@ -181,9 +181,23 @@ function valueNode(v, depth) {
   }
   return evidenceTable(v, depth + 1);
 }
+// Evidence values that name an IP address, a domain or a file are pivots too.
+function evidencePivot(k, v) {
+  if (typeof v !== 'string' || !v || v.length > 300) return null;
+  const n = String(k).toLowerCase();
+  if ((n === 'ip' || n.endsWith('_ip')) && /^[0-9a-f:.]+$/i.test(v)) return pivotNode('ip', v);
+  if (n.endsWith('domain') && /^[a-z0-9.-]+$/i.test(v)) return pivotNode('domain', v);
+  if (/(^|_)(file_name|filename|attachment|attachments|attachment_names)$/.test(n)) {
+    const d = el('span', {});
+    v.split(/[,;|]\s*/).filter(x => x).forEach((x, i) => { if (i) d.append(', '); d.append(pivotNode('file', x.trim())); });
+    return d;
+  }
+  if (/(^|_)email_address$/.test(n) && v.includes('@')) return addressNode(v);
+  return null;
+}
 function evidenceTable(o, depth) {
   const t = el('table', { class: depth ? 'evidence nested' : 'evidence' });
-  for (const [k, v] of Object.entries(o || {})) if (v !== '' && !(Array.isArray(v) && !v.length)) t.append(el('tr', {}, el('th', {}, human(k)), el('td', {}, depth > 4 ? JSON.stringify(v) : valueNode(v, depth || 0))));
+  for (const [k, v] of Object.entries(o || {})) if (v !== '' && !(Array.isArray(v) && !v.length)) t.append(el('tr', {}, el('th', {}, human(k)), el('td', {}, depth > 4 ? JSON.stringify(v) : (evidencePivot(k, v) || valueNode(v, depth || 0)))));
   if (!Object.keys(o || {}).length) t.append(el('tr', {}, el('td', { class: 'muted' }, 'no evidence')));
   return t;
 }

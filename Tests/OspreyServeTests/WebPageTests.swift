@@ -104,6 +104,19 @@ final class WebPageTests: XCTestCase {
         let filtered = WebPageTests.queueRows(try runChromium(["--dump-dom", base + "&q=\(pct(other))"]))
         XCTAssertFalse(filtered.isEmpty)
         XCTAssertTrue(filtered.allSatisfy { $0.user.contains(other) }, "filter by user")
+        // Filter by ATT&CK technique (through the rules' MITRE ids) and by a date range.
+        let content = server.json("/api/content")["rules"] as? [[String: Any]] ?? []
+        var mitreOf: [String: [String]] = [:]
+        for r in content { mitreOf[r["id"] as? String ?? ""] = r["mitre"] as? [String] ?? [] }
+        let rulesOf = Dictionary(sessions.map { ($0["session"] as? String ?? "", $0["rules"] as? [String] ?? []) }, uniquingKeysWith: { a, _ in a })
+        let technique = try XCTUnwrap(rulesOf[top.session]?.lazy.compactMap { mitreOf[$0]?.first }.first, "a technique of the top session")
+        let byTechnique = WebPageTests.queueRows(try runChromium(["--dump-dom", base + "&q=\(technique)"]))
+        let expected = sessions.filter { s in (s["rules"] as? [String] ?? []).contains { (mitreOf[$0] ?? []).contains { $0.hasPrefix(technique) } } }
+        XCTAssertEqual(byTechnique.count, expected.count, "filter by technique \(technique)")
+        XCTAssertTrue(byTechnique.contains { $0.session == top.session })
+        let day = String((sessions.first { $0["session"] as? String == top.session }?["start"] as? String ?? "").prefix(10))
+        let byDate = WebPageTests.queueRows(try runChromium(["--dump-dom", base + "&from=\(day)&to=\(day)"]))
+        XCTAssertEqual(byDate.count, sessions.filter { ($0["start"] as? String ?? "").hasPrefix(day) }.count, "filter by date \(day)")
 
         // Pivot on an IP of the session: everyone who touched it, the user among them.
         let events = server.json("/api/timeline?session=" + pct(top.session))["events"] as? [[String: Any]] ?? []
