@@ -46,7 +46,7 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Serve mode: syslog (UDP/TCP) and HTTP ingest, REST API, web page, metrics, alert outputs.
         .target(name: "OspreyServe", dependencies: [
-            "OspreyCore", "OspreyPipeline", "OspreyAnalytics", "OspreyState", "OspreyParsing", "OspreyCollect",
+            "OspreyCore", "OspreyPipeline", "OspreyAnalytics", "OspreyState", "OspreyParsing", "OspreyCollect", "OspreyEnrichment",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -48,4 +48,10 @@ final class EventLog: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         return (rings[user] ?? []).filter { $0.timeMillis >= from && $0.timeMillis <= to }.sorted { $0.timeMillis < $1.timeMillis }
     }
+
+    /// Every user's kept events (a copy, for the pivot API).
+    func snapshot() -> [String: [Entry]] {
+        lock.lock(); defer { lock.unlock() }
+        return rings
+    }
 }

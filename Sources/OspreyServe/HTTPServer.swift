@@ -117,6 +117,7 @@ enum HTTPRoutes {
                  "converged": v.converged, "values": v.values.map { ["label": $0.label, "count": $0.count] }] as [String: Any]
             }])
         }
+        TriageAPI.register(secured, engine: engine)  // GET /api/user, GET /api/pivot, GET|POST /api/triage (TriageAPI.swift)
         return router
     }
 }
