@@ -1,10 +1,12 @@
 import ArgumentParser
+import OspreyCore
 
 @main
 struct Osprey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "osprey",
         abstract: "Behavioral threat detection for Mimecast Secure Email Gateway logs.",
+        version: OspreyVersion.string,
         subcommands: [Demo.self, Parse.self, Replay.self, Serve.self, Generate.self, Evaluate.self, ContentCommand.self])
 }
 
