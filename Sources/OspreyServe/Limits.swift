@@ -92,7 +92,9 @@ final class ConnectionLimiter: @unchecked Sendable {
 /// - the request head must arrive within `frameTimeout` of the connection opening or of the previous
 ///   response; an idle keep-alive connection closes after `idle`;
 /// - a request body must arrive at `minRate` bytes/s at least after `frameTimeout` of grace: the allowed
-///   time grows only with bytes received, so a one-byte trickle cannot keep the connection;
+///   time grows only with bytes received, so a one-byte trickle cannot keep the connection. Only time the
+///   server spends waiting for the client counts (from a read request to the data): while /ingest holds
+///   the body back for the pipeline, the clock stops;
 /// - a response written before its request body was read to the end (401, 413, an error) carries
 ///   `Connection: close`; the rest of the body is drained for at most 2 seconds and 1 MiB (so the client can
 ///   read the answer), then the connection closes (a declared Content-Length of 10^12 does not hold it).
@@ -110,6 +112,9 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler, @un
     private var inBody = false
     private var bodyStart = NIODeadline.now()
     private var bodyBytes: Int64 = 0
+    /// Time spent waiting for the client during the current body, and since when we wait now.
+    private var clientTime = TimeAmount.zero
+    private var waitingSince: NIODeadline?
     private var requestEnded = true
     private var timer: Scheduled<Void>?
     private var waitingForHead = true
@@ -162,13 +167,15 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler, @un
         if inBody {
             // Allowed: the grace plus the time the bytes so far would take at the minimum rate.
             let allowed = frameTimeout + .nanoseconds(bodyBytes.multipliedReportingOverflow(by: 1_000_000_000 / max(1, minRate)).partialValue)
-            if now - bodyStart > allowed { context.close(promise: nil); return }
+            let waited = clientTime + (waitingSince.map { now - $0 } ?? .zero)
+            if waited > allowed { context.close(promise: nil); return }
         }
         schedule(context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if let w = waitingSince { clientTime = clientTime + (NIODeadline.now() - w); waitingSince = nil }
         if draining {
             switch part {
             case .body(let b):
@@ -187,6 +194,7 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler, @un
             requestEnded = false
             bodyStart = .now()
             bodyBytes = 0
+            clientTime = .zero
         case .body(let b):
             bodyBytes = bodyBytes &+ Int64(b.readableBytes)
         case .end:
@@ -195,6 +203,12 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler, @un
             if let entry { limiter.progress(entry) }
         }
         context.fireChannelRead(data)
+    }
+
+    /// The request handler asks for more bytes: from now on we wait for the client.
+    func read(context: ChannelHandlerContext) {
+        if waitingSince == nil { waitingSince = .now() }
+        context.read()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -81,14 +81,15 @@ final class ServeLimitsTests: XCTestCase {
     }
 
     /// One /ingest body of tiny lines, then four at once: resident memory grows by a bounded amount. The body
-    /// is 2 MiB here (1M lines, to keep `swift test` short); OSPREY_INGEST_MIB=16 runs the issue's 16 MiB.
+    /// is 1 MiB here (512k lines, to keep `swift test` short); OSPREY_INGEST_MIB=16 runs the issue's 16 MiB.
     func testIngestStreamsInBoundedBatches() throws {
-        let mib = Int(ProcessInfo.processInfo.environment["OSPREY_INGEST_MIB"] ?? "") ?? 2
+        let mib = Int(ProcessInfo.processInfo.environment["OSPREY_INGEST_MIB"] ?? "") ?? 1
         let dir = try makeTempDir("ingest-mem")
         let server = try ServerProcess(dir: dir, extraServe: "max_http_body_bytes = 33554432", context: nil)
         defer { server.stop() }
-        var body = Data(repeating: 0x61, count: mib << 20)
-        body.withUnsafeMutableBytes { p in for i in stride(from: 1, to: p.count, by: 2) { p[i] = 0x0A } }
+        var bytes = Data(repeating: 0x61, count: mib << 20)
+        bytes.withUnsafeMutableBytes { p in for i in stride(from: 1, to: p.count, by: 2) { p[i] = 0x0A } }
+        let body = bytes
         let before = server.metric("osprey_resident_bytes")
         let (status, d) = server.http("POST", "/ingest", body: body, timeout: 600)
         XCTAssertEqual(status, 200, String(decoding: d, as: UTF8.self))
@@ -169,8 +170,9 @@ final class ServeLimitsTests: XCTestCase {
         XCTAssertEqual(server.http("GET", "/api/health").0, 200)
     }
 
-    /// 1,000 connections trickling one byte a second (from 20 loopback source addresses) do not lock out a
-    /// new syslog sender: per-source limits refuse most, the rest time out or are evicted for it.
+    /// 1,000 connections trickling one byte a second do not lock out a new syslog sender: 800 from 4 loopback
+    /// addresses meet the per-source limit (32 each), 200 from 200 more addresses fill max_connections (256)
+    /// and are evicted for newer ones; the partial frames time out.
     func testTricklingConnectionsDoNotLockOutASender() throws {
         let dir = try makeTempDir("trickle")
         let server = try ServerProcess(dir: dir, extraServe: "frame_timeout_seconds = 3", context: nil)
@@ -178,7 +180,8 @@ final class ServeLimitsTests: XCTestCase {
         var fds: [Int32] = []
         defer { for f in fds { close(f) } }
         for i in 0..<1000 {
-            let fd = Loopback.tcpConnect(server.tcpPort, from: "127.0.0.\(2 + i % 20)")
+            let source = i < 800 ? "127.0.0.\(2 + i % 4)" : "127.0.1.\(i - 799)"
+            let fd = Loopback.tcpConnect(server.tcpPort, from: source)
             if fd >= 0 { fds.append(fd); Loopback.sendAll(fd, Array("<".utf8)) }
         }
         // Trickle for a bounded time, then a new sender delivers a line.
@@ -206,6 +209,7 @@ final class ServeLimitsTests: XCTestCase {
               "evicted \(m("osprey_connections_evicted_total{listener=\"tcp\"}")), timed out \(m("osprey_connections_timed_out_total"))")
         XCTAssertTrue(got, "the new sender's line was processed while 1000 connections trickled: \(server.stderrText)")
         XCTAssertGreaterThan(m("osprey_connections_refused_total{listener=\"tcp\",reason=\"per_source\"}"), 0)
+        XCTAssertGreaterThan(m("osprey_connections_evicted_total{listener=\"tcp\"}"), 0)
         XCTAssertLessThanOrEqual(m("osprey_connections_open{listener=\"tcp\"}"), 256)
         // The partial frames time out (3 s) however many bytes trickle in.
         sleep(5)

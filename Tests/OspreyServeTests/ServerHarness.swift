@@ -88,7 +88,8 @@ final class ServerProcess {
         if let t { req.setValue("Bearer " + t, forHTTPHeaderField: "Authorization") }
         let sem = DispatchSemaphore(value: 0)
         let result = LockedBox<(Int, Data)>((0, Data()))
-        URLSession.shared.dataTask(with: req) { d, r, _ in
+        URLSession.shared.dataTask(with: req) { d, r, e in
+            if let e { print("HTTP \(method) \(path): \(e)") }
             result.value = ((r as? HTTPURLResponse)?.statusCode ?? 0, d ?? Data())
             sem.signal()
         }.resume()
