@@ -76,13 +76,17 @@ public struct ContentSection: Sendable {
 }
 
 public enum ContentFile {
-    public static func parse(_ text: String, file: String) throws -> [ContentSection] {
+    /// `inlineComments`: a `#` preceded by a space or tab ends the line's content (config files such as
+    /// the serve config). Content files (parsers, rules, ...) leave it off: their values run raw to the end of
+    /// the line, so a regex may hold ` #`.
+    public static func parse(_ text: String, file: String, inlineComments: Bool = false) throws -> [ContentSection] {
         var sections: [ContentSection] = []
         var lineNo = 0
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNo += 1
             var line = Substring(raw)
             if line.hasSuffix("\r") { line = line.dropLast() }
+            if inlineComments { line = stripInlineComment(line) }
             let trimmed = line.trimmingSpaces
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             if trimmed.hasPrefix("[") {
@@ -116,6 +120,19 @@ public enum ContentFile {
                 ContentEntry(key: key.split(separator: " ").joined(separator: " "), value: value, line: lineNo, valueColumn: column))
         }
         return sections
+    }
+
+    /// The line up to a `#` that follows a space or tab (or starts the line).
+    static func stripInlineComment(_ line: Substring) -> Substring {
+        var prev: Character = " "
+        var i = line.startIndex
+        while i < line.endIndex {
+            let c = line[i]
+            if c == "#", prev == " " || prev == "\t" { return line[..<i] }
+            prev = c
+            i = line.index(after: i)
+        }
+        return line
     }
 }
 

@@ -2,39 +2,55 @@ import Foundation
 import OspreyCollect
 import OspreyCore
 
-/// `osprey serve --config FILE`: Osprey's content format (OspreyCore.ContentFile).
+/// `osprey serve --config FILE`: Osprey's content format (OspreyCore.ContentFile), with inline comments
+/// (a `#` after a space or tab ends the line's content; a value cannot contain ` #`).
 ///
 ///     [serve main]
 ///     udp = 127.0.0.1:5514            # syslog over UDP (one message per datagram)
 ///     tcp = 127.0.0.1:5514            # syslog over TCP (octet-counting or newline framing)
 ///     http = 127.0.0.1:8080           # POST /ingest, REST API, /metrics, the web page
-///     token = change-me               # API token (header `Authorization: Bearer …` or `X-API-Token`)
+///     token_file = /etc/osprey/token  # or token_env = NAME, or token = … (at least 16 characters)
 ///     state = /var/lib/osprey         # durable state directory (optional)
 ///     context = /etc/osprey/context   # organization context directory (optional)
-///     checkpoint_records = 50000
-///     checkpoint_seconds = 5
 ///
 ///     [output alerts]
 ///     type = jsonl
 ///     path = /var/log/osprey/alerts.jsonl
 ///
-/// Ports may be 0 (the kernel picks; the actual ports are printed on stderr).
+/// Safe defaults: the API token is required (at least `minTokenLength` characters) unless `auth = none` is
+/// given and every listener is on loopback. Ports may be 0 (the kernel picks; the ports are printed on stderr).
 public struct ServeConfig: Sendable {
-    public struct Endpoint: Sendable, Equatable {
+    public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
         public var host: String
         public var port: Int
+        public var isLoopback: Bool {
+            let h = host.lowercased()
+            return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+        }
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
     public enum OutputKind: Sendable, Equatable {
+        /// Osprey's alert JSON lines, to a file.
         case jsonl(path: String)
+        /// ECS documents (Elastic Common Schema), one JSON line each, to a file.
+        case ecs(path: String)
+        /// RFC 5424 syslog carrying CEF, over UDP or TCP (octet-counted).
         case cef(udp: Bool, host: String, port: Int)
+        /// RFC 5424 syslog with structured data `[osprey@32473 …]`, over UDP or TCP.
+        case syslog(udp: Bool, host: String, port: Int)
         case webhook(url: String)
     }
     public struct Output: Sendable, Equatable { public var name: String; public var kind: OutputKind }
+    public enum Auth: String, Sendable { case token, none }
+
+    public static let minTokenLength = 16
 
     public var name = "main"
     public var udp: Endpoint?
     public var tcp: Endpoint?
     public var http: Endpoint?
+    public var auth = Auth.token
+    /// The API token (from `token`, `token_file` or `token_env`); nil only with `auth = none`.
     public var token: String?
     public var state: String?
     public var context: String?
@@ -47,30 +63,60 @@ public struct ServeConfig: Sendable {
     /// Records accepted but not yet processed, over all connections; above it TCP stops reading,
     /// UDP datagrams are dropped (counted) and HTTP requests wait.
     public var maxPendingRecords = 50_000
+    /// Open connections per listener (TCP syslog, HTTP); at the limit a new connection evicts the one that
+    /// has made no progress for the longest time (at least a second), else it is refused.
     public var maxConnections = 256
+    /// Open connections per remote address, per listener.
+    public var maxConnectionsPerSource = 32
+    /// A syslog frame, or an HTTP request head, must complete within this many seconds of its first byte.
+    public var frameTimeoutSeconds = 30
+    /// An HTTP body must arrive at this rate at least (after `frame_timeout_seconds` of grace).
+    public var minBytesPerSecond = 4096
+    /// A connection without a complete frame (TCP) or request (HTTP) for this long is closed; bytes that do
+    /// not complete a frame do not reset it.
+    public var idleSeconds = 300
     /// Alerts kept in memory for the API (the state database keeps all of them).
     public var apiAlertLimit = 200_000
     public var outputs: [Output] = []
     /// `[input mimecast NAME]` sections (MimecastInput.swift; keys as in CollectConfig).
     public var mimecast: [CollectConfig] = []
 
-    public init() {}
-
-    public static func load(path: String) throws -> ServeConfig {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return try parse(text, file: path)
+    /// Every listener given (syslog UDP, TCP, HTTP) with its key.
+    public var listeners: [(key: String, endpoint: Endpoint)] {
+        [("udp", udp), ("tcp", tcp), ("http", http)].compactMap { k, e in e.map { (k, $0) } }
     }
 
-    public static func parse(_ text: String, file: String) throws -> ServeConfig {
+    /// Warnings for stderr at start: listeners reachable from other hosts.
+    public var warnings: [String] {
+        listeners.filter { !$0.endpoint.isLoopback }.map {
+            "warning: \($0.key) = \($0.endpoint) accepts connections from other hosts" +
+                ($0.key == "udp" || $0.key == "tcp" ? " (syslog has no authentication; restrict it with a firewall)" : " (protected by the API token; there is no TLS)")
+        }
+    }
+
+    public init() {}
+
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeConfig {
+        return try parse(try readConfigText(path), file: path, environment: environment)
+    }
+
+    /// Keys of `[serve NAME]`.
+    static let serveKeys: Set<String> = [
+        "udp", "tcp", "http", "auth", "token", "token_file", "token_env", "state", "context", "content",
+        "checkpoint_records", "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
+        "max_pending_records", "max_connections", "max_connections_per_source", "frame_timeout_seconds",
+        "min_bytes_per_second", "idle_seconds", "api_alert_limit",
+    ]
+
+    public static func parse(_ text: String, file: String,
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeConfig {
         var c = ServeConfig()
-        let sections = try ContentFile.parse(text, file: file)
+        let sections = try ContentFile.parse(text, file: file, inlineComments: true)
         let serves = sections.filter { $0.kind == "serve" }
         guard serves.count == 1, let s = serves.first else {
-            throw ContentError(file: file, line: 1, reason: "expected exactly one [serve NAME] section")
+            throw ContentError(file: file, line: serves.dropFirst().first?.line ?? 1, reason: "expected exactly one [serve NAME] section")
         }
-        try s.checkKeys(allowed: ["udp", "tcp", "http", "token", "state", "context", "content", "checkpoint_records",
-                                  "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
-                                  "max_pending_records", "max_connections", "api_alert_limit"])
+        try s.checkKeys(allowed: serveKeys)
         c.name = s.name
         func endpoint(_ key: String) throws -> Endpoint? {
             guard let e = try s.optional(key) else { return nil }
@@ -86,7 +132,7 @@ public struct ServeConfig: Sendable {
             return v
         }
         c.udp = try endpoint("udp"); c.tcp = try endpoint("tcp"); c.http = try endpoint("http")
-        c.token = try s.optional("token")?.value
+        try c.readAuth(s, environment: environment)
         c.state = try s.optional("state")?.value
         c.context = try s.optional("context")?.value
         c.content = try s.optional("content")?.value
@@ -100,14 +146,20 @@ public struct ServeConfig: Sendable {
         c.maxHTTPBodyBytes = try int("max_http_body_bytes", c.maxHTTPBodyBytes)
         c.maxPendingRecords = try int("max_pending_records", c.maxPendingRecords)
         c.maxConnections = try int("max_connections", c.maxConnections)
+        c.maxConnectionsPerSource = try int("max_connections_per_source", c.maxConnectionsPerSource)
+        c.frameTimeoutSeconds = try int("frame_timeout_seconds", c.frameTimeoutSeconds)
+        c.minBytesPerSecond = try int("min_bytes_per_second", c.minBytesPerSecond)
+        c.idleSeconds = try int("idle_seconds", c.idleSeconds)
         c.apiAlertLimit = try int("api_alert_limit", c.apiAlertLimit)
+        if c.listeners.isEmpty { throw s.error(at: s.line, "[serve \(s.name)] has no listener (udp, tcp or http)") }
         for o in sections where o.kind == "output" {
             let type = try o.required("type")
             switch type.value {
-            case "jsonl":
+            case "jsonl", "ecs":
                 try o.checkKeys(allowed: ["type", "path"])
-                c.outputs.append(Output(name: o.name, kind: .jsonl(path: try o.required("path").value)))
-            case "cef":
+                let path = try o.required("path").value
+                c.outputs.append(Output(name: o.name, kind: type.value == "ecs" ? .ecs(path: path) : .jsonl(path: path)))
+            case "cef", "syslog":
                 try o.checkKeys(allowed: ["type", "target"])
                 let t = try o.required("target")
                 let udp: Bool
@@ -118,8 +170,10 @@ public struct ServeConfig: Sendable {
                 guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else {
                     throw o.error(at: t.line, "target must be udp://HOST:PORT or tcp://HOST:PORT")
                 }
+                guard (1...65535).contains(port) else { throw o.error(at: t.line, "target port must be 1-65535") }
                 rest = rest[..<colon]
-                c.outputs.append(Output(name: o.name, kind: .cef(udp: udp, host: String(rest), port: port)))
+                c.outputs.append(Output(name: o.name, kind: type.value == "cef" ? .cef(udp: udp, host: String(rest), port: port)
+                                                                                 : .syslog(udp: udp, host: String(rest), port: port)))
             case "webhook":
                 try o.checkKeys(allowed: ["type", "url"])
                 let u = try o.required("url")
@@ -128,7 +182,7 @@ public struct ServeConfig: Sendable {
                 }
                 c.outputs.append(Output(name: o.name, kind: .webhook(url: u.value)))
             default:
-                throw o.error(at: type.line, "output type must be jsonl, cef or webhook")
+                throw o.error(at: type.line, "output type must be jsonl, ecs, cef, syslog or webhook")
             }
         }
         // Mimecast API inputs (MimecastInput.swift).
@@ -139,9 +193,87 @@ public struct ServeConfig: Sendable {
             if c.mimecast.contains(where: { $0.name == n }) { throw i.error(at: i.line, "[input mimecast \(n)] given twice") }
             c.mimecast.append(try CollectConfig.parse(section: i, name: n))
         }
-        for other in sections where other.kind != "serve" && other.kind != "output" && other.kind != "input" {
-            throw other.error(at: other.line, "unknown section kind '\(other.kind)' (serve, output, input)")
+        for other in sections {
+            switch other.kind {
+            case "serve", "output", "input": continue
+            default: throw other.error(at: other.line, "unknown section kind '\(other.kind)' (serve, output, input)")
+            }
         }
         return c
     }
+
+    /// `auth`, `token`, `token_file`, `token_env`: exactly one token source, unless `auth = none` with every
+    /// listener on loopback.
+    mutating func readAuth(_ s: ContentSection, environment: [String: String]) throws {
+        let authEntry = try s.optional("auth")
+        if let a = authEntry {
+            guard let v = Auth(rawValue: a.value) else { throw s.error(at: a.line, "auth must be 'token' or 'none'") }
+            auth = v
+        }
+        let sources = try ["token", "token_file", "token_env"].compactMap { k in try s.optional(k).map { (k, $0) } }
+        if auth == .none {
+            if let (k, e) = sources.first { throw s.error(at: e.line, "auth = none and \(k) given: choose one") }
+            for (key, e) in listeners where !e.isLoopback {
+                throw s.error(at: authEntry?.line ?? s.line,
+                              "auth = none requires every listener on loopback, but \(key) = \(e) is not (set a token with token_file = PATH or token_env = NAME)")
+            }
+            return
+        }
+        guard let (key, e) = sources.first else {
+            throw s.error(at: s.line, "[serve \(s.name)] has no API token: give token_file = PATH, token_env = NAME or token = … (at least \(ServeConfig.minTokenLength) characters), or auth = none with every listener on loopback")
+        }
+        if sources.count > 1 { throw s.error(at: sources[1].1.line, "give only one of token, token_file, token_env") }
+        var value: String
+        switch key {
+        case "token_file":
+            do { value = try readConfigText(e.value) } catch let err as ServeConfigError {
+                throw s.error(at: e.line, "token_file: \(err.description)")
+            }
+            while let l = value.last, l == "\n" || l == "\r" || l == " " || l == "\t" { value.removeLast() }
+        case "token_env":
+            guard let v = environment[e.value], !v.isEmpty else {
+                throw s.error(at: e.line, "token_env: the environment variable \(e.value) is not set or empty")
+            }
+            value = v
+        default:
+            value = e.value
+        }
+        guard value.utf8.count >= ServeConfig.minTokenLength else {
+            throw s.error(at: e.line, "the API token (\(key)) has \(value.utf8.count) characters; at least \(ServeConfig.minTokenLength) are required (e.g. `openssl rand -hex 24`)")
+        }
+        guard !value.utf8.contains(where: { $0 < 0x21 || $0 == 0x7F }) else {
+            throw s.error(at: e.line, "the API token (\(key)) must not contain spaces or control characters")
+        }
+        token = value
+    }
+}
+
+/// A one-line error about a file the config names (or the config itself).
+public struct ServeConfigError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Reads a text file with a one-line error naming it (no Foundation error domains).
+func readConfigText(_ path: String) throws -> String {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else {
+        let why = String(cString: strerror(errno))
+        throw ServeConfigError("\(path): cannot open: \(why)")
+    }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ServeConfigError("\(path): cannot read: \(String(cString: strerror(errno)))")
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+        if bytes.count > 4 << 20 { throw ServeConfigError("\(path): larger than 4 MiB, not a config file") }
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw ServeConfigError("\(path): not UTF-8 text") }
+    return text
 }

@@ -16,9 +16,9 @@ public enum IngestRecord: Sendable {
 public struct ServeCounters: Sendable {
     public var recordsIn: [String: Int] = [:]      // by transport
     public var droppedOverload = 0                  // UDP datagrams dropped while over max_pending_records
-    public var connectionsOpen = 0
     public var connectionsTotal = 0
     public var connectionsRefused = 0
+    public var connectionsTimedOut = 0
     public var httpBatches = 0
 }
 
@@ -44,6 +44,11 @@ public final class ServeEngine: @unchecked Sendable {
     let index: AlertIndex
     let events = EventLog()
     let sinks: Sinks
+    /// Connection limits of the TCP syslog and HTTP listeners.
+    let tcpLimiter: ConnectionLimiter
+    let httpLimiter: ConnectionLimiter
+    /// Rule triggers emitted, by rule id (for `osprey_rules_fired_total{rule}`).
+    let fired = RuleCounts()
     private var timer: DispatchSourceTimer?
     /// `[input mimecast NAME]` inputs (MimecastInput.swift).
     public private(set) var mimecastInputs: [MimecastInput] = []
@@ -53,11 +58,13 @@ public final class ServeEngine: @unchecked Sendable {
         var options = PipelineOptions(contentDirectory: config.content ?? contentDirectory, contextDirectory: config.context)
         options.reorderWindowMillis = Int64(config.reorderSeconds) * 1000
         index = AlertIndex(limit: config.apiAlertLimit)
+        tcpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)
+        httpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)
         sinks = try Sinks(config.outputs)
         if let state = config.state {
-            let idx = index, sinks = self.sinks
+            let idx = index, sinks = self.sinks, fired = self.fired
             durable = try DurablePipeline(options: options, stateDirectory: state, checkpointEvery: config.checkpointRecords) { batch in
-                for o in batch { idx.add(seq: o.seq, o.output, line: o.line) }
+                for o in batch { idx.add(seq: o.seq, o.output, line: o.line); fired.count(o.output) }
                 sinks.deliver(batch)
             }
             plain = nil
@@ -154,6 +161,7 @@ public final class ServeEngine: @unchecked Sendable {
             seq += 1
             let line = o.jsonLine
             index.add(seq: seq, o, line: line)
+            fired.count(o)
             sinks.deliver([(seq, o, line)])
         }
         for r in records {
@@ -186,6 +194,7 @@ public final class ServeEngine: @unchecked Sendable {
                         seq += 1
                         let line = o.jsonLine
                         index.add(seq: seq, o, line: line)
+                        fired.count(o)
                         sinks.deliver([(seq, o, line)])
                     }
                 }
@@ -203,4 +212,15 @@ public final class ServeEngine: @unchecked Sendable {
 
     /// Runs `body` on the pipeline queue (reads of pipeline state for the API and metrics).
     public func read<T>(_ body: (Pipeline) -> T) -> T { queue.sync { body(pipeline) } }
+}
+
+/// Rule triggers by rule id, counted as they are emitted.
+final class RuleCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+    func count(_ o: AnalyticsOutput) {
+        guard case .rule(let r) = o else { return }
+        lock.lock(); counts[r.rule, default: 0] += 1; lock.unlock()
+    }
+    var snapshot: [String: Int] { lock.lock(); defer { lock.unlock() }; return counts }
 }

@@ -2,16 +2,27 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OspreyAnalytics
+import OspreyCore
 import OspreyParsing
 
-/// Token check for /ingest and /api/*: `Authorization: Bearer TOKEN` or `X-API-Token: TOKEN`.
+/// Token check for /ingest and /api/*: `Authorization: Bearer TOKEN` or `X-API-Token: TOKEN`, compared in
+/// constant time. No token only with `auth = none` (which the config allows on loopback listeners only).
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String?
+    let token: [UInt8]?
+    init(token: String?) { self.token = token.map { Array($0.utf8) } }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let token {
-            let auth = request.headers[.authorization] ?? ""
-            let alt = request.headers.first { $0.name.canonicalName == "x-api-token" }?.value ?? ""
-            guard auth == "Bearer " + token || alt == token else {
+            var ok = false
+            if let auth = request.headers[.authorization] {
+                let a = Array(auth.utf8)
+                let prefix = Array("Bearer ".utf8)
+                if a.count >= prefix.count, Array(a[..<prefix.count]) == prefix { ok = constantTimeEquals(a[prefix.count...], token) }
+            }
+            if let alt = request.headers.first(where: { $0.name.canonicalName == "x-api-token" })?.value {
+                ok = constantTimeEquals(Array(alt.utf8), token) || ok
+            }
+            guard ok else {
                 return jsonResponse(["error": "missing or wrong API token"], status: .unauthorized)
             }
         }
@@ -52,30 +63,7 @@ enum HTTPRoutes {
 
         let secured = router.group().add(middleware: TokenMiddleware(token: engine.config.token))
         secured.post("/ingest") { request, _ -> Response in
-            var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: engine.config.maxHTTPBodyBytes) } catch {
-                return jsonResponse(["error": "body over \(engine.config.maxHTTPBodyBytes) bytes"], status: .contentTooLarge)
-            }
-            var records: [IngestRecord] = []
-            body.withUnsafeReadableBytes { raw in
-                var start = 0
-                let n = raw.count
-                while start < n {
-                    var end = start
-                    while end < n, raw[end] != 0x0A { end += 1 }
-                    var e = end
-                    if e > start, raw[e - 1] == 0x0D { e -= 1 }
-                    if e - start > engine.config.maxFrameBytes { records.append(.tooLong(e - start)) }
-                    else if e > start { records.append(.line(Array(raw[start..<e]))) }
-                    start = end + 1
-                }
-            }
-            // Backpressure: wait while the pipeline is full, then until this batch was processed.
-            if engine.overloaded { await engine.waitBelow(engine.config.maxPendingRecords / 2) }
-            engine.count { $0.httpBatches += 1 }
-            await engine.submitAndWait(records, source: "http")
-            return jsonResponse(["accepted": records.count])
+            try await Ingest.handle(request, engine: engine)
         }
         secured.post("/api/flush") { _, _ in
             await engine.flush()
@@ -119,6 +107,100 @@ enum HTTPRoutes {
         }
         TriageAPI.register(secured, engine: engine)  // GET /api/user, GET /api/pivot, GET|POST /api/triage (TriageAPI.swift)
         return router
+    }
+}
+
+/// `POST /ingest`: the body is split into lines as it streams and handed to the pipeline in batches of at
+/// most `batchRecords` records or `batchBytes` bytes, each processed before the next is read; so a request
+/// holds a few MB at most whatever its size. Answers once every line was processed.
+enum Ingest {
+    static let batchRecords = 4096
+    static let batchBytes = 1 << 20
+
+    static func handle(_ request: Request, engine: ServeEngine) async throws -> Response {
+        let limit = engine.config.maxHTTPBodyBytes
+        if let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > Int64(limit) {
+            return jsonResponse(["error": "body over \(limit) bytes (max_http_body_bytes)"], status: .contentTooLarge)
+        }
+        var splitter = LineSplitter(maxLine: engine.config.maxFrameBytes)
+        var batch: [IngestRecord] = []
+        var batchSize = 0
+        var accepted = 0
+        var received = 0
+        func submit() async {
+            guard !batch.isEmpty else { return }
+            if engine.overloaded { await engine.waitBelow(engine.config.maxPendingRecords / 2) }
+            engine.count { $0.httpBatches += 1 }
+            accepted += batch.count
+            await engine.submitAndWait(batch, source: "http")
+            batch.removeAll(keepingCapacity: true)
+            batchSize = 0
+        }
+        for try await chunk in request.body {
+            received += chunk.readableBytes
+            if received > limit {
+                await submit()
+                return jsonResponse(["error": "body over \(limit) bytes (max_http_body_bytes); the first \(accepted) records were processed",
+                                     "accepted": accepted], status: .contentTooLarge)
+            }
+            chunk.withUnsafeReadableBytes { raw in
+                splitter.feed(raw) { r in
+                    batch.append(r)
+                    if case .line(let b) = r { batchSize += b.count }
+                }
+            }
+            if batch.count >= batchRecords || batchSize >= batchBytes { await submit() }
+        }
+        splitter.finish { batch.append($0) }
+        await submit()
+        return jsonResponse(["accepted": accepted])
+    }
+}
+
+/// Newline-delimited records from a stream of chunks (CR LF accepted); a line over `maxLine` bytes becomes
+/// a `.tooLong` record and is skipped without being held. Blank lines are dropped.
+struct LineSplitter {
+    let maxLine: Int
+    private var partial: [UInt8] = []
+    private var skipping = false
+    private var skipped = 0
+
+    init(maxLine: Int) { self.maxLine = maxLine }
+
+    mutating func feed(_ raw: UnsafeRawBufferPointer, _ out: (IngestRecord) -> Void) {
+        var start = 0
+        let n = raw.count
+        while start < n {
+            var end = start
+            while end < n, raw[end] != 0x0A { end += 1 }
+            if end == n {
+                // No newline in the rest of the chunk: hold it (or keep skipping).
+                if skipping { skipped += n - start }
+                else if partial.count + (n - start) > maxLine { skipping = true; skipped = partial.count + n - start; partial.removeAll() }
+                else { partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<n])) }
+                return
+            }
+            if skipping {
+                out(.tooLong(skipped + end - start))
+                skipping = false; skipped = 0
+            } else {
+                partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                emit(out)
+            }
+            start = end + 1
+        }
+    }
+
+    private mutating func emit(_ out: (IngestRecord) -> Void) {
+        if partial.last == 0x0D { partial.removeLast() }
+        if partial.count > maxLine { out(.tooLong(partial.count)) }
+        else if !partial.isEmpty { out(.line(partial)) }
+        partial.removeAll(keepingCapacity: true)
+    }
+
+    mutating func finish(_ out: (IngestRecord) -> Void) {
+        if skipping { out(.tooLong(skipped)); skipping = false; skipped = 0 }
+        else { emit(out) }
     }
 }
 
@@ -208,25 +290,40 @@ enum Metrics {
         metric("osprey_records_rejected_total", "counter", "Records rejected, by reason.",
                RejectReason.allCases.map { ("{reason=\"\($0.rawValue)\"}", Double(p.rejectsByReason[$0] ?? 0)) })
         metric("osprey_records_dropped_total", "counter", "UDP datagrams dropped while the pipeline was full.", [("", Double(c.droppedOverload))])
-        metric("osprey_rules_fired_total", "counter", "Rule triggers emitted.", [("", Double(a.ruleTriggers))])
+        metric("osprey_rules_fired_total", "counter", "Rule triggers emitted, by rule.",
+               engine.fired.snapshot.sorted { $0.key < $1.key }.map { ("{rule=\"\(label($0.key))\"}", Double($0.value)) })
         metric("osprey_sessions_emitted_total", "counter", "Closed sessions with rules.", [("", Double(a.sessionsEmitted))])
         metric("osprey_notable_sessions_total", "counter", "Closed sessions at or above the notable score.", [("", Double(a.notableSessions))])
         metric("osprey_pending_records", "gauge", "Records accepted and not yet processed.", [("", Double(engine.pendingRecords))])
         metric("osprey_held_events", "gauge", "Events held by the reorder buffer and the assembler.", [("", Double(held))])
         let lag = clock > 0 ? Date().timeIntervalSince1970 - Double(clock) / 1000 : 0
         metric("osprey_event_lag_seconds", "gauge", "Wall clock minus the newest event time processed.", [("", lag)])
-        metric("osprey_connections_open", "gauge", "Open syslog TCP connections.", [("", Double(c.connectionsOpen))])
+        let tcp = engine.tcpLimiter.snapshot, http = engine.httpLimiter.snapshot
+        metric("osprey_connections_open", "gauge", "Open connections, by listener.",
+               [("{listener=\"tcp\"}", Double(tcp.open)), ("{listener=\"http\"}", Double(http.open))])
         metric("osprey_connections_total", "counter", "Syslog TCP connections accepted.", [("", Double(c.connectionsTotal))])
-        metric("osprey_connections_refused_total", "counter", "Syslog TCP connections over max_connections.", [("", Double(c.connectionsRefused))])
+        metric("osprey_connections_refused_total", "counter", "Connections refused, by listener and reason (per_source: max_connections_per_source; full: max_connections with no stale connection to evict).",
+               [("{listener=\"tcp\",reason=\"per_source\"}", Double(tcp.refusedPerSource)), ("{listener=\"tcp\",reason=\"full\"}", Double(tcp.refusedFull)),
+                ("{listener=\"http\",reason=\"per_source\"}", Double(http.refusedPerSource)), ("{listener=\"http\",reason=\"full\"}", Double(http.refusedFull))])
+        metric("osprey_connections_evicted_total", "counter", "Connections closed to admit a new one at max_connections (the one longest without progress).",
+               [("{listener=\"tcp\"}", Double(tcp.evicted)), ("{listener=\"http\"}", Double(http.evicted))])
+        metric("osprey_connections_timed_out_total", "counter", "Syslog TCP connections closed by frame_timeout_seconds or idle_seconds.", [("", Double(c.connectionsTimedOut))])
         metric("osprey_http_batches_total", "counter", "POST /ingest batches.", [("", Double(c.httpBatches))])
         let sinks = engine.sinks.stats
         metric("osprey_output_delivered_total", "counter", "Alerts delivered, by output.", sinks.map { ("{output=\"\($0.name)\"}", Double($0.delivered)) })
         metric("osprey_output_dropped_total", "counter", "Alerts dropped (output backlog full), by output.", sinks.map { ("{output=\"\($0.name)\"}", Double($0.dropped)) })
         metric("osprey_output_failures_total", "counter", "Failed deliveries, by output.", sinks.map { ("{output=\"\($0.name)\"}", Double($0.failures)) })
         metric("osprey_resident_bytes", "gauge", "Resident memory of the process.", [("", Double(residentBytes()))])
-        metric("osprey_uptime_seconds", "gauge", "Seconds since start.", [("", Date().timeIntervalSince(started).rounded())])
+        metric("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.",
+               [("", started.timeIntervalSince1970.rounded())])
+        metric("osprey_build_info", "gauge", "Build information (value 1).", [("{version=\"\(label(OspreyVersion.string))\"}", 1)])
         s += MimecastInput.metrics(engine.mimecastInputs)
         return s
+    }
+
+    /// A Prometheus label value: backslash, quote and newline escaped.
+    static func label(_ v: String) -> String {
+        v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     static func residentBytes() -> Int {

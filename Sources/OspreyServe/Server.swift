@@ -9,18 +9,30 @@ import NIOPosix
 /// (with a state directory) and waits for the outputs.
 public enum ServeMain {
     public static func run(config: ServeConfig, contentDirectory: String) async throws {
+        let started = Date()
+        let log: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data(("osprey serve: " + s + "\n").utf8)) }
+        for w in config.warnings { log(w) }
+        if config.auth == .none { log("warning: auth = none: the API and /ingest accept requests without a token (loopback only)") }
         let engine = try ServeEngine(config: config, contentDirectory: contentDirectory)
         engine.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let listeners = SyslogListeners(group: group)
-        try listeners.start(engine: engine)
-        let started = Date()
-        let log: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data(("osprey serve: " + s + "\n").utf8)) }
+        do { try listeners.start(engine: engine) } catch {
+            listeners.stop()
+            await engine.shutdown()
+            try? await group.shutdownGracefully()
+            throw error
+        }
         if let h = config.http {
             let router = HTTPRoutes.router(engine: engine, started: started)
             let udp = listeners.udpPort, tcp = listeners.tcpPort
+            let limiter = engine.httpLimiter
+            let (frame, idle, rate) = (config.frameTimeoutSeconds, config.idleSeconds, config.minBytesPerSecond)
             let app = Application(
                 router: router,
+                server: .http1(configuration: .init(additionalChannelHandlers: [
+                    HTTPRequestGuard(limiter: limiter, frameTimeoutSeconds: frame, idleSeconds: idle, minBytesPerSecond: rate)
+                ])),
                 configuration: .init(address: .hostname(h.host, port: h.port), serverName: "osprey"),
                 onServerRunning: { channel in
                     log("listening udp=\(udp.map(String.init) ?? "-") tcp=\(tcp.map(String.init) ?? "-") http=\(channel.localAddress?.port.map(String.init) ?? "-")")
@@ -28,7 +40,12 @@ public enum ServeMain {
                 eventLoopGroupProvider: .shared(group),
                 logger: { var l = Logger(label: "osprey"); l.logLevel = .warning; return l }()
             )
-            try await app.runService()
+            do { try await app.runService() } catch {
+                listeners.stop()
+                await engine.shutdown()
+                try? await group.shutdownGracefully()
+                throw ListenerError(key: "http", endpoint: h, error: error)
+            }
         } else {
             log("listening udp=\(listeners.udpPort.map(String.init) ?? "-") tcp=\(listeners.tcpPort.map(String.init) ?? "-") http=-")
             await waitForSignal()

@@ -10,7 +10,8 @@ import OspreyAnalytics
 import OspreyCore
 import OspreyState
 
-/// Alert outputs: a JSONL file, syslog CEF over UDP or TCP, an HTTP webhook (NDJSON POST per batch).
+/// Alert outputs: a JSONL file, an ECS JSONL file, syslog (CEF, or RFC 5424 with structured data) over UDP
+/// or TCP, an HTTP webhook (NDJSON POST per batch).
 /// Each sink has its own serial queue with a bounded backlog (alerts beyond it are dropped and counted),
 /// so a slow receiver never stalls the pipeline. With a state directory, each sink records the last alert
 /// seq it delivered and resumes after it on restart (at-least-once delivery).
@@ -40,17 +41,19 @@ public final class Sinks: @unchecked Sendable {
         sinks = outputs.map(Sink.init)
         for s in sinks {
             switch s.output.kind {
-            case .jsonl(let path):
+            case .jsonl(let path), .ecs(let path):
                 if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-                guard let h = FileHandle(forWritingAtPath: path) else { throw InputErrorLike("cannot open \(path)") }
+                guard let h = FileHandle(forWritingAtPath: path) else {
+                    throw InputErrorLike("output \(s.output.name): \(path): cannot open for writing: \(String(cString: strerror(errno))) (check the directory exists and is writable)")
+                }
                 h.seekToEndOfFile()
                 s.fileHandle = h
-            case .cef(let udp, let host, let port):
+            case .cef(let udp, let host, let port), .syslog(let udp, let host, let port):
                 var a = sockaddr_in()
                 a.sin_family = sa_family_t(AF_INET)
                 a.sin_port = in_port_t(UInt16(port)).bigEndian
                 guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &a.sin_addr) == 1 else {
-                    throw InputErrorLike("cef target must be an IPv4 address: \(host)")
+                    throw InputErrorLike("output \(s.output.name): target must be an IPv4 address: \(host)")
                 }
                 s.address = a
                 if udp { s.fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) }
@@ -95,15 +98,22 @@ public final class Sinks: @unchecked Sendable {
 
     private func send(_ s: Sink, _ items: [(Int, AnalyticsOutput?, String)]) -> Bool {
         switch s.output.kind {
-        case .jsonl:
+        case .jsonl, .ecs:
             var d = Data()
-            for i in items { d.append(contentsOf: Array(i.2.utf8)); d.append(0x0A) }
+            for i in items {
+                if case .ecs = s.output.kind { d.append(contentsOf: Array(AlertFormat.ecs(AlertView(i.1, line: i.2)).utf8)) }
+                else { d.append(contentsOf: Array(i.2.utf8)) }
+                d.append(0x0A)
+            }
             s.fileHandle?.write(d)
             return true
-        case .cef(let udp, _, _):
+        case .cef(let udp, _, _), .syslog(let udp, _, _):
             var ok = true
             for i in items {
-                let msg = Array(Sinks.cefLine(i.1, line: i.2).utf8)
+                let view = AlertView(i.1, line: i.2)
+                let text: String
+                if case .cef = s.output.kind { text = AlertFormat.cef(view) } else { text = AlertFormat.rfc5424(view) }
+                let msg = Array(text.utf8)
                 if udp {
                     var a = s.address
                     let n = withUnsafePointer(to: &a) {
@@ -125,6 +135,7 @@ public final class Sinks: @unchecked Sendable {
             var req = URLRequest(url: u, timeoutInterval: 10)
             req.httpMethod = "POST"
             req.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
+            req.setValue("osprey/" + OspreyVersion.string, forHTTPHeaderField: "User-Agent")
             var body = Data()
             for i in items { body.append(contentsOf: Array(i.2.utf8)); body.append(0x0A) }
             req.httpBody = body
@@ -162,31 +173,8 @@ public final class Sinks: @unchecked Sendable {
         return true
     }
 
-    /// An RFC 5424 syslog message carrying a CEF record of the alert.
-    static func cefLine(_ o: AnalyticsOutput?, line: String) -> String {
-        var sig = "session", name = "Osprey session", score = 0, user = "", session = "", time: Int64 = 0, reason = ""
-        var notable = false
-        switch o {
-        case .rule(let r)?: sig = r.rule; name = r.name; score = r.score; user = r.user; session = r.session; time = r.timeMillis; reason = r.reason
-        case .session(let s)?: score = s.score; user = s.user; session = s.session; time = s.endMillis; notable = s.notable
-            reason = "rules " + s.rules.joined(separator: ",")
-        case nil:
-            if let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] {
-                if obj["kind"] as? String == "rule" { sig = obj["rule"] as? String ?? sig; name = obj["name"] as? String ?? sig }
-                score = obj["score"] as? Int ?? 0; user = obj["user"] as? String ?? ""; session = obj["session"] as? String ?? ""
-                reason = obj["reason"] as? String ?? ""; notable = obj["notable"] as? Bool ?? false
-                time = (obj["time"] as? String).flatMap { AlertIndex.parseTime($0) } ?? 0
-            }
-        }
-        func h(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|") }
-        func e(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "=", with: "\\=")
-                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-        }
-        let severity = min(10, max(0, score / 10))
-        let cef = "CEF:0|Osprey|Osprey UEBA|1.0|\(h(sig))|\(h(name))|\(severity)|rt=\(time) suser=\(e(user)) cs1Label=session cs1=\(e(session)) cn1Label=score cn1=\(score) cs2Label=notable cs2=\(notable) msg=\(e(reason))"
-        return "<116>1 \(UTCTime.format(time)) osprey osprey - alert - \(cef)"
-    }
+    /// An RFC 5424 syslog message carrying a CEF record of the alert (AlertFormat.cef).
+    static func cefLine(_ o: AnalyticsOutput?, line: String) -> String { AlertFormat.cef(AlertView(o, line: line)) }
 
     /// Per sink: delivered, dropped, failures (for /metrics).
     public var stats: [(name: String, delivered: Int, dropped: Int, failures: Int, backlog: Int)] {

@@ -94,11 +94,19 @@ public struct SyslogFramer {
     private var skipCount = 0
     private var skippingLine = false
     private var skippedBytes = 0
+    /// Where the search for the current newline frame's end resumes: bytes already scanned are not
+    /// scanned again when more arrive (a frame trickled byte by byte costs linear time, not quadratic).
+    private var scanFrom = 0
+    /// Bytes examined by newline searches so far (tests check that held frames are not rescanned).
+    public private(set) var scannedBytes = 0
 
     public init(maxFrame: Int) { self.maxFrame = maxFrame }
 
     /// Bytes held waiting for the rest of a frame (bounded by maxFrame + a few).
     public var buffered: Int { buffer.count - start }
+
+    /// A frame has started and not completed (held bytes, or an oversized frame being skipped).
+    public var inFrame: Bool { buffer.count > start || skipCount > 0 || skippingLine }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ out: (Frame) -> Void) {
         var input = bytes[...]
@@ -155,11 +163,16 @@ public struct SyslogFramer {
                 }
                 // Not octet-counted: falls through to newline framing.
             }
-            if let nl = buffer[start...].firstIndex(where: { $0 == 0x0A || $0 == 0x00 }) {
+            let from = max(start, scanFrom)
+            let found = buffer[from...].firstIndex(where: { $0 == 0x0A || $0 == 0x00 })
+            scannedBytes &+= (found ?? buffer.count) - from
+            if let nl = found {
                 if nl - start > maxFrame { out(.tooLong(nl - start)) } else { out(.message(buffer[start..<nl])) }
                 start = nl + 1
+                scanFrom = start
                 continue
             }
+            scanFrom = buffer.count
             if buffer.count - start > maxFrame {
                 skippingLine = true
                 skippedBytes = buffer.count - start
@@ -167,14 +180,14 @@ public struct SyslogFramer {
             }
             break
         }
-        if start == buffer.count { buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20); start = 0 }
-        else if start > 1 << 16 { buffer.removeSubrange(0..<start); start = 0 }
+        if start == buffer.count { buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20); start = 0; scanFrom = 0 }
+        else if start > 1 << 16 { buffer.removeSubrange(0..<start); scanFrom = max(0, scanFrom - start); start = 0 }
     }
 
     /// End of stream: a last newline frame without its newline.
     public mutating func finish(_ out: (Frame) -> Void) {
         if skippingLine { out(.tooLong(skippedBytes)); skippingLine = false }
         if start < buffer.count { out(.message(buffer[start...])) }
-        buffer.removeAll(); start = 0
+        buffer.removeAll(); start = 0; scanFrom = 0; skipCount = 0
     }
 }

@@ -5,37 +5,60 @@ import NIOPosix
 /// Syslog over TCP: RFC 6587 framing per connection; each read's frames go to the engine as one batch.
 /// Backpressure: a connection with 2 batches in flight, or any connection while the engine holds
 /// `max_pending_records`, stops reading (TCP flow control pushes back on the sender) until it drains.
-/// Idle connections are closed after `idleSeconds`; a vanished connection's last unterminated frame is
-/// still processed.
+/// Limits (ConnectionLimiter): per source address and per listener, evicting the stalest connection when
+/// full. Deadlines that bytes alone cannot reset: a frame must complete within `frame_timeout_seconds` of its
+/// first byte, and a connection without a complete frame for `idle_seconds` is closed. A closed or vanished
+/// connection's last unterminated frame is still processed.
 final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     let engine: ServeEngine
+    let limiter: ConnectionLimiter
     var framer: SyslogFramer
     var outstanding = 0
     var paused = false
-    var counted = false
+    var entry: ConnectionLimiter.Entry?
+    var frameStarted: NIODeadline?
+    var lastFrame = NIODeadline.now()
+    var timer: RepeatedTask?
 
-    init(engine: ServeEngine) {
+    init(engine: ServeEngine, limiter: ConnectionLimiter) {
         self.engine = engine
+        self.limiter = limiter
         framer = SyslogFramer(maxFrame: engine.config.maxFrameBytes)
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var refuse = false
-        engine.count {
-            if $0.connectionsOpen >= engine.config.maxConnections { $0.connectionsRefused += 1; refuse = true }
-            else { $0.connectionsOpen += 1; $0.connectionsTotal += 1 }
+        switch limiter.admit(context.channel) {
+        case .accepted(let e): entry = e
+        case .refusedPerSource, .refusedFull:
+            engine.count { $0.connectionsRefused += 1 }
+            context.close(promise: nil)
+            return
         }
-        if refuse { context.close(promise: nil); return }
-        counted = true
+        engine.count { $0.connectionsTotal += 1 }
+        lastFrame = .now()
+        let frameTimeout = TimeAmount.seconds(Int64(engine.config.frameTimeoutSeconds))
+        let idle = TimeAmount.seconds(Int64(engine.config.idleSeconds))
+        let engine = self.engine
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
+            // While paused by backpressure the server is the slow one: no deadline then.
+            guard !paused else { return }
+            let now = NIODeadline.now()
+            let stalled = frameStarted.map { now - $0 > frameTimeout } ?? false
+            if stalled || now - lastFrame > idle {
+                engine.count { $0.connectionsTimedOut += 1 }
+                context.close(promise: nil)
+            }
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel(); timer = nil
         var records: [IngestRecord] = []
         framer.finish { records.append(SyslogTCPHandler.record($0)) }
         engine.submit(records, source: "tcp")
-        if counted { engine.count { $0.connectionsOpen -= 1 }; counted = false }
+        if let entry { limiter.remove(entry); self.entry = nil }
         context.fireChannelInactive()
     }
 
@@ -50,6 +73,13 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
         let buf = unwrapInboundIn(data)
         var records: [IngestRecord] = []
         buf.withUnsafeReadableBytes { raw in framer.feed(raw) { records.append(SyslogTCPHandler.record($0)) } }
+        if !records.isEmpty {
+            lastFrame = .now()
+            if let entry { limiter.progress(entry) }
+            frameStarted = framer.inFrame ? lastFrame : nil
+        } else if frameStarted == nil, framer.inFrame {
+            frameStarted = .now()
+        }
         guard !records.isEmpty else { return }
         outstanding += 1
         let channel = context.channel
@@ -84,11 +114,6 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
         paused = false
         channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         channel.read()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil); return }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -137,27 +162,28 @@ final class SyslogListeners {
 
     init(group: MultiThreadedEventLoopGroup) { self.group = group }
 
-    func start(engine: ServeEngine, idleSeconds: Int64 = 300) throws {
+    func start(engine: ServeEngine) throws {
+        let limiter = engine.tcpLimiter
         if let e = engine.config.tcp {
-            let ch = try ServerBootstrap(group: group)
+            let ch = try ListenerError.naming("tcp", e) { try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 256)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536))
                 .childChannelInitializer { ch in
-                    ch.pipeline.addHandlers([IdleStateHandler(readTimeout: .seconds(idleSeconds)), SyslogTCPHandler(engine: engine)])
+                    ch.pipeline.addHandler(SyslogTCPHandler(engine: engine, limiter: limiter))
                 }
-                .bind(host: e.host, port: e.port).wait()
+                .bind(host: e.host, port: e.port).wait() }
             tcpPort = ch.localAddress?.port
             channels.append(ch)
         }
         if let e = engine.config.udp {
-            let ch = try DatagramBootstrap(group: group)
+            let ch = try ListenerError.naming("udp", e) { try DatagramBootstrap(group: group)
                 .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 8 << 20)
                 .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
                 .channelOption(ChannelOptions.maxMessagesPerRead, value: 64)
                 .channelInitializer { ch in ch.pipeline.addHandler(SyslogUDPHandler(engine: engine)) }
-                .bind(host: e.host, port: e.port).wait()
+                .bind(host: e.host, port: e.port).wait() }
             udpPort = ch.localAddress?.port
             channels.append(ch)
         }
@@ -165,5 +191,25 @@ final class SyslogListeners {
 
     func stop() {
         for c in channels { try? c.close().wait() }
+    }
+}
+
+/// A listener that could not start, named by its config key: "tcp = 127.0.0.1:5514: address already in use".
+public struct ListenerError: Error, CustomStringConvertible {
+    public var description: String
+
+    static func naming<T>(_ key: String, _ e: ServeConfig.Endpoint, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw ListenerError(key: key, endpoint: e, error: error) }
+    }
+
+    init(key: String, endpoint: ServeConfig.Endpoint, error: Error) {
+        var why = "\(error)"
+        if let io = error as? IOError {
+            why = String(cString: strerror(io.errnoCode)).lowercased()
+            if io.errnoCode == EADDRINUSE { why += " (another process listens there: stop it or change `\(key) =` in the config)" }
+            if io.errnoCode == EACCES { why += " (ports below 1024 need privileges: use a higher port)" }
+            if io.errnoCode == EADDRNOTAVAIL { why += " (no interface has that address)" }
+        }
+        description = "\(key) = \(endpoint): cannot listen: \(why)"
     }
 }

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
+import OspreyCore
 
 @main
 struct Osprey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "osprey",
         abstract: "Behavioral threat detection for Mimecast Secure Email Gateway logs.",
+        version: OspreyVersion.string,
         subcommands: [Demo.self, Parse.self, Replay.self, Serve.self, Collect.self, Generate.self, Evaluate.self, ContentCommand.self, Check.self])
 
     /// Runs the command; errors about files, content or config are one line on stderr (no usage text, no

@@ -12,9 +12,10 @@ struct Serve: ParsableCommand {
     @Option(help: "Config file ([serve NAME] and [output NAME] sections; see README).") var config: String
 
     func run() throws {
+        // Errors are one line on stderr (file, line, what to do) and exit status 1, without the usage text.
         let cfg: ServeConfig
-        do { cfg = try ServeConfig.load(path: config) } catch let e as ContentError {
-            throw CLIError("config error: \(e)")
+        do { cfg = try ServeConfig.load(path: config) } catch {
+            fail("config error: " + userMessage(error))
         }
         let content = OspreyContent.directory.path
         let done = DispatchSemaphore(value: 0)
@@ -24,7 +25,12 @@ struct Serve: ParsableCommand {
             done.signal()
         }
         done.wait()
-        if let e = failure.error { throw e }
+        if let e = failure.error { fail(userMessage(e)) }
+    }
+
+    func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data(("osprey serve: " + message + "\n").utf8))
+        Osprey.exit(withError: ExitCode.failure)
     }
 }
 

@@ -14,6 +14,7 @@ final class OutputAndStateTests: XCTestCase {
         let udpMessages = LockedBox<[String]>([])
         let tcpBytes = LockedBox<[UInt8]>([])
         let hookBodies = LockedBox<[String]>([])
+        let hookHeads = LockedBox<[String]>([])
         let stop = LockedBox(false)
         let threads = [
             Thread {
@@ -47,6 +48,7 @@ final class OutputAndStateTests: XCTestCase {
                                 .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
                             let bodyStart = text.utf8.distance(from: text.utf8.startIndex, to: r.upperBound)
                             if data.count - bodyStart >= len {
+                                hookHeads.value.append(String(head))
                                 hookBodies.value.append(String(decoding: data[bodyStart..<(bodyStart + len)], as: UTF8.self))
                                 break
                             }
@@ -72,6 +74,10 @@ final class OutputAndStateTests: XCTestCase {
         type = webhook
         url = http://127.0.0.1:\(hookPort)/alerts
 
+        [output elastic]
+        type = ecs
+        path = \(dir)/ecs.jsonl
+
         """
         let server = try ServerProcess(dir: dir, outputs: outputs, context: org + "/context")
         let lines = try orgLines(org)
@@ -93,7 +99,28 @@ final class OutputAndStateTests: XCTestCase {
         let deadline = Date().addingTimeInterval(5)
         while udpMessages.value.count < jsonl.count && Date() < deadline { usleep(50_000) }
         XCTAssertEqual(udpMessages.value.count, jsonl.count, "CEF over UDP")
-        XCTAssertTrue(udpMessages.value.allSatisfy { $0.hasPrefix("<116>1 ") && $0.contains("CEF:0|Osprey|Osprey UEBA|") })
+        XCTAssertTrue(udpMessages.value.allSatisfy { ["<114>1 ", "<116>1 ", "<117>1 "].contains(String($0.prefix(7))) && $0.contains("CEF:0|Osprey|Osprey UEBA|") })
+        // CEF carries the session id, score and, for sessions only, a correct notable flag.
+        let sessionsJSON = jsonl.filter { $0.contains("\"kind\":\"session\"") }
+        let notableJSON = sessionsJSON.filter { $0.contains("\"notable\":true") }.count
+        XCTAssertEqual(udpMessages.value.filter { $0.contains("cs2Label=notable cs2=true") }.count, notableJSON)
+        XCTAssertEqual(udpMessages.value.filter { $0.contains("cs2Label=notable") }.count, sessionsJSON.count)
+        XCTAssertTrue(udpMessages.value.allSatisfy { $0.contains(" cs1Label=sessionId cs1=") && $0.contains(" cn1Label=score cn1=") && $0.contains(" suser=") })
+        XCTAssertTrue(udpMessages.value.contains { $0.contains(" src=") }, "some alert carries its source IP")
+        XCTAssertTrue(udpMessages.value.contains { $0.contains(" cs3Label=mitreTechniqueIds cs3=T") }, "MITRE ids")
+        // The webhook names the version.
+        XCTAssertTrue(hookHeads.value.allSatisfy { $0.contains("user-agent: osprey/") }, hookHeads.value.first ?? "")
+        // ECS: one document per alert.
+        let ecs = (try String(contentsOfFile: dir + "/ecs.jsonl", encoding: .utf8)).split(separator: "\n")
+        XCTAssertEqual(ecs.count, jsonl.count, "ECS output")
+        for (doc, line) in zip(ecs, jsonl) {
+            let d = try JSONSerialization.jsonObject(with: Data(doc.utf8)) as? [String: Any] ?? [:]
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            XCTAssertEqual((d["event"] as? [String: Any])?["kind"] as? String, "alert")
+            XCTAssertEqual((d["user"] as? [String: Any])?["name"] as? String, o["user"] as? String)
+            XCTAssertEqual((d["osprey"] as? [String: Any])?["session"] as? String, o["session"] as? String)
+            XCTAssertEqual(d["@timestamp"] as? String, (o["time"] ?? o["end"]) as? String)
+        }
         // TCP: RFC 6587 octet-counted frames.
         var frames = 0
         var framer = 0

@@ -138,7 +138,9 @@ final class ServeTests: XCTestCase {
                      "osprey_rules_fired_total", "osprey_notable_sessions_total", "osprey_event_lag_seconds"] {
             XCTAssertTrue(metrics.contains(name), name)
         }
-        XCTAssertEqual(server.metric("osprey_rules_fired_total"), Double(expected.count))
+        XCTAssertEqual(server.metricSum("osprey_rules_fired_total"), Double(expected.count))
+        XCTAssertTrue(metrics.contains("osprey_rules_fired_total{rule=\""), "rules fired by rule")
+        XCTAssertFalse(metrics.contains("osprey_uptime_seconds"))
     }
 
     func testBadClientsDoNotStopTheService() throws {

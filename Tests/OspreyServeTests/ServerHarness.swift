@@ -8,18 +8,17 @@ import XCTest
 final class ServerProcess {
     let process = Process()
     let dir: String
-    let token = "test-token"
+    let token = "test-token-0123456789"
     var udpPort = 0, tcpPort = 0, httpPort = 0
     private let stderrBuffer = LockedText()
 
-    init(dir: String, extraServe: String = "", outputs: String = "", context: String?) throws {
-        self.dir = dir
+    convenience init(dir: String, extraServe: String = "", outputs: String = "", context: String?) throws {
         var cfg = """
         [serve test]
         udp = 127.0.0.1:0
         tcp = 127.0.0.1:0
         http = 127.0.0.1:0
-        token = \(token)
+        token = test-token-0123456789
 
         """
         if let context { cfg += "context = \(context)\n" }
@@ -30,7 +29,14 @@ final class ServerProcess {
         path = \(dir)/alerts.jsonl
 
         """ + outputs
+        try self.init(dir: dir, config: cfg)
+    }
+
+    /// A server with the config text as given (written to DIR/serve.conf).
+    init(dir: String, config cfg: String, environment: [String: String]? = nil) throws {
+        self.dir = dir
         try cfg.write(toFile: dir + "/serve.conf", atomically: true, encoding: .utf8)
+        if let environment { process.environment = environment }
         process.executableURL = URL(fileURLWithPath: try ospreyBinary())
         process.arguments = ["serve", "--config", dir + "/serve.conf"]
         let err = Pipe()
@@ -82,7 +88,8 @@ final class ServerProcess {
         if let t { req.setValue("Bearer " + t, forHTTPHeaderField: "Authorization") }
         let sem = DispatchSemaphore(value: 0)
         let result = LockedBox<(Int, Data)>((0, Data()))
-        URLSession.shared.dataTask(with: req) { d, r, _ in
+        URLSession.shared.dataTask(with: req) { d, r, e in
+            if let e { print("HTTP \(method) \(path): \(e)") }
             result.value = ((r as? HTTPURLResponse)?.statusCode ?? 0, d ?? Data())
             sem.signal()
         }.resume()
@@ -94,6 +101,16 @@ final class ServerProcess {
         let (status, d) = http("GET", path)
         XCTAssertEqual(status, 200, "GET \(path)")
         return (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] ?? [:]
+    }
+
+    /// The sum of every sample of a metric (all label sets).
+    func metricSum(_ name: String) -> Double {
+        let (_, d) = http("GET", "/metrics", token: nil)
+        var sum = 0.0
+        for line in String(decoding: d, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
+            sum += Double(line.split(separator: " ").last!) ?? 0
+        }
+        return sum
     }
 
     func metric(_ name: String) -> Double {
@@ -144,8 +161,16 @@ enum Loopback {
         return a
     }
 
-    static func tcpConnect(_ port: Int) -> Int32 {
+    static func tcpConnect(_ port: Int, from source: String? = nil) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            // Another loopback address as the source (all of 127/8 is local on Linux).
+            var b = sockaddr_in()
+            b.sin_family = sa_family_t(AF_INET)
+            b.sin_addr.s_addr = inet_addr(source)
+            let r = withUnsafePointer(to: &b) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            if r != 0 { close(fd); return -1 }
+        }
         var a = address(port)
         let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         if r != 0 { close(fd); return -1 }
