@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`.
-.PHONY: setup build demo sample test bench fuzz clean
+.PHONY: setup build demo sample test bench fuzz fuzz-libfuzzer clean
 
 setup:
 	@./scripts/setup.sh
@@ -29,6 +29,16 @@ FUZZ_SEED ?= 1
 fuzz: setup
 	swift build -c release --product osprey-fuzz
 	.build/release/osprey-fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED)
+
+# Coverage-guided: OspreyCore + OspreyParsing built with `swiftc -sanitize=fuzzer`, seeded with every corpus
+# line (one file per line), run for FUZZ_SECONDS; crashing inputs are written to .build/libfuzzer/crash-*.
+FUZZ_SECONDS ?= 600
+fuzz-libfuzzer: setup
+	./tools/libfuzzer/build.sh
+	rm -rf .build/libfuzzer/seeds && mkdir -p .build/libfuzzer/seeds .build/libfuzzer/work
+	if [ -d ../shared/corpus ]; then find ../shared/corpus -type f ! -name '*.md' ! -name '*.py' | while read -r f; do split -l 1 -a 4 "$$f" ".build/libfuzzer/seeds/$$(basename "$$f")-"; done; fi
+	.build/libfuzzer/osprey-libfuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+	  -artifact_prefix=.build/libfuzzer/crash- .build/libfuzzer/work .build/libfuzzer/seeds
 
 clean:
 	rm -rf .build
