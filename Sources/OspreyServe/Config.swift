@@ -41,6 +41,8 @@ public struct ServeConfig: Sendable {
     public var checkpointRecords = 50_000
     public var checkpointSeconds = 5.0
     public var reorderSeconds = 600
+    /// Sessions at or above this score are notable (live `notable` output at the crossing).
+    public var notableThreshold = 90
     public var maxFrameBytes = 1 << 20
     public var maxHTTPBodyBytes = 16 << 20
     /// Records accepted but not yet processed, over all connections; above it TCP stops reading,
@@ -66,7 +68,7 @@ public struct ServeConfig: Sendable {
             throw ContentError(file: file, line: 1, reason: "expected exactly one [serve NAME] section")
         }
         try s.checkKeys(allowed: ["udp", "tcp", "http", "token", "state", "context", "content", "checkpoint_records",
-                                  "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
+                                  "checkpoint_seconds", "reorder_seconds", "notable_threshold", "max_frame_bytes", "max_http_body_bytes",
                                   "max_pending_records", "max_connections", "api_alert_limit"])
         c.name = s.name
         func endpoint(_ key: String) throws -> Endpoint? {
@@ -93,6 +95,7 @@ public struct ServeConfig: Sendable {
             c.checkpointSeconds = v
         }
         c.reorderSeconds = try int("reorder_seconds", c.reorderSeconds)
+        c.notableThreshold = try int("notable_threshold", c.notableThreshold)
         c.maxFrameBytes = try int("max_frame_bytes", c.maxFrameBytes)
         c.maxHTTPBodyBytes = try int("max_http_body_bytes", c.maxHTTPBodyBytes)
         c.maxPendingRecords = try int("max_pending_records", c.maxPendingRecords)

@@ -50,6 +50,7 @@ public final class ServeEngine: @unchecked Sendable {
         self.config = config
         var options = PipelineOptions(contentDirectory: config.content ?? contentDirectory, contextDirectory: config.context)
         options.reorderWindowMillis = Int64(config.reorderSeconds) * 1000
+        options.analytics.notableScore = config.notableThreshold
         index = AlertIndex(limit: config.apiAlertLimit)
         sinks = try Sinks(config.outputs)
         if let state = config.state {

@@ -168,7 +168,8 @@ public final class Sinks: @unchecked Sendable {
         var notable = false
         switch o {
         case .rule(let r)?: sig = r.rule; name = r.name; score = r.score; user = r.user; session = r.session; time = r.timeMillis; reason = r.reason
-        case .session(let s)?: score = s.score; user = s.user; session = s.session; time = s.endMillis; notable = s.notable
+        case .session(let s)?: if s.live { sig = "notable"; name = "Osprey notable session" }
+            score = s.score; user = s.user; session = s.session; time = s.endMillis; notable = s.notable
             reason = "rules " + s.rules.joined(separator: ",")
         case nil:
             if let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] {
