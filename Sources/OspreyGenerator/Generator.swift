@@ -52,7 +52,12 @@ public final class OrganizationGenerator {
     var holidays: Set<Int> = []
     /// Benign patterns written to benign.jsonl (user, pattern).
     var benign: [(String, String)] = []
-    var specs: [ScenarioSpec] { options.profile == .classic ? scenarioSpecs : scenarioSpecs + singleSignalSpecs }
+    /// The scenarios this span can hold: a dormant account needs 30 silent days after its first week, so
+    /// spans under 40 days leave the dormant scenarios out.
+    var specs: [ScenarioSpec] {
+        let all = options.profile == .classic ? scenarioSpecs : scenarioSpecs + singleSignalSpecs
+        return options.days >= 40 ? all : all.filter { $0.id != "dormant-account-wakes" && $0.id != "single-dormant-login" }
+    }
 
     public static func generate(_ options: GeneratorOptions, into dir: String) throws -> GenerationSummary {
         try OrganizationGenerator(options: options).write(to: dir)

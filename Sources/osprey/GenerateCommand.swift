@@ -33,8 +33,8 @@ enum GeneratorArguments {
         }
         let n = users ?? p.defaultUsers
         guard n >= 30, n <= 100_000 else { throw ValidationError("--users must be between 30 and 100000 (scenarios need distinct victims)") }
-        guard days >= 40, days <= 3650 else {
-            throw ValidationError("--days must be between 40 and 3650 (the scenarios need the 14-day warm-up, and a dormant account 30 silent days after its first week)")
+        guard days >= 21, days <= 3650 else {
+            throw ValidationError("--days must be between 21 and 3650 (the scenarios need the 14-day warm-up and history after it)")
         }
     }
 
