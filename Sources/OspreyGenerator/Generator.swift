@@ -52,11 +52,11 @@ public final class OrganizationGenerator {
     var holidays: Set<Int> = []
     /// Benign patterns written to benign.jsonl (user, pattern).
     var benign: [(String, String)] = []
-    /// The scenarios this span can hold: a dormant account needs 30 silent days after its first week, so
-    /// spans under 40 days leave the dormant scenarios out.
-    var specs: [ScenarioSpec] {
-        let all = options.profile == .classic ? scenarioSpecs : scenarioSpecs + singleSignalSpecs
-        return options.days >= 40 ? all : all.filter { $0.id != "dormant-account-wakes" && $0.id != "single-dormant-login" }
+    var specs: [ScenarioSpec] { options.profile == .classic ? scenarioSpecs : scenarioSpecs + singleSignalSpecs }
+    /// Whether the span can hold a scenario: a dormant account needs 30 silent days after its first week, so
+    /// spans under 40 days do not label the dormant scenarios (their events are still written, as before).
+    func labelled(_ spec: ScenarioSpec) -> Bool {
+        options.days >= 40 || (spec.id != "dormant-account-wakes" && spec.id != "single-dormant-login")
     }
 
     public static func generate(_ options: GeneratorOptions, into dir: String) throws -> GenerationSummary {
@@ -101,7 +101,10 @@ public final class OrganizationGenerator {
             let special = specialIDs.contains(spec.id)
             if let i = order.first(where: { i in
                 let p = org.people[i]
-                return !taken.contains(i) && spec.needs(p) && (special || (p.dormantUntil == nil && p.deactivatedAt == nil))
+                // Realistic profiles: the non-privileged admin is outside IT, whose peer group uses the console (so
+                // APP-AppG-F, "first use by the group", can hold). Classic keeps its victims (and bytes) unchanged.
+                let itOK = options.profile == .classic || spec.id != "non-privileged-admin-action" || p.department != "IT"
+                return !taken.contains(i) && spec.needs(p) && itOK && (special || (p.dormantUntil == nil && p.deactivatedAt == nil))
             }) {
                 victims[spec.id] = i
                 taken.insert(i)
@@ -128,7 +131,7 @@ public final class OrganizationGenerator {
                 guard let v = victims[spec.id], scenarioDay(spec) == d else { continue }
                 let (items, label) = scenario(spec, victim: v, day: d)
                 add(items)
-                labels.append(label)
+                if labelled(spec) { labels.append(label) }
             }
         }
         lines.sort { ($0.0, $0.1) < ($1.0, $1.1) }

@@ -94,7 +94,7 @@ let scenarioSpecs: [ScenarioSpec] = [
                  mitre: [Mitre.exploit], needs: { !$0.isService }),
     ScenarioSpec(id: "non-privileged-admin-action", description: "A non-privileged user performs privileged console operations in an application new to them",
                  useCase: "Privilege Abuse", expected: ["APP-AT-PRIV", "APP-AppG-F"],
-                 mitre: [Mitre.validAccounts], needs: { !$0.isPrivileged && !$0.isExecutive && !$0.isService && $0.department != "IT" },
+                 mitre: [Mitre.validAccounts], needs: { !$0.isPrivileged && !$0.isExecutive && !$0.isService },
                  also: ["Compromised Credentials", "Data Access", "Privileged Activity"]),
     ScenarioSpec(id: "phishing-lookalike-reply", description: "After a phishing click, the user's account logs in from abroad and sends bank details to a supplier domain the organization rarely mails (a compromised vendor)",
                  useCase: "Phishing", expected: ["EM-OD-A", "UA-OC-F", "EM-OD-F"],
