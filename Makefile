@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`.
-.PHONY: setup build demo sample test bench fuzz fuzz-libfuzzer clean
+.PHONY: setup build demo sample test bench calibrate fuzz fuzz-libfuzzer clean
 
 setup:
 	@./scripts/setup.sh
@@ -18,6 +18,10 @@ sample: build
 test:
 	@./scripts/setup.sh --test
 	swift test
+
+# Calibration matrix (not part of make test): profiles × seeds, per-rule figures; docs/calibration.md.
+calibrate: build
+	.build/release/osprey calibrate --profiles small,medium,large --seeds 1-5
 
 bench: build
 	swift build -c release --product osprey-bench

@@ -18,6 +18,8 @@ public final class AnalyticsContent {
     let aggregatesByType: [[Int]]
     let modelIndex: [String: Int]
     let slotCount: Int
+    /// `user_action()` when the content defines it: whether an event is the user's own action.
+    let userAction: Eval?
 
     public func model(_ id: String) -> ModelDefinition? { modelIndex[id].map { models[$0] } }
     public func rule(_ id: String) -> RuleDefinition? { rules.first { $0.id == id } }
@@ -127,6 +129,14 @@ public final class AnalyticsContent {
         // Model → rules links.
         for m in models { m.rules = rules.filter { $0.model == m.id }.map(\.id).sorted() }
 
+        // The person's own actions (docs/analytics.md, "Activity"): the content's `user_action` macro decides
+        // which events move a user's last-activity time (dormancy, new users); without it, every event does.
+        if let m = env.macros["user_action"] {
+            var c = ExpressionCompiler(env: env, location: m.location, typeMask: ActivityType.mask(ActivityType.allCases))
+            self.userAction = try c.compile("user_action()")
+        } else {
+            self.userAction = nil
+        }
         let types = ActivityType.allCases
         self.models = models
         self.rules = rules
@@ -213,14 +223,26 @@ public final class AnalyticsContent {
             trainWhen = try c.compile(tw.value)
             trainWhenText = tw.value
         }
-        let defaults = kind == .timeOfWeek ? (20.0, 0.6) : (20.0, 0.8)
+        // Convergence defaults per model kind and scope (docs/analytics.md, "Convergence"): a per-user
+        // model trains once per (value, session), and an ordinary person has about one session per active
+        // day, so observations ≈ active days. Eight active days in the window make a usable per-user
+        // categorical or numeric baseline (up to half of its observations may be distinct values); the
+        // window is 40 days so that eight days of a person active twice a week stay inside it. Shared
+        // scopes (peer group, organization, application…) collect many people's sessions: 20 / 0.8 / 32 days.
+        // Time-of-week models keep 20 / 0.6: 168 hourly bins need more than eight days to say "unusual hour".
+        let perUser = scopeEntry.value == "user"
+        let defaults: (Double, Double, Double)
+        switch kind {
+        case .timeOfWeek: defaults = (20, 0.6, perUser ? 40 : 32)
+        case .categorical, .numeric: defaults = perUser ? (8, 0.5, 40) : (20, 0.8, 32)
+        }
         return ModelDefinition(
             id: s.name, name: try s.required("name").value, description: try s.optional("description")?.value ?? "",
             activityTypes: types, useCases: splitList(try s.required("use_cases").value), kind: kind,
             scopeText: scopeEntry.value, featureText: featureText, trainWhenText: trainWhenText, trainAt: trainAt,
             minObservations: Int(try number(s, "min_observations", default: defaults.0, range: 1...1_000_000)),
             minConfidence: try number(s, "min_confidence", default: defaults.1, range: 0...1),
-            agingDays: try number(s, "aging_days", default: 32, range: 1...3650),
+            agingDays: try number(s, "aging_days", default: defaults.2, range: 1...3650),
             smoothingHours: Int(try number(s, "smoothing_hours", default: 1, range: 0...12)),
             source: SourceLocation(file: s.file, line: s.line, column: 1),
             scope: scope, feature: feature, trainWhen: trainWhen, scopeSlot: scopeSlot, featureSlot: featureSlot)

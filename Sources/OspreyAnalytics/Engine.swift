@@ -28,6 +28,8 @@ public struct AnalyticsStats: Sendable {
     public var sessionsClosed = 0
     public var sessionsEmitted = 0
     public var notableSessions = 0
+    /// Sessions that crossed the notable threshold while open (one `notable` output each).
+    public var liveNotable = 0
     public var trainings = 0
 }
 
@@ -110,7 +112,16 @@ public final class AnalyticsEngine {
             }
             for item in st.items(m, ctx) { st.train(m, item, session: session) }
         }
-        st.lastSeen[uid] = t
+        // Last activity follows the person's own actions only (logins, sends, app activity, clicks):
+        // mail merely received for an account does not keep it alive (docs/analytics.md, "Activity").
+        if let ua = content.userAction {
+            let mark = ctx.matches.count
+            let own = ua(ctx).truthy
+            if ctx.matches.count > mark { ctx.matches.removeSubrange(mark...) }
+            if own { st.lastSeen[uid] = t }
+        } else {
+            st.lastSeen[uid] = t
+        }
     }
 
     /// Closes every open session (end of input) and returns them.
@@ -262,6 +273,18 @@ public final class AnalyticsEngine {
                     st.stats.suppressedByFamily += 1
                     break
                 }
+            }
+        }
+        let before = session.score
+        defer {
+            // Live notable: the event whose triggers carry the session across the threshold emits it once.
+            let threshold = st.options.notableScore
+            if before < threshold && session.score >= threshold {
+                st.stats.liveNotable += 1
+                out.append(.session(SessionSummary(user: session.user, session: session.id, startMillis: session.start,
+                                                   endMillis: ctx.event.timeMillis, score: session.score, notable: true,
+                                                   rules: session.rules.map { content.rules[$0].id }, events: session.events,
+                                                   live: true, threshold: threshold)))
             }
         }
         for (i, c) in candidates.enumerated() where keep[i] {

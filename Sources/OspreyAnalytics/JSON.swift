@@ -147,9 +147,28 @@ public struct SessionSummary: Sendable {
     public var events: Int
     /// The tuning watchlist the user is on (the session is listed whatever its rules).
     public var watchlist: String? = nil
+    /// A live notable: the session is still open and has just crossed `threshold` (kind "notable", its
+    /// `end` is the crossing event's time). The closing `session` line follows when it closes.
+    public var live = false
+    public var threshold = 0
+
+    public init(user: String, session: String, startMillis: Int64, endMillis: Int64, score: Int, notable: Bool,
+                rules: [String], events: Int, live: Bool = false, threshold: Int = 0, watchlist: String? = nil) {
+        self.user = user; self.session = session; self.startMillis = startMillis; self.endMillis = endMillis
+        self.score = score; self.notable = notable; self.rules = rules; self.events = events
+        self.live = live; self.threshold = threshold; self.watchlist = watchlist
+    }
 
     public var json: JSONValue {
-        .object([
+        if live {
+            return .object([
+                ("kind", .string("notable")), ("user", .string(user)), ("session", .string(session)),
+                ("start", .string(UTCTime.format(startMillis))), ("time", .string(UTCTime.format(endMillis))),
+                ("score", .int(Int64(score))), ("threshold", .int(Int64(threshold))),
+                ("rules", .array(rules.map(JSONValue.string))),
+            ])
+        }
+        return .object([
             ("kind", .string("session")),
             ("user", .string(user)),
             ("session", .string(session)),

@@ -22,6 +22,15 @@ public struct Evaluation: Sendable {
     public var userDays = 0
     public var ruleFires: [(rule: String, fires: Int, users: Int)] = []
     public var topBenign: [(user: String, session: String, score: Int, rules: [String])] = []
+    /// Per rule: triggers outside every labelled scenario (benign fires).
+    public var benignFires: [String: Int] = [:]
+    /// Per rule: in how many scenarios it fired.
+    public var scenarioFires: [String: Int] = [:]
+    /// Scores of the closed sessions with rules that overlap no scenario.
+    public var benignScores: [Int] = []
+    /// Expected rules that fired only as their new-user variant (same question, the victim's own model had
+    /// not converged): counted as fired, listed here.
+    public var variantMatches: [String] = []
 
     public var detectionRate: Double { scenarios.isEmpty ? 0 : Double(scenarios.filter(\.detected).count) / Double(scenarios.count) }
     public var benignRate: Double { userDays == 0 ? 0 : Double(benignNotableSessions) / Double(userDays) }
@@ -74,13 +83,22 @@ public struct Evaluation: Sendable {
             let notable = overlapping.filter(\.notable)
             let ids = Set(overlapping.map(\.id))
             func inScenario(_ h: RuleHit) -> Bool { h.user == l.user && (ids.contains(h.session) || (h.time >= l.start && h.time <= l.end)) }
-            let fired = Set(hits.filter(inScenario).map(\.rule)).union(foldedHits.filter(inScenario).map(\.rule))
+            var fired = Set(hits.filter(inScenario).map(\.rule)).union(foldedHits.filter(inScenario).map(\.rule))
+            for r in fired { e.scenarioFires[r, default: 0] += 1 }
+            // UA-OC-F and UA-OC-new ask the same question; which one fires depends on the victim's history.
+            for (rule, variant) in Evaluation.variants where l.expected.contains(rule) && !fired.contains(rule) && fired.contains(variant) {
+                fired.insert(rule); e.variantMatches.append("\(l.id): \(rule) as \(variant)")
+            }
             e.scenarios.append(ScenarioResult(id: l.id, user: l.user, useCase: l.useCase, detected: !notable.isEmpty,
                                               score: overlapping.map(\.score).max() ?? 0,
                                               fired: l.expected.filter(fired.contains) + fired.subtracting(l.expected).sorted(),
                                               missing: l.expected.filter { !fired.contains($0) }, sessions: overlapping.map(\.id)))
         }
         let benign = sessions.filter { s in s.notable && !labels.contains { overlaps(s, $0) } }
+        e.benignScores = sessions.filter { s in !labels.contains { overlaps(s, $0) } }.map(\.score)
+        for h in hits where !labels.contains(where: { l in h.user == l.user && h.time >= l.start - 6 * 3_600_000 && h.time <= l.end + 6 * 3_600_000 }) {
+            e.benignFires[h.rule, default: 0] += 1
+        }
         e.notableSessions = sessions.filter(\.notable).count
         e.benignNotableSessions = benign.count
         e.benignNotableUsers = Array(Set(benign.map(\.user))).sorted()
@@ -91,6 +109,8 @@ public struct Evaluation: Sendable {
         if let userDays { e.userDays = userDays } else { e.userDays = Self.userDays(besideLabels: labelsPath) }
         return e
     }
+
+    static let variants: [(String, String)] = [("UA-OC-F", "UA-OC-new"), ("UA-GC-F", "UA-GC-new"), ("UA-UC-F", "UA-UC-new")]
 
     /// People in context/users.csv × daily log files, when the labels sit in a generated directory.
     static func userDays(besideLabels path: String) -> Int {

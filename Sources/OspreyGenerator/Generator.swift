@@ -5,6 +5,9 @@ public struct GeneratorOptions: Sendable {
     public var users = 300
     public var days = 45
     public var seed: UInt64 = 7
+    /// classic: the original organization (every person busy every working day); small / medium / large:
+    /// realistic rhythms (docs/calibration.md).
+    public var profile: OrganizationProfile = .classic
     /// Midnight UTC of the first day (a Monday): 2026-09-28.
     public var firstDay: Int64 = 1_790_553_600_000
     public init() {}
@@ -37,8 +40,23 @@ public final class OrganizationGenerator {
     public init(options: GeneratorOptions) {
         self.options = options
         rng = SeededRandom(seed: options.seed)
-        org = Organization.generate(users: options.users, start: options.firstDay, days: options.days, rng: &rng)
+        org = Organization.generate(users: max(1, options.users), start: options.firstDay, days: options.days, rng: &rng)
+        if options.profile != .classic { applyProfile() }
         markSpecialAccounts()
+        if options.profile != .classic { planScenarioDays() }
+    }
+
+    /// Scenario day per scenario id (realistic profiles: a random day in the last third).
+    var scenarioDays: [String: Int] = [:]
+    /// Org-wide holidays (realistic profiles).
+    var holidays: Set<Int> = []
+    /// Benign patterns written to benign.jsonl (user, pattern).
+    var benign: [(String, String)] = []
+    var specs: [ScenarioSpec] { options.profile == .classic ? scenarioSpecs : scenarioSpecs + singleSignalSpecs }
+    /// Whether the span can hold a scenario: a dormant account needs 30 silent days after its first week, so
+    /// spans under 40 days do not label the dormant scenarios (their events are still written, as before).
+    func labelled(_ spec: ScenarioSpec) -> Bool {
+        options.days >= 40 || (spec.id != "dormant-account-wakes" && spec.id != "single-dormant-login")
     }
 
     public static func generate(_ options: GeneratorOptions, into dir: String) throws -> GenerationSummary {
@@ -49,7 +67,7 @@ public final class OrganizationGenerator {
 
     private func markSpecialAccounts() {
         let n = org.people.count
-        let ordinary = org.people.indices.filter { !org.people[$0].isExecutive && !org.people[$0].isService }
+        let ordinary = org.people.indices.filter { !org.people[$0].isExecutive && !org.people[$0].isService && !org.people[$0].shared }
         // Two deactivated accounts (left the company 20 days before the end) and two dormant ones
         // (active the first week only, then silent until a scenario wakes one of them).
         for k in 0..<2 where ordinary.count > 10 {
@@ -64,13 +82,29 @@ public final class OrganizationGenerator {
         var order = Array(0..<n)
         order.shuffle(using: &rng)
         var taken = Set<Int>()
-        for spec in scenarioSpecs {
+        if options.profile != .classic {
+            // A third deactivated and dormant account each for the single-signal scenarios.
+            if ordinary.count > 10 {
+                let i = ordinary[(3 * 7 + 3) % ordinary.count], j = ordinary[(3 * 11 + 5) % ordinary.count]
+                if org.people[i].dormantUntil == nil { org.people[i].deactivatedAt = dayStart(options.days - 20) }
+                if org.people[j].deactivatedAt == nil { org.people[j].dormantUntil = dayStart(options.days) }
+            }
+            // Benign patterns are nobody's scenario.
+            for i in org.people.indices where !org.people[i].tripDays.isEmpty || org.people[i].mailsWebmailCustomers || org.people[i].shared || org.people[i].remote {
+                taken.insert(i)
+            }
+        }
+        let specialIDs: Set<String> = ["dormant-account-wakes", "deactivated-account-sends", "single-dormant-login", "single-deactivated-mail"]
+        for spec in specs {
             // Dormant and deactivated accounts serve only the scenarios about them: elsewhere their thin
             // history would turn the expected rules into their new-user variants.
-            let special = spec.id == "dormant-account-wakes" || spec.id == "deactivated-account-sends"
+            let special = specialIDs.contains(spec.id)
             if let i = order.first(where: { i in
                 let p = org.people[i]
-                return !taken.contains(i) && spec.needs(p) && (special || (p.dormantUntil == nil && p.deactivatedAt == nil))
+                // Realistic profiles: the non-privileged admin is outside IT, whose peer group uses the console (so
+                // APP-AppG-F, "first use by the group", can hold). Classic keeps its victims (and bytes) unchanged.
+                let itOK = options.profile == .classic || spec.id != "non-privileged-admin-action" || p.department != "IT"
+                return !taken.contains(i) && spec.needs(p) && itOK && (special || (p.dormantUntil == nil && p.deactivatedAt == nil))
             }) {
                 victims[spec.id] = i
                 taken.insert(i)
@@ -93,11 +127,11 @@ public final class OrganizationGenerator {
         for d in 0..<options.days {
             func add(_ items: [(Int64, String)]) { for (t, s) in items { seq += 1; lines.append((t, seq, s)) } }
             for i in org.people.indices { add(normalDay(person: i, day: d)) }
-            for spec in scenarioSpecs {
+            for spec in specs {
                 guard let v = victims[spec.id], scenarioDay(spec) == d else { continue }
                 let (items, label) = scenario(spec, victim: v, day: d)
                 add(items)
-                labels.append(label)
+                if labelled(spec) { labels.append(label) }
             }
         }
         lines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
@@ -115,6 +149,10 @@ public final class OrganizationGenerator {
             start = end
         }
         try (labels.map { $0.jsonLine() }.joined(separator: "\n") + "\n").write(toFile: dir + "/labels.jsonl", atomically: false, encoding: .utf8)
+        if options.profile != .classic {
+            let text = benign.map { LogFormats.json([("user", $0.0), ("pattern", $0.1)]) }.joined(separator: "\n")
+            try (text + "\n").write(toFile: dir + "/benign.jsonl", atomically: false, encoding: .utf8)
+        }
         summary.scenarios = labels.count
         summary.users = org.people.count
         summary.firstDay = options.firstDay
@@ -123,6 +161,7 @@ public final class OrganizationGenerator {
     }
 
     func scenarioDay(_ spec: ScenarioSpec) -> Int {
+        if let d = scenarioDays[spec.id] { return d }
         let i = scenarioSpecs.firstIndex { $0.id == spec.id } ?? 0
         return options.days - 1 - (i % 4)
     }
@@ -147,12 +186,23 @@ public final class OrganizationGenerator {
         let scale = (weekday ? 1.0 : 0.08) * p.activity
         var out: [(Int64, String)] = []
         guard isActive(p, at: dayStart(d)) else { return out }
-        let officeDay = weekday && rng.chance(0.7)
-        let block = officeDay ? (org.corporateBlock[p.country] ?? p.homeBlock) : p.homeBlock
+        if options.profile != .classic {
+            // Realistic rhythm: holidays, vacations, part-time weekdays, active on a share of working days.
+            if !p.isService {
+                if holidays.contains(d) || p.offDays.contains(d) { return out }
+                if weekday, let wd = p.workdays, !wd.contains(d % 7) { return out }
+                if weekday, !rng.chance(p.activeRate) { return out }
+            }
+            if p.shared { return sharedMailboxDay(person: i, day: d, weekday: weekday) }
+        }
+        let abroad = p.tripDays.contains(d)
+        let officeDay = weekday && !p.remote && !abroad && rng.chance(0.7)
+        let block = abroad ? (p.tripBlock ?? p.homeBlock) : officeDay ? (org.corporateBlock[p.country] ?? p.homeBlock) : p.homeBlock
         let ip = org.networks[block].address(i * 7 + rng.int(3))
         let ua = p.apps.contains("mimecast-moa") && !officeDay ? "Mimecast/5.2 (iPhone; iOS 17.4)" : "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Outlook/16.0"
         // Logins: the first thing in the morning, sometimes again after lunch.
-        let logins = p.isService ? 1 : (scale < 0.2 ? (rng.chance(scale * 3) ? 1 : 0) : 1 + (rng.chance(0.4) ? 1 : 0))
+        var logins = p.isService ? 1 : (scale < 0.2 ? (rng.chance(scale * 3) ? 1 : 0) : 1 + (rng.chance(0.4) ? 1 : 0))
+        if !p.usesApps { logins = 0 }
         for k in 0..<logins {
             let t = p.isService ? dayStart(d) + Int64(rng.int(3_600_000)) : localTime(p, day: d, hour: 8.0 + Double(k) * 5 + rng.unit() * 1.5)
             let app = rng.pick(p.apps)
@@ -178,7 +228,21 @@ public final class OrganizationGenerator {
         if p.isService { return out }
         // Outgoing mail: partners, colleagues, now and then the user's own personal address.
         let sent = rng.poisson(3.5 * scale)
-        let dept = Organization.departments.first { $0.name == p.department }!
+        let dept = Organization.departments.first { $0.name == p.department } ?? Organization.departments.first { $0.name == "Finance" }!
+        if p.mailsWebmailCustomers, weekday {
+            // A billing team writes to patients and customers at their webmail addresses every day.
+            for _ in 0..<rng.int(in: 2...6) {
+                let t = localTime(p, day: d, hour: 9 + rng.unit() * 7)
+                let to = "\(rng.pick(["pat", "j", "m", "k", "lee", "ana"])).\(rng.pick(Organization.lastNames).lowercased())\(rng.int(900) + 10)@\(rng.pick(Organization.webmail))"
+                let m = Message(time: t, code: code(), sender: p.email, recipient: to, direction: "Outbound",
+                                subject: rng.pick(["Your statement", "Invoice \(rng.int(90_000) + 10_000)", "Payment reminder", "Re: your account"]),
+                                attachments: rng.chance(0.6) ? ["statement-\(rng.int(90_000) + 10_000).pdf"] : [], attachmentBytes: 120_000,
+                                bytes: 140_000, sourceIP: org.networks[org.corporateBlock["US"]!].address(1),
+                                destIP: org.networks[rng.pick(org.mtaBlocks)].address(rng.int(500)), held: false, rejected: false, delivered: true)
+                out += LogFormats.message(m, shape: shapeFor(rng.int(6)), spaced: rng.chance(0.7))
+                summary.messages += 1
+            }
+        }
         for _ in 0..<sent {
             let t = localTime(p, day: d, hour: 8.5 + rng.unit() * 9)
             var recipient: String

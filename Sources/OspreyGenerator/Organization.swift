@@ -36,6 +36,24 @@ public struct Person: Sendable {
     public var partners: [String]          // usual outside domains
     public var utcOffsetHours: Int
     public var activity: Double            // 0.3 … 1.6: how busy
+    // Realistic rhythm (profiles other than classic; docs/calibration.md):
+    /// Probability of being active on a working day (1: every working day).
+    public var activeRate = 1.0
+    /// Part-timers: the weekdays (d % 7, 0 = Monday) they work; nil = all five.
+    public var workdays: [Int]? = nil
+    /// People who never use a Mimecast application (mail only, no logins).
+    public var usesApps = true
+    /// Days off (a vacation week).
+    public var offDays: Set<Int> = []
+    /// A conference week abroad: days and the network block used there.
+    public var tripDays: Set<Int> = []
+    public var tripBlock: Int? = nil
+    /// Works remotely (never from an office network).
+    public var remote = false
+    /// A shared mailbox (several people send from it; no logins of its own).
+    public var shared = false
+    /// Mails customers or patients at webmail addresses every working day (a billing team).
+    public var mailsWebmailCustomers = false
 }
 
 /// The generated company: people, peer groups, domains and its IP space.
@@ -86,6 +104,9 @@ public struct Organization: Sendable {
             ("RU", "Ural Telecom", .residential), ("BR", "Rio Telecom", .residential), ("NG", "Lagos Net", .residential),
             ("SG", "Lion City Cloud", .hosting), ("FR", "Gaulois Telecom", .residential), ("CN", "Pearl River Net", .residential),
             ("KP", "Ryugyong Net", .residential), ("JP", "Sakura Net", .residential),
+            // Used by the realistic profiles: remote staff, conference hotels, a hosting range at home.
+            ("ES", "Iberia Fibra", .residential), ("PT", "Lusa Net", .residential), ("US", "Bluehaze VPS", .hosting),
+            ("SG", "Marina Hotel Wifi", .residential),
         ]
         return specs.enumerated().map { i, s in
             let first = UInt32(100) << 24 | UInt32(64 + i) << 16

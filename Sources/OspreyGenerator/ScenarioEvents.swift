@@ -134,7 +134,8 @@ extension OrganizationGenerator {
                 out += mail(p, t0 + Int64(6 + 3 * k) * min, to: customer, subject: "Updated remittance details",
                             attachments: ["new-bank-details.pdf"], attachmentBytes: 85_000)
             }
-        default: break
+        default:
+            out = singleSignal(spec.id, p, victim: v, t0: t0) ?? []
         }
         let times = out.map(\.0)
         let label = ScenarioLabel(id: spec.id, description: spec.description, user: p.email,

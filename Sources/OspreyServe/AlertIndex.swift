@@ -33,7 +33,7 @@ public final class AlertIndex: @unchecked Sendable {
             r = AlertRecord(seq: seq, kind: "rule", user: t.user, session: t.session, rule: t.rule, score: t.score,
                             notable: false, timeMillis: t.timeMillis, line: line)
         case .session(let s)?:
-            r = AlertRecord(seq: seq, kind: "session", user: s.user, session: s.session, rule: nil, score: s.score,
+            r = AlertRecord(seq: seq, kind: s.live ? "notable" : "session", user: s.user, session: s.session, rule: nil, score: s.score,
                             notable: s.notable, timeMillis: s.endMillis, line: line)
         case nil:
             guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return }
@@ -82,10 +82,12 @@ public final class AlertIndex: @unchecked Sendable {
         return (bySession[session] ?? []).compactMap { $0 >= base ? records[$0 - base] : nil }
     }
 
-    /// Closed sessions with notable = true, highest score first.
+    /// Notable sessions, highest score first: closed ones (notable = true) and open ones that crossed the
+    /// threshold (their live `notable` record, until the session's closing record arrives).
     public func notableSessions(limit: Int = 100) -> [AlertRecord] {
         lock.lock(); defer { lock.unlock() }
-        return Array(records.filter { $0.kind == "session" && $0.notable }
+        let closed = Set(records.lazy.filter { $0.kind == "session" }.map(\.session))
+        return Array(records.filter { ($0.kind == "session" && $0.notable) || ($0.kind == "notable" && !closed.contains($0.session)) }
             .sorted { $0.score != $1.score ? $0.score > $1.score : $0.seq < $1.seq }.prefix(limit))
     }
 

@@ -58,6 +58,8 @@ public struct ServeConfig: Sendable {
     public var checkpointRecords = 50_000
     public var checkpointSeconds = 5.0
     public var reorderSeconds = 600
+    /// Sessions at or above this score are notable (live `notable` output at the crossing).
+    public var notableThreshold = 90
     public var maxFrameBytes = 1 << 20
     public var maxHTTPBodyBytes = 16 << 20
     /// Records accepted but not yet processed, over all connections; above it TCP stops reading,
@@ -105,7 +107,7 @@ public struct ServeConfig: Sendable {
         "udp", "tcp", "http", "auth", "token", "token_file", "token_env", "state", "context", "content",
         "checkpoint_records", "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
         "max_pending_records", "max_connections", "max_connections_per_source", "frame_timeout_seconds",
-        "min_bytes_per_second", "idle_seconds", "api_alert_limit",
+        "min_bytes_per_second", "idle_seconds", "api_alert_limit", "notable_threshold",
     ]
 
     public static func parse(_ text: String, file: String,
@@ -142,6 +144,7 @@ public struct ServeConfig: Sendable {
             c.checkpointSeconds = v
         }
         c.reorderSeconds = try int("reorder_seconds", c.reorderSeconds)
+        c.notableThreshold = try int("notable_threshold", c.notableThreshold)
         c.maxFrameBytes = try int("max_frame_bytes", c.maxFrameBytes)
         c.maxHTTPBodyBytes = try int("max_http_body_bytes", c.maxHTTPBodyBytes)
         c.maxPendingRecords = try int("max_pending_records", c.maxPendingRecords)

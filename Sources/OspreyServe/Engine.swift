@@ -57,6 +57,7 @@ public final class ServeEngine: @unchecked Sendable {
         self.config = config
         var options = PipelineOptions(contentDirectory: config.content ?? contentDirectory, contextDirectory: config.context)
         options.reorderWindowMillis = Int64(config.reorderSeconds) * 1000
+        options.analytics.notableScore = config.notableThreshold
         index = AlertIndex(limit: config.apiAlertLimit)
         tcpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)
         httpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)

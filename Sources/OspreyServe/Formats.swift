@@ -27,6 +27,8 @@ struct AlertView {
     var subject: String?
     var attachments: [String] = []
     var evidence: JSONValue = .null
+    /// A live notable (the session is still open).
+    var live = false
     /// The triggering event's pivot fields (RuleTrigger.eventFields): preferred over the evidence.
     var event: JSONValue = .null
 
@@ -40,11 +42,13 @@ struct AlertView {
             event = r.event ?? .null
         case .session(let s)?:
             kind = "session"; score = s.score; user = s.user; session = s.session; timeMillis = s.endMillis
-            startMillis = s.startMillis; notable = s.notable; rules = s.rules
+            startMillis = s.startMillis; notable = s.live || s.notable; rules = s.rules; live = s.live
         case nil:
             // Re-delivery after a restart: the stored JSON line.
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return }
+            guard var obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return }
             kind = obj["kind"] as? String ?? "rule"
+            // A live notable line (kind "notable") is an open session that crossed the threshold.
+            if kind == "notable" { kind = "session"; live = true; obj["notable"] = true; obj["end"] = obj["time"] }
             rule = obj["rule"] as? String ?? ""; name = obj["name"] as? String ?? rule
             score = obj["score"] as? Int ?? 0; user = obj["user"] as? String ?? ""; session = obj["session"] as? String ?? ""
             reason = obj["reason"] as? String ?? ""
@@ -57,7 +61,8 @@ struct AlertView {
             evidence = AlertView.jsonValue(obj["evidence"])
             event = AlertView.jsonValue(obj["event"])
         }
-        if kind == "session" { name = "Osprey session" + (notable == true ? " (notable)" : ""); rule = "session"
+        if kind == "session" { name = live ? "Osprey notable session (open)" : "Osprey session" + (notable == true ? " (notable)" : "")
+            rule = live ? "notable" : "session"
             reason = "rules " + rules.joined(separator: ",") }
         if case .object(let fields) = evidence {
             for (k, v) in fields {

@@ -213,17 +213,22 @@ enum API {
 
     /// Users with alerts: the highest session score, notable sessions, rule triggers.
     static func users(_ engine: ServeEngine, notableOnly: Bool) -> [[String: Any]] {
-        var byUser: [String: (score: Int, notable: Int, rules: Int, sessions: Set<String>)] = [:]
+        // Open sessions count too: a live `notable` record, and the open session's running score.
+        var byUser: [String: (score: Int, notable: Set<String>, rules: Int, sessions: Set<String>)] = [:]
         for r in engine.index.all() {
-            var u = byUser[r.user] ?? (0, 0, 0, [])
-            if r.kind == "session" { u.score = max(u.score, r.score); if r.notable { u.notable += 1 } }
-            else { u.rules += 1 }
+            var u = byUser[r.user] ?? (0, [], 0, [])
+            if r.kind == "session" || r.kind == "notable" {
+                u.score = max(u.score, r.score); if r.notable { u.notable.insert(r.session) }
+            } else { u.rules += 1 }
             u.sessions.insert(r.session)
             byUser[r.user] = u
         }
-        return byUser.filter { !notableOnly || $0.value.notable > 0 }
+        for o in engine.read({ $0.analytics.openSessions }) where byUser[o.user] != nil {
+            byUser[o.user]!.score = max(byUser[o.user]!.score, o.score)
+        }
+        return byUser.filter { !notableOnly || !$0.value.notable.isEmpty }
             .sorted { $0.value.score != $1.value.score ? $0.value.score > $1.value.score : $0.key < $1.key }
-            .map { ["user": $0.key, "max_score": $0.value.score, "notable_sessions": $0.value.notable,
+            .map { ["user": $0.key, "max_score": $0.value.score, "notable_sessions": $0.value.notable.count,
                     "rule_triggers": $0.value.rules, "sessions": $0.value.sessions.count] }
     }
 

@@ -174,7 +174,7 @@ for d in 0..<days {
         for o in engine.process(e) {
             outputs += 1
             switch o {
-            case .session(let s): if s.notable { notable += 1 }; maxScore = max(maxScore, s.score)
+            case .session(let s): if s.notable && !s.live { notable += 1 }; maxScore = max(maxScore, s.score)
             case .rule(let r): perRule[r.rule, default: 0] += 1
             }
         }

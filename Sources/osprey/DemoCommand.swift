@@ -7,19 +7,21 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic organization, replay its logs, evaluate the detections and show the notable users.")
 
-    @Option(help: "Number of people.") var users: Int = 300
+    @Option(help: "Number of people (default: the profile's).") var users: Int?
     @Option(help: "Days of history.") var days: Int = 45
+    @Option(help: "Organization profile: classic, small, medium, large (see osprey generate).") var profile: String = "classic"
     @Option(help: "Random seed.") var seed: UInt64 = 7
     @Option(help: "Keep the generated data and alerts in this directory (default: a temporary one, removed).") var keep: String?
     @Option(help: "Notable sessions to show.") var top: Int = 10
     @OptionGroup var contentOptions: ContentOptions
 
+    func validate() throws { try GeneratorArguments.validate(users: users, days: days, profile: profile) }
+
     func run() throws {
         let dir = keep ?? NSTemporaryDirectory() + "osprey-demo-\(getpid())"
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let t0 = Date()
-        var o = GeneratorOptions()
-        o.users = users; o.days = days; o.seed = seed
+        let o = try GeneratorArguments.options(users: users, days: days, seed: seed, profile: profile)
         let g = try OrganizationGenerator.generate(o, into: dir)
         print("1. generate: \(g.users) accounts, \(g.days) days, \(g.lines) log lines in every supported shape, \(g.scenarios) labelled attack scenarios (\(secs(t0)) s)")
         let t1 = Date()

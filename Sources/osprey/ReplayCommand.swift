@@ -33,6 +33,8 @@ struct Replay: ParsableCommand {
     @Option(help: "The organization's context directory (users.csv, domains, lists, geo).") var context: String?
     @Option(help: "Where to write the JSON lines ('-' for stdout).") var out: String
     @Option(help: "Reorder window for out-of-order input, in seconds.") var reorderSeconds: Int = 600
+    @Option(help: "Sessions at or above this score are notable; a {\"kind\":\"notable\"} line is written when an open session crosses it.")
+    var notableThreshold: Int = 90
     @Option(help: "State directory (SQLite): resume from it and save checkpoints to it.") var state: String?
     @Option(help: "With --state: checkpoint every this many input records.") var checkpointRecords: Int = 50_000
     @Flag(help: "With --state: close every open session at the end of input (replay without --state always does).")
@@ -40,16 +42,21 @@ struct Replay: ParsableCommand {
     @Flag(help: "No progress line on a terminal.") var quiet = false
     @OptionGroup var contentOptions: ContentOptions
 
+    func validate() throws {
+        guard notableThreshold >= 1 else { throw ValidationError("--notable-threshold must be at least 1") }
+    }
+
     func run() throws {
         if let state {
             let summary = try ReplayRunner.runDurable(inputs: try expandInputs(files), context: context, out: out,
                                                       content: contentOptions.content, reorderSeconds: reorderSeconds,
-                                                      state: state, checkpointRecords: checkpointRecords, finish: finish)
+                                                      notableThreshold: notableThreshold, state: state, checkpointRecords: checkpointRecords, finish: finish)
             FileHandle.standardError.write(summary.data(using: .utf8)!)
             return
         }
         let summary = try ReplayRunner.run(inputs: try expandInputs(files), context: context, out: out,
-                                           content: contentOptions.content, reorderSeconds: reorderSeconds, quiet: quiet)
+                                           content: contentOptions.content, reorderSeconds: reorderSeconds,
+                                           notableThreshold: notableThreshold, quiet: quiet)
         FileHandle.standardError.write(summary.data(using: .utf8)!)
     }
 }
@@ -59,9 +66,10 @@ enum ReplayRunner {
     /// records, and writes `out` as the state's whole alert log (rewritten from the database, then appended
     /// as checkpoints commit), so a killed and restarted run leaves the same file as an uninterrupted one.
     static func runDurable(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int,
-                           state: String, checkpointRecords: Int, finish: Bool) throws -> String {
+                           notableThreshold: Int = 90, state: String, checkpointRecords: Int, finish: Bool) throws -> String {
         var options = PipelineOptions(contentDirectory: content ?? OspreyContent.directory.path, contextDirectory: context)
         options.reorderWindowMillis = Int64(reorderSeconds) * 1000
+        options.analytics.notableScore = notableThreshold
         let writer = out == "-" ? OutputWriter(fd: 1) : try OutputWriter(path: out)
         let durable: DurablePipeline
         do {
@@ -107,18 +115,20 @@ enum ReplayRunner {
 
     /// Replays `inputs` into `out`; returns the human summary.
     static func run(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int,
-                    quiet: Bool = false) throws -> String {
+                    notableThreshold: Int = 90, quiet: Bool = false) throws -> String {
         var options = PipelineOptions(contentDirectory: content ?? OspreyContent.directory.path, contextDirectory: context)
         options.reorderWindowMillis = Int64(reorderSeconds) * 1000
+        options.analytics.notableScore = notableThreshold
         let pipeline: Pipeline
         do { pipeline = try Pipeline(options: options) } catch let e as ContentError {
             throw CLIError("content error: \(e)")
         }
         let writer = out == "-" ? OutputWriter(fd: 1) : try OutputWriter(path: out)
-        var rules = 0, sessions = 0, notable = 0
+        var rules = 0, sessions = 0, notable = 0, live = 0
         func emit(_ o: AnalyticsOutput) {
             switch o {
             case .rule: rules += 1
+            case .session(let s) where s.live: live += 1
             case .session(let s): sessions += 1; if s.notable { notable += 1 }
             }
             writer.write(o.jsonLine + "\n")
@@ -153,7 +163,7 @@ enum ReplayRunner {
         s += "  reorder: \(r.reordered) put back in order, \(r.late) late (beyond the \(reorderSeconds) s window), peak held \(r.peak)\n"
         s += "  assembly: \(a.emailEvents) email events (\(a.partialEvents) partial, \(a.orphanParts) orphan parts), \(a.passThrough) passed through\n"
         s += "  enrichment: \(e.events) events, \(e.unknownUserEvents) from users not in users.csv\n"
-        s += "  analytics: \(rules) rule triggers, \(sessions) sessions with rules, \(notable) notable\n"
+        s += "  analytics: \(rules) rule triggers, \(sessions) sessions with rules, \(notable) notable (\(live) notable while open)\n"
         if p.rejects > 0 {
             s += "  rejects per reason: " + p.rejectsByReason.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ") + "\n"
         }

@@ -16,8 +16,10 @@ final class CatalogTests: XCTestCase {
         let content = try Support.content()
         let rules = try XCTUnwrap(catalog()["rules"] as? [[String: Any]])
         XCTAssertEqual(rules.count, 105)
-        XCTAssertEqual(content.rules.count, 105, "content defines \(content.rules.count) rules")
-        let loaded = Dictionary(uniqueKeysWithValues: content.rules.map { ($0.id, $0) })
+        // Osprey's own rules (OSP- prefix, Content/rules/osprey.rules) come on top of the catalog's 105.
+        let seed = content.rules.filter { !$0.id.hasPrefix("OSP-") }
+        XCTAssertEqual(seed.count, 105, "content defines \(seed.count) seed rules")
+        let loaded = Dictionary(uniqueKeysWithValues: seed.map { ($0.id, $0) })
         XCTAssertEqual(Set(loaded.keys), Set(rules.map { $0["id"] as! String }))
         for c in rules {
             let id = c["id"] as! String
@@ -35,8 +37,9 @@ final class CatalogTests: XCTestCase {
         let content = try Support.content()
         let models = try XCTUnwrap(catalog()["models"] as? [[String: Any]])
         XCTAssertEqual(models.count, 43)
-        XCTAssertEqual(content.models.count, 43, "content defines \(content.models.count) models")
-        let loaded = Dictionary(uniqueKeysWithValues: content.models.map { ($0.id, $0) })
+        let seed = content.models.filter { !$0.id.hasPrefix("OSP-") }
+        XCTAssertEqual(seed.count, 43, "content defines \(seed.count) seed models")
+        let loaded = Dictionary(uniqueKeysWithValues: seed.map { ($0.id, $0) })
         XCTAssertEqual(Set(loaded.keys), Set(models.map { $0["id"] as! String }))
         for c in models {
             let id = c["id"] as! String
@@ -44,8 +47,15 @@ final class CatalogTests: XCTestCase {
             XCTAssertEqual(m.name, c["name"] as? String, "\(id) name")
             XCTAssertEqual(m.activityTypes.map(\.rawValue), c["event_types"] as? [String], "\(id) activity types")
             XCTAssertEqual(m.useCases, c["use_cases"] as? [String], "\(id) use cases")
-            XCTAssertEqual(m.rules, c["rules"] as? [String], "\(id) rules")
+            XCTAssertEqual(m.rules.filter { !$0.hasPrefix("OSP-") }, c["rules"] as? [String], "\(id) rules")
         }
+    }
+
+    func testOspreyRulesAreMarkedAndExplained() throws {
+        let content = try Support.content()
+        let own = content.rules.filter { $0.id.hasPrefix("OSP-") }
+        XCTAssertGreaterThanOrEqual(own.count, 6)
+        for r in own { XCTAssertTrue(r.source.file.hasSuffix("osprey.rules"), "\(r.id) lives in osprey.rules") }
     }
 
     func testEveryRuleHasItsDesignedParts() throws {

@@ -278,7 +278,7 @@ final class CountryRuleTests: XCTestCase {
         for d in 0..<60 { events.append(o.login("sue", o.day(d))) }
         o.feed(events)
         let t = o.feed([o.login("sam", o.day(60))])
-        assertFires(t, "DORMANT-USER", reason: "sam@corp.com is active again after 41 days without any activity")
+        assertFires(t, "DORMANT-USER", reason: "sam@corp.com is active again after 41 days without any action of their own")
         assertSilent(o.feed([o.login("sue", o.day(60))]), "DORMANT-USER", "active yesterday")
         let m = try Harness()
         var me: [Event] = []

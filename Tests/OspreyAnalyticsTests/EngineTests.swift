@@ -99,13 +99,16 @@ final class EngineTests: XCTestCase {
                 }
                 let order = ["kind", "rule", "name", "score", "user", "session", "time", "mitre", "use_cases", "reason", "evidence", "event"]
                 XCTAssertEqual(keys, order, String(line))
+            } else if kind == "notable" {
+                // Live notable (docs/analytics.md): once, when an open session crosses the threshold.
+                XCTAssertEqual(keys, ["kind", "user", "session", "start", "time", "score", "threshold", "rules"], String(line))
             } else {
                 XCTAssertEqual(kind, "session")
                 XCTAssertTrue(line.hasPrefix(#"{"kind":"session","user":""#), String(line))
                 XCTAssertEqual(keys, ["kind", "user", "session", "start", "end", "score", "notable", "rules"], String(line))
             }
         }
-        XCTAssertEqual(kinds, ["rule", "session"])
+        XCTAssertEqual(kinds, ["rule", "session", "notable"])
     }
 
     /// Keys of a JSON object line at depth 1, in order.
@@ -223,7 +226,7 @@ final class EngineTests: XCTestCase {
         two.feed([two.login("sid", two.day(3, 9), ip: "198.51.100.3", extra: ["user_is_deactivated": .bool(true)])])
         two.finish()
         let s2 = try XCTUnwrap(two.sessions.first { $0.user == "sid@corp.com" && $0.startMillis == two.day(3, 9) })
-        XCTAssertEqual(s2.score, 120)
+        XCTAssertEqual(s2.score, 180)   // each is notable alone (90): docs/analytics.md
         XCTAssertTrue(s2.notable)
     }
 
@@ -266,25 +269,35 @@ final class EngineTests: XCTestCase {
 
     func testObservationsAgeOutAfterTheWindow() throws {
         let h = try Harness()
+        // Per-user models age over 40 days (8 buckets of 5 days): docs/analytics.md.
         h.feed([h.login("sam", h.day(0, 9), country: "FR")])
-        h.feed((1..<40).map { h.login("sam", h.day($0, 9)) })
+        h.feed((1..<48).map { h.login("sam", h.day($0, 9)) })
         let m = h.engine.content.modelIndex["UA-UC"]!
         let st = h.engine.state
         let sid = st.interner.lookup("sam@corp.com")!
         let slot = st.histSlot(m, sid)
         let hist = st.stores[m].hists[Int(slot)]
-        XCTAssertEqual(hist.count(st.interner.lookup("FR")!), 0, "FR was seen 39 days ago: aged out")
-        XCTAssertGreaterThanOrEqual(Int(hist.total), 28, "the last 28 days always count")
-        XCTAssertLessThanOrEqual(Int(hist.total), 32, "nothing older than 32 days counts")
+        XCTAssertEqual(hist.count(st.interner.lookup("FR")!), 0, "FR was seen 47 days ago: aged out")
+        XCTAssertGreaterThanOrEqual(Int(hist.total), 35, "the last 35 days always count")
+        XCTAssertLessThanOrEqual(Int(hist.total), 40, "nothing older than 40 days counts")
         // So FR is new again (sam is the whole organization here, so the organization-scope rule reports it).
-        let r = assertFires(h.feed([h.login("sam", h.day(40, 9), country: "FR")]), "UA-OC-F", evidence: ["count": .int(0)])
+        let r = assertFires(h.feed([h.login("sam", h.day(48, 9), country: "FR")]), "UA-OC-F", evidence: ["count": .int(0)])
         XCTAssertEqual(r?.evidence["also_matched"]?.arrayValue?.compactMap(\.stringValue), ["UA-GC-F", "UA-UC-F"])
     }
 
     func testUnconvergedModelsDoNotFire() throws {
         let h = try Harness()
-        h.baseline(days: 16)   // past warm-up, but only 16 observations per user (< 20)
+        // Past warm-up; sam was active on 7 days only (< 8 observations for a per-user model).
+        h.baseline(days: 16, users: Harness.defaultUsers.map(\.name).filter { $0 != "sam" }) { d, _ in
+            d >= 9 ? [h.login("sam", h.day(d, 8))] : []
+        }
         let t = h.feed([h.login("sam", h.day(16), isp: "Vodafone")])
-        assertSilent(t, "UA-UI-F", "16 observations < min_observations 20")
+        assertSilent(t, "UA-UI-F", "7 observations < min_observations 8")
+        // The eighth active day makes the model usable.
+        h.feed([h.login("sam", h.day(17))])
+        let b = h.engine.baselines(scope: "sam@corp.com").first { $0.model == "UA-UI-new" }
+        XCTAssertEqual(b?.observations, 9, "7 BT days, Vodafone, BT: \(String(describing: b))")
+        XCTAssertEqual(b?.converged, true)
+        assertFires(h.feed([h.login("sam", h.day(18), isp: "Telia")]), "UA-UI-F")
     }
 }

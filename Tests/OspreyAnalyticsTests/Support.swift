@@ -174,8 +174,9 @@ final class Harness {
         return s
     }
 
+    /// Closed sessions (live `notable` summaries of open sessions left out).
     var sessions: [SessionSummary] {
-        outputs.compactMap { if case .session(let s) = $0 { return s }; return nil }
+        outputs.compactMap { if case .session(let s) = $0, !s.live { return s }; return nil }
     }
 
     /// The baseline organization (24 days: past the 14-day warm-up, 24 sessions per user ≥ 20 observations,
