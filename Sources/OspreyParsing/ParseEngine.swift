@@ -10,6 +10,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case tooLong = "line too long"
     case invalidBytes = "invalid bytes"
     case malformedJSON = "malformed JSON"
+    /// Quarantined by the pipeline's time sanity check (more than the allowed skew ahead).
+    case futureTime = "time in the future"
 }
 
 public struct Reject: Error, Sendable {

@@ -49,6 +49,8 @@ public struct ServeConfig: Sendable {
     public var maxConnections = 256
     /// Alerts kept in memory for the API (the state database keeps all of them).
     public var apiAlertLimit = 200_000
+    /// Time sanity: events more than this far ahead of the wall clock are quarantined (0 = off).
+    public var maxFutureSkewSeconds = 86_400
     public var outputs: [Output] = []
 
     public init() {}
@@ -67,7 +69,7 @@ public struct ServeConfig: Sendable {
         }
         try s.checkKeys(allowed: ["udp", "tcp", "http", "token", "state", "context", "content", "checkpoint_records",
                                   "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
-                                  "max_pending_records", "max_connections", "api_alert_limit"])
+                                  "max_pending_records", "max_connections", "api_alert_limit", "max_future_skew_seconds"])
         c.name = s.name
         func endpoint(_ key: String) throws -> Endpoint? {
             guard let e = try s.optional(key) else { return nil }
@@ -98,6 +100,12 @@ public struct ServeConfig: Sendable {
         c.maxPendingRecords = try int("max_pending_records", c.maxPendingRecords)
         c.maxConnections = try int("max_connections", c.maxConnections)
         c.apiAlertLimit = try int("api_alert_limit", c.apiAlertLimit)
+        if let e = try s.optional("max_future_skew_seconds") {
+            guard let v = Int(e.value), v >= 0, v <= 3_153_600_000 else {
+                throw s.error(at: e.line, "max_future_skew_seconds must be 0 (off) … 3153600000")
+            }
+            c.maxFutureSkewSeconds = v
+        }
         for o in sections where o.kind == "output" {
             let type = try o.required("type")
             switch type.value {

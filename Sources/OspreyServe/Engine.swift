@@ -50,6 +50,8 @@ public final class ServeEngine: @unchecked Sendable {
         self.config = config
         var options = PipelineOptions(contentDirectory: config.content ?? contentDirectory, contextDirectory: config.context)
         options.reorderWindowMillis = Int64(config.reorderSeconds) * 1000
+        options.maxFutureSkewMillis = config.maxFutureSkewSeconds == 0 ? nil : Int64(config.maxFutureSkewSeconds) * 1000
+        options.wallClock = { Int64(Date().timeIntervalSince1970 * 1000) }
         index = AlertIndex(limit: config.apiAlertLimit)
         sinks = try Sinks(config.outputs)
         if let state = config.state {
