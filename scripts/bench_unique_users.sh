@@ -17,5 +17,5 @@ awk -v n="$N" 'BEGIN {
     else printf "date=%s|mcType=auditLog|user=%s|auditType=\"Logon Authentication Failed\"|eventInfo=\"Failed authentication for %s <x>, IP: %s, Application: mimecast-moa, Method: Office 365, Reason: Wrong password|app=mimecast-moa|src=%s|action=failure\n", d, u, u, ip, ip
   } }' > "$TMP/flood.log"
 /usr/bin/time -v "$BIN" replay "$TMP/flood.log" --out "$TMP/alerts.jsonl" --state "$TMP/state" --checkpoint-records 250000 2> "$TMP/time.txt" || { cat "$TMP/time.txt"; exit 1; }
-grep -E "records read|totals|Maximum resident|Elapsed" "$TMP/time.txt"
+grep -E "records read|totals|bounded state|time sanity|Maximum resident|Elapsed" "$TMP/time.txt"
 ls -l "$TMP/state/osprey.sqlite" | awk '{print "state database bytes: " $5}'
