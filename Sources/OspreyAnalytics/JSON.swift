@@ -81,7 +81,13 @@ public struct OutputJSONWriter {
     public static func format(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         let scaled = (d * 10_000).rounded()
-        if abs(scaled) >= 9.0e15 { return String(Int64(d.rounded())) }
+        if abs(scaled) >= 9.0e15 {
+            // Beyond 2^53 / 10^4 every double is printed whole; beyond Int64 (sums of hostile sizes) in
+            // exponent form, which is still a JSON number. Never a Double→Int64 conversion that can trap.
+            let whole = d.rounded()
+            if let i = Int64(exactly: whole) { return String(i) }
+            return whole.description
+        }
         var n = Int64(scaled)
         let negative = n < 0
         if negative { n = -n }

@@ -50,7 +50,10 @@ final class Session {
 
     lazy var id: String = user + "#" + UTCTime.format(start)
 
-    func expiry(gap: Int64, maxLength: Int64) -> Int64 { min(last + gap, start + maxLength) }
+    func expiry(gap: Int64, maxLength: Int64) -> Int64 {
+        let a = last.addingReportingOverflow(gap), b = start.addingReportingOverflow(maxLength)
+        return min(a.overflow ? Int64.max : a.partialValue, b.overflow ? Int64.max : b.partialValue)
+    }
 
     @inline(__always) func aggregate(_ slot: Int) -> AggValue? { slot < aggs.count ? aggs[slot] : nil }
 
@@ -59,7 +62,7 @@ final class Session {
         if aggs.count <= spec.slot { aggs.append(contentsOf: repeatElement(nil, count: spec.slot + 1 - aggs.count)) }
         switch spec.kind {
         case .count:
-            if case .count(let n)? = aggs[spec.slot] { aggs[spec.slot] = .count(n + 1) } else { aggs[spec.slot] = .count(1) }
+            if case .count(let n)? = aggs[spec.slot] { aggs[spec.slot] = .count(n &+ 1 < n ? n : n &+ 1) } else { aggs[spec.slot] = .count(1) }
         case .sum:
             let v = spec.arg!(ctx).number ?? 0
             if case .sum(let s)? = aggs[spec.slot] { aggs[spec.slot] = .sum(s + v) } else { aggs[spec.slot] = .sum(v) }
@@ -79,10 +82,12 @@ final class Session {
             var m: [String: Int] = [:]
             if case .countBy(let old)? = aggs[spec.slot] { m = old }
             aggs[spec.slot] = nil
-            m[k, default: 0] += 1
+            m[k] = Session.saturatingIncrement(m[k] ?? 0)
             aggs[spec.slot] = .countBy(m)
         }
     }
+
+    @inline(__always) static func saturatingIncrement(_ n: Int) -> Int { n == Int.max ? n : n + 1 }
 
     var approximateBytes: Int {
         var b = 200 + user.utf8.count

@@ -242,3 +242,81 @@ final class AnalyticsState {
         stats.trainings += 1
     }
 }
+
+// MARK: bounded state
+
+/// What one `AnalyticsEngine.maintain` pass released.
+public struct MaintenanceReport: Sendable, Equatable {
+    /// Histograms whose whole aging window passed without an observation (their slots are reused).
+    public var histogramsFreed = 0
+    /// Identities not in users.csv dropped beyond the cap (least recently seen first).
+    public var identitiesEvicted = 0
+    /// Open sessions dropped with them (without output).
+    public var sessionsDropped = 0
+    public init() {}
+}
+
+extension AnalyticsState {
+    /// Frees every histogram whose aging window lies wholly before the clock (all its slots aged out):
+    /// the same histogram `histSlot` would free when next asked, so outputs do not change. Only the
+    /// memory of people (and values) inactive longer than the model's window is released earlier.
+    func freeAgedHistograms() -> Int {
+        var freed = 0
+        for m in stores.indices {
+            let store = stores[m]
+            let b = bucket(m)
+            var dead: [UInt32] = []
+            for (k, v) in zip(store.index.keys, store.index.values) where k != UInt32.max {
+                let h = store.hists[Int(v)]
+                if h.epoch == Int32.min || Int(b) - Int(h.epoch) >= Histogram.slots || h.isEmpty { dead.append(k) }
+            }
+            dead.sort()
+            for k in dead {
+                guard let slot = store.index.get(k) else { continue }
+                store.index.remove(k)
+                store.hists[Int(slot)] = Histogram(narrow: store.narrow)
+                store.free.append(slot)
+                freed += 1
+            }
+        }
+        return freed
+    }
+
+    /// Drops the least recently seen identities for which `isKnown` is false (not in users.csv) beyond
+    /// `cap`: their open session (no output), last-seen record and user-scoped histograms. Ordered by
+    /// (last seen, name), so the choice is a function of the input alone.
+    func evictUnknown(cap: Int, isKnown: (String) -> Bool, into r: inout MaintenanceReport) {
+        var unknown: [(last: Int64, name: String, uid: UInt32)] = []
+        for (uid, last) in lastSeen {
+            let name = interner.string(uid)
+            if !isKnown(name) { unknown.append((last, name, uid)) }
+        }
+        guard unknown.count > cap else { return }
+        unknown.sort { $0.last != $1.last ? $0.last < $1.last : $0.name < $1.name }
+        let userScoped = content.models.indices.filter { content.models[$0].scopeText == "user" }
+        for e in unknown.prefix(unknown.count - cap) {
+            lastSeen[e.uid] = nil
+            if sessions.removeValue(forKey: e.uid) != nil { r.sessionsDropped += 1 }
+            for m in userScoped {
+                let store = stores[m]
+                guard let slot = store.index.get(e.uid) else { continue }
+                store.index.remove(e.uid)
+                store.hists[Int(slot)] = Histogram(narrow: store.narrow)
+                store.free.append(slot)
+            }
+            r.identitiesEvicted += 1
+        }
+    }
+}
+
+extension AnalyticsEngine {
+    /// Bounded state (README "Durable state"): frees fully aged histograms and, when `maxUnknownIdentities`
+    /// is set, caps the identities not in users.csv. Run on a fixed schedule of events (the pipeline does,
+    /// every `Pipeline.maintenanceEvery` events), so a restarted run makes the same choices.
+    public func maintain(maxUnknownIdentities: Int? = nil, isKnown: (String) -> Bool = { _ in true }) -> MaintenanceReport {
+        var r = MaintenanceReport()
+        r.histogramsFreed = state.freeAgedHistograms()
+        if let cap = maxUnknownIdentities { state.evictUnknown(cap: cap, isKnown: isKnown, into: &r) }
+        return r
+    }
+}

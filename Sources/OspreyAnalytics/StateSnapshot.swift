@@ -6,12 +6,15 @@ import OspreyCore
 /// including the rarity caches of large histograms, which depend on history.
 public enum AnalyticsSnapshotError: Error, CustomStringConvertible {
     case badMagic, badVersion(UInt32), truncated, contentMismatch(String)
+    /// A structurally invalid image: what is wrong, and at which byte offset it was found.
+    case corrupt(String, offset: Int)
     public var description: String {
         switch self {
-        case .badMagic: return "not an analytics snapshot"
-        case .badVersion(let v): return "unsupported analytics snapshot version \(v)"
+        case .badMagic: return "not an analytics snapshot (bad magic number)"
+        case .badVersion(let v): return "unsupported analytics snapshot version \(v) (this build reads version \(AnalyticsEngine.snapshotVersion))"
         case .truncated: return "truncated analytics snapshot"
         case .contentMismatch(let s): return "snapshot was taken with other content: \(s)"
+        case .corrupt(let s, let offset): return "corrupt analytics snapshot at byte \(offset): \(s)"
         }
     }
 }
@@ -38,6 +41,21 @@ public struct SnapshotReader {
     var pos = 0
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
     public var atEnd: Bool { pos == bytes.count }
+    public var offset: Int { pos }
+    var remaining: Int { bytes.count - pos }
+
+    /// A count of items that take at least `each` bytes apiece: rejected when the rest of the image
+    /// cannot hold that many, so a flipped length never makes a huge allocation or a long loop.
+    public mutating func count(_ what: String, each: Int) throws -> Int {
+        let at = pos
+        let n = Int(try u32())
+        guard n <= remaining / max(1, each) else {
+            throw AnalyticsSnapshotError.corrupt("\(what): count \(n) cannot fit in the \(remaining) bytes left", offset: at)
+        }
+        return n
+    }
+
+    public func corrupt(_ what: String) -> AnalyticsSnapshotError { .corrupt(what, offset: pos) }
     mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
         guard n >= 0, pos + n <= bytes.count else { throw AnalyticsSnapshotError.truncated }
         defer { pos += n }
@@ -61,7 +79,7 @@ public struct SnapshotReader {
     public mutating func str() throws -> String { String(decoding: try take(Int(try u32())), as: UTF8.self) }
     public mutating func u32s() throws -> [UInt32] {
         let n = Int(try u32())
-        guard n * 4 <= bytes.count - pos else { throw AnalyticsSnapshotError.truncated }
+        guard n <= remaining / 4 else { throw AnalyticsSnapshotError.truncated }
         var a = [UInt32](); a.reserveCapacity(n)
         for _ in 0..<n { a.append(try u32()) }
         return a
@@ -155,16 +173,22 @@ extension AnalyticsEngine {
         for k in keys { w.u64(k) }
     }
 
-    private func readSet(_ r: inout SnapshotReader) throws -> U64Set {
+    private func readSet(_ r: inout SnapshotReader, _ what: String) throws -> U64Set {
         var s = U64Set()
         if try r.bool() { _ = s.insert(0) }
-        let n = Int(try r.u32())
-        for _ in 0..<n { _ = s.insert(try r.u64()) }
+        let n = try r.count(what, each: 8)
+        for _ in 0..<n {
+            let k = try r.u64()
+            guard k != 0 else { throw r.corrupt("\(what): zero key in the table") }
+            _ = s.insert(k)
+        }
         return s
     }
 
     /// Replaces this engine's state with a snapshot taken from an engine with the same content.
-    /// Must be called before any event is processed.
+    /// Must be called before any event is processed. Every count, length, index and id is checked
+    /// against the image and the content: a corrupt image throws `AnalyticsSnapshotError` naming what
+    /// is wrong (and where), never traps; the engine must then be discarded.
     public func restore(snapshot bytes: [UInt8]) throws {
         let st = state
         var r = SnapshotReader(bytes)
@@ -174,11 +198,12 @@ extension AnalyticsEngine {
         let sig = try r.str()
         guard sig == contentSignature else { throw AnalyticsSnapshotError.contentMismatch("models/rules differ") }
         precondition(st.interner.count == 0 && st.sessions.isEmpty, "restore into a fresh engine")
-        let nStrings = Int(try r.u32())
+        let nStrings = try r.count("interned strings", each: 4)
         for i in 0..<nStrings {
             let id = st.interner.intern(try r.str())
-            guard id == UInt32(i) else { throw AnalyticsSnapshotError.contentMismatch("interner ids") }
+            guard id == UInt32(i) else { throw r.corrupt("interned string \(i) is a duplicate of \(id)") }
         }
+        let known = UInt32(nStrings)
         st.clock = try r.i64()
         let hasOrg = try r.bool(); let org = try r.i64()
         st.orgStart = hasOrg ? org : nil
@@ -192,16 +217,48 @@ extension AnalyticsEngine {
         guard nStores == st.stores.count else { throw AnalyticsSnapshotError.contentMismatch("model count") }
         for m in 0..<nStores {
             let store = st.stores[m]
+            let def = content.models[m]
             store.index = U32Map(); store.hists = []; store.scopes = []; store.free = []
-            let nPairs = Int(try r.u32())
-            for _ in 0..<nPairs { let k = try r.u32(); let v = Int32(bitPattern: try r.u32()); store.index.set(k, v) }
+            let nPairs = try r.count("model \(def.id): histogram index", each: 8)
+            var pairs: [(UInt32, Int32)] = []
+            pairs.reserveCapacity(nPairs)
+            for _ in 0..<nPairs {
+                let k = try r.u32(); let v = Int32(bitPattern: try r.u32())
+                guard k < known else { throw r.corrupt("model \(def.id): scope id \(k) beyond the \(known) interned strings") }
+                pairs.append((k, v))
+            }
             store.scopes = try r.u32s()
             store.free = try r.u32s().map { Int32(bitPattern: $0) }
-            let nHists = Int(try r.u32())
+            let nHists = try r.count("model \(def.id): histograms", each: 13)
+            guard store.scopes.count == nHists else {
+                throw r.corrupt("model \(def.id): \(store.scopes.count) scope entries for \(nHists) histograms")
+            }
+            for (k, v) in pairs {
+                guard v >= 0, Int(v) < nHists else { throw r.corrupt("model \(def.id): slot \(v) beyond the \(nHists) histograms") }
+                guard store.scopes[Int(v)] == k else { throw r.corrupt("model \(def.id): slot \(v) belongs to another scope") }
+                guard store.index.get(k) == nil else { throw r.corrupt("model \(def.id): scope id \(k) listed twice") }
+                store.index.set(k, v)
+            }
+            for f in store.free where f < 0 || Int(f) >= nHists {
+                throw r.corrupt("model \(def.id): free slot \(f) beyond the \(nHists) histograms")
+            }
             store.hists.reserveCapacity(nHists)
             for _ in 0..<nHists {
                 var h = Histogram(narrow: store.narrow)
                 h.epoch = Int32(bitPattern: try r.u32()); h.total = try r.u32(); h.data = try r.u32s()
+                guard h.data.count % h.stride == 0 else {
+                    throw r.corrupt("model \(def.id): histogram of \(h.data.count) words is not whole entries of \(h.stride)")
+                }
+                var i = 0
+                while i < h.data.count {
+                    let v = h.data[i]
+                    switch def.kind {
+                    case .categorical: guard v < known else { throw r.corrupt("model \(def.id): value id \(v) beyond the interned strings") }
+                    case .timeOfWeek: guard v < 168 else { throw r.corrupt("model \(def.id): hour of week \(v)") }
+                    case .numeric: guard v <= 1001 else { throw r.corrupt("model \(def.id): numeric bin \(v)") }
+                    }
+                    i += h.stride
+                }
                 if try r.bool() {
                     h.rebuildIndex()
                     let b = h.big!
@@ -211,44 +268,58 @@ extension AnalyticsEngine {
                 store.hists.append(h)
             }
         }
-        let nSeen = Int(try r.u32())
-        for _ in 0..<nSeen { let k = try r.u32(); st.lastSeen[k] = try r.i64() }
-        let nSessions = Int(try r.u32())
+        let nSeen = try r.count("last-seen entries", each: 12)
+        for _ in 0..<nSeen {
+            let k = try r.u32()
+            guard k < known else { throw r.corrupt("last-seen user id \(k) beyond the interned strings") }
+            st.lastSeen[k] = try r.i64()
+        }
+        let nSessions = try r.count("open sessions", each: 40)
         for _ in 0..<nSessions {
             let uid = try r.u32(); let user = try r.str(); let start = try r.i64(); let last = try r.i64()
+            guard uid < known, st.interner.string(uid) == user else { throw r.corrupt("open session of '\(user)': user id \(uid) does not name it") }
+            guard st.sessions[uid] == nil else { throw r.corrupt("two open sessions for '\(user)'") }
             let hasPrev = try r.bool(); let prev = try r.i64()
             let se = Session(userId: uid, user: user, start: start, previousActivity: hasPrev ? prev : nil)
             se.last = last
             se.events = try r.int(); se.score = try r.int()
-            let nRules = Int(try r.u32())
-            for _ in 0..<nRules { se.rules.append(try r.int()) }
-            se.dedup = try readSet(&r); se.trained = try readSet(&r)
-            let nAggs = Int(try r.u32())
+            let nRules = try r.count("session rules", each: 8)
+            for _ in 0..<nRules {
+                let rule = try r.int()
+                guard rule >= 0, rule < content.rules.count else { throw r.corrupt("open session of '\(user)': rule index \(rule)") }
+                se.rules.append(rule)
+            }
+            se.dedup = try readSet(&r, "session dedup set"); se.trained = try readSet(&r, "session training set")
+            let nAggs = try r.count("session aggregates", each: 1)
+            guard nAggs <= content.aggregates.count else {
+                throw r.corrupt("open session of '\(user)': \(nAggs) aggregates, content defines \(content.aggregates.count)")
+            }
             for _ in 0..<nAggs {
                 switch try r.u8() {
                 case 0: se.aggs.append(nil)
                 case 1: se.aggs.append(.count(try r.int()))
                 case 2: se.aggs.append(.sum(try r.f64()))
                 case 3:
-                    let n = Int(try r.u32()); var l: [String] = []
+                    let n = try r.count("distinct aggregate", each: 4); var l: [String] = []
                     for _ in 0..<n { l.append(try r.str()) }
                     se.aggs.append(.distinct(l))
                 case 4:
-                    let n = Int(try r.u32()); var m: [String: Int] = [:]
+                    let n = try r.count("count_by aggregate", each: 12); var m: [String: Int] = [:]
                     for _ in 0..<n { let k = try r.str(); m[k] = try r.int() }
                     se.aggs.append(.countBy(m))
                 case 5: se.aggs.append(.max(try r.f64()))
-                default: throw AnalyticsSnapshotError.truncated
+                case let k: throw r.corrupt("open session of '\(user)': aggregate kind \(k)")
                 }
             }
             st.sessions[uid] = se
         }
-        let nHeap = Int(try r.u32())
+        let nHeap = try r.count("session expiry heap", each: 16)
         for _ in 0..<nHeap {
             let e = try r.i64(); let u = try r.str(); let uid = try r.u32()
+            guard uid < known else { throw r.corrupt("expiry of '\(u)': user id \(uid) beyond the interned strings") }
             st.heap.push(.init(expiry: e, user: u, uid: uid))
         }
-        guard r.atEnd else { throw AnalyticsSnapshotError.truncated }
+        guard r.atEnd else { throw r.corrupt("\(bytes.count - r.offset) bytes after the end of the image") }
     }
 
     /// Open sessions right now (user, start, last event, score, rule ids), for APIs.

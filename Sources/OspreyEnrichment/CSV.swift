@@ -1,3 +1,4 @@
+import Foundation
 import OspreyCore
 
 /// A small RFC 4180 reader: comma-separated, `"` quoting with `""` escapes, quoted fields may hold commas
@@ -21,6 +22,10 @@ public enum CSV {
         }
         while i < bytes.count {
             let c = bytes[i]
+            // Control bytes (NUL, ESC, DEL …) are never data: a field holding one is rejected, not stored.
+            if (c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D) || c == 0x7F {
+                throw ContentError(file: file, line: line, reason: String(format: "control byte 0x%02X in a field", c))
+            }
             if inQuotes {
                 if c == 0x22 {
                     if i + 1 < bytes.count, bytes[i + 1] == 0x22 { field.append(0x22); i += 2; continue }

@@ -288,10 +288,10 @@ struct Loader {
         }
         var config = ContextConfig()
         if let d = directory {
-            attempt { try checkUnknownFiles(d) }
             if let p = path("context.conf") {
                 attempt { config = try ContextConfig.parse(ContentDirectory.read(p), file: p, directory: d) }
             }
+            attempt { try checkUnknownFiles(d, config: config) }
         }
         let useDefault = { (name: String) in !config.replaceDefaults.contains(name) }
 
@@ -407,23 +407,71 @@ struct Loader {
                        exploits: ExploitScanner(patterns: patterns), geo: geo)
     }
 
-    func checkUnknownFiles(_ d: String) throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []
-        for n in names.sorted() where !n.hasPrefix(".") {
-            let isData = n.hasSuffix(".txt") || n.hasSuffix(".csv") || n.hasSuffix(".conf") || n.hasSuffix(".dat")
-            if isData && !Context.knownFiles.contains(n) {
-                throw ContentError(file: d + "/" + n, line: 0,
-                                   reason: "unknown context file (expected one of \(Context.knownFiles.sorted().joined(separator: ", ")); TI lists go in ti/, keyword lists in keywords/)")
+    /// Strict directory: every file and folder must be one the loader reads (or a README, a hidden file, or a
+    /// geo file named in context.conf; `geo/` may hold any files). Anything else is an error with the closest
+    /// known name ("did you mean"), so a misnamed list (`keyword/`, `TI/`, `users.CSV`, `x.txt.bak`) is
+    /// never silently ignored.
+    func checkUnknownFiles(_ d: String, config: ContextConfig) throws {
+        let fm = FileManager.default
+        var geoTop = Set<String>(["geo"])
+        for p in config.geoDatabases + config.geoRanges where p.hasPrefix(d + "/") {
+            if let first = p.dropFirst(d.count + 1).split(separator: "/").first { geoTop.insert(String(first)) }
+        }
+        let dirs = ["ti": Set(Context.tiFiles), "keywords": Set(KeywordList.allCases.map(\.file))]
+        var errors: [ContentError] = []
+        func ignorable(_ n: String) -> Bool { n.hasPrefix(".") || n.lowercased().hasPrefix("readme") }
+        for n in ((try? fm.contentsOfDirectory(atPath: d)) ?? []).sorted() where !ignorable(n) {
+            let isDir = ListFile.isDirectory(d + "/" + n)
+            if geoTop.contains(n) { continue }
+            if isDir, dirs[n] != nil { continue }
+            if !isDir, Context.knownFiles.contains(n) { continue }
+            let candidates = isDir ? Array(dirs.keys) + ["geo"] : Array(Context.knownFiles) + dirs.flatMap { k, v in v.map { k + "/" + $0 } }
+            let hint = Loader.suggestion(n, among: candidates, directory: isDir)
+            errors.append(ContentError(file: d + "/" + n, line: 0,
+                                       reason: "unknown context \(isDir ? "folder" : "file")" + (hint.map { " (did you mean \($0)?)" } ?? "")
+                                       + "; known: \(Context.knownFiles.sorted().joined(separator: ", ")), ti/, keywords/, geo/"))
+        }
+        for (sub, allowed) in dirs.sorted(by: { $0.key < $1.key }) where ListFile.isDirectory(d + "/" + sub) {
+            for n in ((try? fm.contentsOfDirectory(atPath: d + "/" + sub)) ?? []).sorted() where !ignorable(n) && !allowed.contains(n) {
+                let isDir = ListFile.isDirectory(d + "/" + sub + "/" + n)
+                let hint = isDir ? nil : Loader.suggestion(n, among: Array(allowed), directory: false)
+                errors.append(ContentError(file: d + "/" + sub + "/" + n, line: 0,
+                                           reason: "unknown \(isDir ? "folder" : "file") in \(sub)/" + (hint.map { " (did you mean \(sub)/\($0)?)" } ?? "")
+                                           + "; expected one of \(allowed.sorted().joined(separator: ", "))"))
             }
         }
-        for sub in ["ti", "keywords"] where ListFile.isDirectory(d + "/" + sub) {
-            let allowed = sub == "ti" ? Set(Context.tiFiles) : Set(KeywordList.allCases.map(\.file))
-            for n in ((try? FileManager.default.contentsOfDirectory(atPath: d + "/" + sub)) ?? []).sorted()
-            where !n.hasPrefix(".") && !allowed.contains(n) && !n.lowercased().hasPrefix("readme") {
-                throw ContentError(file: d + "/" + sub + "/" + n, line: 0,
-                                   reason: "unknown file (expected one of \(allowed.sorted().joined(separator: ", ")))")
-            }
+        if !errors.isEmpty { throw ContextLoadError(errors: errors) }
+    }
+
+    /// The known name closest to `name`: equal ignoring case, a known name with a suffix added
+    /// (`x.txt.bak`), or within a small edit distance (`keyword` → `keywords`).
+    static func suggestion(_ name: String, among known: [String], directory: Bool) -> String? {
+        let lower = name.lowercased()
+        let sorted = known.sorted()
+        func show(_ k: String) -> String { directory ? k + "/" : k }
+        if let k = sorted.first(where: { $0.lowercased() == lower }) { return show(k) }
+        if let k = sorted.first(where: { lower.hasPrefix($0.lowercased() + ".") || lower.hasPrefix($0.lowercased() + "~") }) { return show(k) }
+        if let k = sorted.first(where: { ($0 as NSString).lastPathComponent.lowercased() == lower }) { return show(k) }
+        var best: (String, Int)? = nil
+        for k in sorted {
+            let dist = editDistance(Array(lower.utf8), Array(k.lowercased().utf8))
+            if dist <= max(2, k.count / 4), best.map({ dist < $0.1 }) ?? true { best = (k, dist) }
         }
+        return best.map { show($0.0) }
+    }
+
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
     }
 
     func domains(_ p: String) throws -> DomainSet {

@@ -12,6 +12,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case malformedJSON = "malformed JSON"
     /// A scalar where a record belongs: `5` or `"junk"` inside an envelope's array, `[1,2,3]`.
     case notARecord = "not a record"
+    /// Quarantined by the pipeline's time sanity check (more than the allowed skew ahead).
+    case futureTime = "time in the future"
 }
 
 public struct Reject: Error, Sendable {

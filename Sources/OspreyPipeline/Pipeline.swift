@@ -13,6 +13,19 @@ public struct PipelineOptions: Sendable {
     public var reorderWindowMillis: Int64 = 10 * 60_000
     public var assembly = AssemblyConfig()
     public var analytics = AnalyticsOptions()
+    /// Time sanity: an event more than this far ahead of the reference time is quarantined (counted as a
+    /// "time in the future" reject, never reordered, analysed or saved, so it cannot move the engine clock).
+    /// nil disables the check. Default one day.
+    public var maxFutureSkewMillis: Int64? = 86_400_000
+    /// The reference time in epoch ms: nil = the stream's high-water mark (the latest event time accepted so
+    /// far: replay); serve passes the wall clock.
+    public var wallClock: (@Sendable () -> Int64)? = nil
+    /// Bounded state: at most this many identities not in users.csv are kept (least recently seen dropped
+    /// first, with their open session and user-scoped histograms; counted). nil = no cap.
+    public var maxUnknownIdentities: Int? = 100_000
+    /// Bounded state maintenance runs after every this many analysed events (counted by the engine and
+    /// saved with it, so a restarted run maintains at the same events).
+    public var maintenanceEvery = 1 << 16
     public init(contentDirectory: String, contextDirectory: String?) {
         self.contentDirectory = contentDirectory
         self.contextDirectory = contextDirectory
@@ -36,8 +49,18 @@ public final class Pipeline {
     private var outputs: [AnalyticsOutput] = []
     /// Sees every enriched event just before analytics (serve keeps recent events per user for the API).
     public var onEvent: ((Event) -> Void)?
+    /// Sees every reject the parser or the time check makes, with the record's bytes (a rejects file).
+    public var onReject: ((Reject, UnsafeRawBufferPointer) -> Void)?
+    /// The latest event time accepted from the stream (time sanity's reference in replay; saved in state).
+    public var highWater: Int64?
+    /// Events quarantined as too far in the future.
+    public private(set) var futureRejects = 0
+    /// Bounded state: what the maintenance passes released in this process.
+    public private(set) var maintenance = MaintenanceReport()
 
     public init(options: PipelineOptions) throws {
+        var options = options
+        options.maintenanceEvery = max(1, options.maintenanceEvery)
         self.options = options
         let lists = options.contentDirectory + "/lists"
         parser = try ParseEngine(contentDirectory: options.contentDirectory)
@@ -79,10 +102,39 @@ public final class Pipeline {
         ordered.removeAll(keepingCapacity: true)
         let tie = Pipeline.lineHash(line)
         parser.parse(line: line) { result in
-            parseStats.count(result)
-            if case .event(let e) = result { reorder.push(e, tiebreak: tie, into: &ordered) }
+            switch result {
+            case .event(let e):
+                if let reject = futureCheck(e) {
+                    futureRejects += 1
+                    parseStats.count(.reject(reject))
+                    onReject?(reject, line)
+                    return
+                }
+                parseStats.count(result)
+                reorder.push(e, tiebreak: tie, into: &ordered)
+            case .reject(let r):
+                parseStats.count(result)
+                onReject?(r, line)
+            case .emptyPage:
+                parseStats.count(result)
+            }
         }
         drain(emit)
+    }
+
+    /// Time sanity: a reject when `e` lies more than the allowed skew ahead of the reference (the wall
+    /// clock, else the high-water mark); otherwise nil, and the high-water mark follows `e`.
+    @inline(__always)
+    private func futureCheck(_ e: Event) -> Reject? {
+        let t = e.timeMillis
+        if let skew = options.maxFutureSkewMillis, let ref = options.wallClock?() ?? highWater {
+            let (limit, overflow) = ref.addingReportingOverflow(skew)
+            if !overflow && t > limit {
+                return Reject(reason: .futureTime, detail: "\(UTCTime.format(t)) is more than \(skew / 1000) s ahead of \(UTCTime.format(ref))")
+            }
+        }
+        if highWater.map({ t > $0 }) ?? true { highWater = t }
+        return nil
     }
 
     /// A record rejected before parsing (e.g. too long), counted like the parser's rejects.
@@ -136,8 +188,20 @@ public final class Pipeline {
             outputs.removeAll(keepingCapacity: true)
             analytics.process(assembled[i], into: &outputs)
             for o in outputs { emit(o) }
+            if analytics.stats.events % options.maintenanceEvery == 0 { maintain() }
         }
         assembled.removeAll(keepingCapacity: true)
+    }
+
+    /// Frees aged-out histograms and applies the unknown-identity cap (see `AnalyticsEngine.maintain`).
+    public func maintain() {
+        let users = contextStore.current.users
+        let r = analytics.maintain(maxUnknownIdentities: options.maxUnknownIdentities) { name in
+            users.lookup(name) != nil || users.lookup(name.lowercased()) != nil
+        }
+        maintenance.histogramsFreed += r.histogramsFreed
+        maintenance.identitiesEvicted += r.identitiesEvicted
+        maintenance.sessionsDropped += r.sessionsDropped
     }
 
     /// A fast 64-bit hash of the line (8 bytes at a time), the reorder tiebreak for equal times.

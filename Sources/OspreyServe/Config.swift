@@ -79,6 +79,8 @@ public struct ServeConfig: Sendable {
     public var idleSeconds = 300
     /// Alerts kept in memory for the API (the state database keeps all of them).
     public var apiAlertLimit = 200_000
+    /// Time sanity: events more than this far ahead of the wall clock are quarantined (0 = off).
+    public var maxFutureSkewSeconds = 86_400
     public var outputs: [Output] = []
     /// `[input mimecast NAME]` sections (MimecastInput.swift; keys as in CollectConfig).
     public var mimecast: [CollectConfig] = []
@@ -107,7 +109,7 @@ public struct ServeConfig: Sendable {
         "udp", "tcp", "http", "auth", "token", "token_file", "token_env", "state", "context", "content",
         "checkpoint_records", "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
         "max_pending_records", "max_connections", "max_connections_per_source", "frame_timeout_seconds",
-        "min_bytes_per_second", "idle_seconds", "api_alert_limit", "notable_threshold",
+        "min_bytes_per_second", "idle_seconds", "api_alert_limit", "notable_threshold", "max_future_skew_seconds",
     ]
 
     public static func parse(_ text: String, file: String,
@@ -155,6 +157,12 @@ public struct ServeConfig: Sendable {
         c.idleSeconds = try int("idle_seconds", c.idleSeconds)
         c.apiAlertLimit = try int("api_alert_limit", c.apiAlertLimit)
         if c.listeners.isEmpty { throw s.error(at: s.line, "[serve \(s.name)] has no listener (udp, tcp or http)") }
+        if let e = try s.optional("max_future_skew_seconds") {
+            guard let v = Int(e.value), v >= 0, v <= 3_153_600_000 else {
+                throw s.error(at: e.line, "max_future_skew_seconds must be 0 (off) … 3153600000")
+            }
+            c.maxFutureSkewSeconds = v
+        }
         for o in sections where o.kind == "output" {
             let type = try o.required("type")
             switch type.value {

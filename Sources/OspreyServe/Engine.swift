@@ -58,6 +58,8 @@ public final class ServeEngine: @unchecked Sendable {
         var options = PipelineOptions(contentDirectory: config.content ?? contentDirectory, contextDirectory: config.context)
         options.reorderWindowMillis = Int64(config.reorderSeconds) * 1000
         options.analytics.notableScore = config.notableThreshold
+        options.maxFutureSkewMillis = config.maxFutureSkewSeconds == 0 ? nil : Int64(config.maxFutureSkewSeconds) * 1000
+        options.wallClock = { Int64(Date().timeIntervalSince1970 * 1000) }
         index = AlertIndex(limit: config.apiAlertLimit)
         tcpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)
         httpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)

@@ -38,8 +38,13 @@ public final class DurablePipeline {
         self.checkpointEvery = max(1, checkpointEvery)
         self.deliver = deliver
         if let cp = try store.loadCheckpoint() {
-            try pipeline.analytics.restore(snapshot: cp.analytics)
+            do {
+                try pipeline.analytics.restore(snapshot: cp.analytics)
+            } catch let e as AnalyticsSnapshotError {
+                throw StateError(directory: stateDirectory, problem: "\(e)")
+            }
             pipeline.parseStats = cp.parseStats
+            pipeline.highWater = cp.highWater
             positions = cp.inputs
             records = cp.records
             seq = cp.seq
@@ -54,6 +59,67 @@ public final class DurablePipeline {
 
     /// Records of `source` already consumed by earlier runs.
     public func consumed(_ source: String) -> StateStore.InputPosition { positions[source] ?? .init() }
+
+    /// Where to resume one input.
+    public struct InputPlan: Sendable, Equatable {
+        /// The key its position is saved under: the real path (symlinks resolved), or `stdin:NAME`.
+        public var source: String
+        /// Records earlier runs consumed from this same file (skip them).
+        public var skip: Int
+        /// Why it is read from its start though a position existed (rotated, truncated), else nil.
+        public var restarted: String?
+    }
+
+    /// Resume by identity. A file is keyed by its real path (a symlink to a consumed file is that file) and
+    /// recognised by device, inode, size and a hash of its first 4 KiB: a position is reused only when the
+    /// file is the same one, at least as long as at the checkpoint, with the same head. A different file
+    /// at the path (rotated) or a shorter one (truncated) is read from its start; a consumed file under
+    /// another path (renamed by rotation, hard link) resumes where it was. Stdin needs a `sourceId`.
+    public func plan(path: String, sourceId: String? = nil) throws -> InputPlan {
+        if path == "-" {
+            guard let sourceId, !sourceId.isEmpty else {
+                throw StateError(directory: store.directory, problem: "stdin has no identity: name the stream with --source-id NAME")
+            }
+            let key = "stdin:" + sourceId
+            return InputPlan(source: key, skip: positions[key]?.records ?? 0, restarted: nil)
+        }
+        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        guard let id = FileIdentityReader.identity(of: real) else {
+            // Unreadable: the reader reports it; nothing to skip.
+            return InputPlan(source: real, skip: 0, restarted: nil)
+        }
+        if let p = positions[real] {
+            guard let old = p.identity else {
+                // Written by schema v1 (no identity): resume by record count, as v1 did.
+                var q = p; q.identity = id; positions[real] = q
+                return InputPlan(source: real, skip: p.records, restarted: nil)
+            }
+            if FileIdentityReader.sameFile(old, now: id, path: real) {
+                var q = p; q.identity = id; positions[real] = q
+                return InputPlan(source: real, skip: p.records, restarted: nil)
+            }
+            let why = old.device != id.device || old.inode != id.inode ? "a different file than at the last checkpoint (rotated)"
+                : id.size < old.size ? "shorter than at the last checkpoint (truncated)" : "its first bytes changed (rewritten)"
+            // Keep the old file's position under its identity, so that it is still recognised when read
+            // under its new name (app.log.1).
+            positions[real + "#dev=\(old.device),ino=\(old.inode)"] = p
+            var q = StateStore.InputPosition(); q.identity = id
+            positions[real] = q
+            return InputPlan(source: real, skip: 0, restarted: why)
+        }
+        // A consumed file under another name (e.g. app.log renamed to app.log.1 by rotation).
+        for (key, p) in positions.sorted(by: { $0.key < $1.key }) {
+            if let old = p.identity, old.device == id.device, old.inode == id.inode,
+               FileIdentityReader.sameFile(old, now: id, path: real) {
+                var q = p; q.identity = id; positions[real] = q
+                _ = key   // the old key keeps its row: it is still that file's position under the old name
+                return InputPlan(source: real, skip: p.records, restarted: nil)
+            }
+        }
+        var q = StateStore.InputPosition(); q.identity = id
+        positions[real] = q
+        return InputPlan(source: real, skip: 0, restarted: nil)
+    }
 
     private func collect(_ o: AnalyticsOutput) {
         seq += 1
@@ -89,10 +155,45 @@ public final class DurablePipeline {
 
     private func commit() throws {
         try store.save(seq: seq, records: records, analytics: pipeline.analytics.snapshot(),
-                       parseStats: pipeline.parseStats, inputs: positions, newAlerts: pending)
+                       parseStats: pipeline.parseStats, highWater: pipeline.highWater, inputs: positions, newAlerts: pending)
         checkpoints += 1
         let out = pending
         pending.removeAll(keepingCapacity: true)
         if !out.isEmpty { deliver(out) }
+    }
+}
+
+/// Reads a file's identity for resume: stat (device, inode, size) and a hash of the first 4 KiB.
+public enum FileIdentityReader {
+    public static let headBytes = 4096
+
+    public static func identity(of path: String) -> StateStore.FileIdentity? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let size = Int(st.st_size)
+        let n = min(headBytes, max(0, size))
+        guard let h = headHash(path, n) else { return nil }
+        return StateStore.FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: size, headLength: n, headHash: h)
+    }
+
+    /// The same file as at the checkpoint: same device and inode, not shorter, same first bytes.
+    public static func sameFile(_ old: StateStore.FileIdentity, now: StateStore.FileIdentity, path: String) -> Bool {
+        guard old.device == now.device, old.inode == now.inode, now.size >= old.size else { return false }
+        if old.headLength == now.headLength { return old.headHash == now.headHash }
+        return headHash(path, old.headLength) == old.headHash
+    }
+
+    /// FNV-1a 64 of the first `n` bytes (nil when they cannot be read).
+    public static func headHash(_ path: String, _ n: Int) -> UInt64? {
+        guard let fh = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? fh.close() }
+        guard let d = try? fh.read(upToCount: n) ?? Data(), d.count == n else { return n == 0 ? hash(Data()) : nil }
+        return hash(d)
+    }
+
+    static func hash(_ d: Data) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in d { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return h
     }
 }

@@ -5,30 +5,42 @@ import OspreyCore
 import OspreyParsing
 import OspreyPipeline
 
+/// A state directory that cannot be used as it is: what is wrong, and how to recover.
+public struct StateError: Error, CustomStringConvertible {
+    public var directory: String
+    public var problem: String
+    public init(directory: String, problem: String) { self.directory = directory; self.problem = problem }
+    public var description: String {
+        "state \(directory)/osprey.sqlite: \(problem)\n"
+            + "  check it with `osprey state check --state \(directory)`; to start afresh, rerun replay with --reset-state "
+            + "or run `osprey state reset --state \(directory)` (the old database is moved aside, not deleted)"
+    }
+}
+
 /// The state directory: one SQLite database, `DIR/osprey.sqlite` (WAL mode), written only inside
 /// transactions at checkpoints. Tables:
 /// - `meta(key, value)`: schema version, content signature.
-/// - `checkpoint(id=1, seq, records, created, analytics, parse_stats)`: the analytics engine's state
-///   (models, open sessions, user history; binary, see AnalyticsEngine.snapshot) and counters.
-/// - `inputs(source, records, lines, bytes)`: how much of each input was consumed at the checkpoint.
+/// - `checkpoint(id=1, seq, records, created, analytics, parse_stats, high_water)`: the analytics engine's
+///   state (models, open sessions, user history; binary, see AnalyticsEngine.snapshot), counters and the
+///   stream's event-time high-water mark (time sanity, see Pipeline).
+/// - `inputs(source, records, lines, bytes, device, inode, size, head_len, head_hash)`: how much of each
+///   input was consumed at the checkpoint, and the identity of the file it was read from.
 /// - `alerts(seq, kind, user, session, time_ms, rule, score, notable, line)`: every output emitted, in order.
 /// - `deliveries(sink, seq)`: the last alert seq each output sink has delivered.
+///
+/// Every column is read defensively (type and range checked): a damaged row is a `StateError`, never a trap.
 public final class StateStore: @unchecked Sendable {
     public let directory: String
     public let db: DatabaseQueue
     // Side state (SideState.swift): rows of other components committed with each checkpoint.
     var participants: [CommitParticipant] = []
     let participantsLock = NSLock()
+    /// Counters and sequence numbers are refused above this (2^62): increments can then never overflow.
+    public static let maxCounter = 1 << 62
 
-    public init(directory: String) throws {
-        self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode=WAL")
-            try db.execute(sql: "PRAGMA synchronous=FULL")
-        }
-        db = try DatabaseQueue(path: directory + "/osprey.sqlite", configuration: config)
+    public static func databasePath(_ directory: String) -> String { directory + "/osprey.sqlite" }
+
+    static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -45,7 +57,62 @@ public final class StateStore: @unchecked Sendable {
                 CREATE TABLE deliveries(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
                 """)
         }
-        try migrator.migrate(db)
+        // v2: file identity per input (resume by identity) and the event-time high-water mark. Rows written
+        // by v1 have NULL identity: their inputs resume by path and record count, as v1 did.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE inputs ADD COLUMN device INTEGER;
+                ALTER TABLE inputs ADD COLUMN inode INTEGER;
+                ALTER TABLE inputs ADD COLUMN size INTEGER;
+                ALTER TABLE inputs ADD COLUMN head_len INTEGER;
+                ALTER TABLE inputs ADD COLUMN head_hash INTEGER;
+                ALTER TABLE checkpoint ADD COLUMN high_water INTEGER;
+                """)
+        }
+        return migrator
+    }
+
+    public init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode=WAL")
+            try db.execute(sql: "PRAGMA synchronous=FULL")
+        }
+        do {
+            db = try DatabaseQueue(path: StateStore.databasePath(directory), configuration: config)
+            let migrator = StateStore.migrator()
+            if try db.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw StateError(directory: directory, problem: "written by a newer osprey (unknown schema migrations: "
+                                 + (try db.read { try migrator.appliedMigrations($0) }).joined(separator: ", ") + ")")
+            }
+            try migrator.migrate(db)
+        } catch let e as StateError {
+            throw e
+        } catch {
+            throw StateError(directory: directory, problem: "cannot open the database: \(error)")
+        }
+    }
+
+    /// Moves `DIR/osprey.sqlite` (and its WAL files) aside as `osprey.sqlite.old-TIMESTAMP`; returns the
+    /// new name, or nil when there was no database.
+    @discardableResult
+    public static func moveAside(directory: String) throws -> String? {
+        let fm = FileManager.default
+        let path = databasePath(directory)
+        guard fm.fileExists(atPath: path) else { return nil }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX"); f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        var target = path + ".old-" + f.string(from: Date())
+        var n = 1
+        while fm.fileExists(atPath: target) { n += 1; target = path + ".old-" + f.string(from: Date()) + "-\(n)" }
+        try fm.moveItem(atPath: path, toPath: target)
+        for suffix in ["-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
+            try fm.moveItem(atPath: path + suffix, toPath: target + suffix)
+        }
+        return target
     }
 
     public struct Checkpoint {
@@ -54,30 +121,96 @@ public final class StateStore: @unchecked Sendable {
         public var analytics: [UInt8]
         public var parseStats: ParseStats
         public var inputs: [String: InputPosition]
+        /// The latest event time accepted from the stream (nil: none yet, or a v1 database).
+        public var highWater: Int64?
+    }
+
+    /// Which file an input position was read from: device, inode, size at the checkpoint and a hash of its
+    /// first `headLength` bytes (at most 4 KiB). nil for stdin and for positions written by schema v1.
+    public struct FileIdentity: Sendable, Equatable {
+        public var device: UInt64
+        public var inode: UInt64
+        public var size: Int
+        public var headLength: Int
+        public var headHash: UInt64
+        public init(device: UInt64, inode: UInt64, size: Int, headLength: Int, headHash: UInt64) {
+            self.device = device; self.inode = inode; self.size = size; self.headLength = headLength; self.headHash = headHash
+        }
     }
 
     public struct InputPosition: Sendable, Equatable {
         public var records = 0, lines = 0, bytes = 0
+        public var identity: FileIdentity? = nil
         public init() {}
     }
 
+    // MARK: defensive column reads
+
+    private func problem(_ what: String) -> StateError { StateError(directory: directory, problem: what) }
+
+    private func int(_ row: Row, _ i: Int, _ what: String, nullable: Bool = false) throws -> Int? {
+        let v: DatabaseValue = row[i]
+        if v.isNull {
+            if nullable { return nil }
+            throw problem("\(what) is NULL")
+        }
+        guard case .int64(let n) = v.storage else { throw problem("\(what) is not an integer (\(v))") }
+        return Int(n)
+    }
+
+    private func counter(_ row: Row, _ i: Int, _ what: String) throws -> Int {
+        let n = try int(row, i, what)!
+        guard n >= 0, n <= StateStore.maxCounter else { throw problem("\(what) = \(n) is out of range (0…2^62)") }
+        return n
+    }
+
+    private func text(_ row: Row, _ i: Int, _ what: String) throws -> String {
+        let v: DatabaseValue = row[i]
+        guard let s = String.fromDatabaseValue(v) else { throw problem("\(what) is not text (\(v.isNull ? "NULL" : "\(v)"))") }
+        return s
+    }
+
     public func loadCheckpoint() throws -> Checkpoint? {
-        try db.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT seq, records, analytics, parse_stats FROM checkpoint WHERE id = 1")
-            else { return nil }
-            var inputs: [String: InputPosition] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT source, records, lines, bytes FROM inputs") {
-                var p = InputPosition(); p.records = r[1]; p.lines = r[2]; p.bytes = r[3]
-                inputs[r[0]] = p
+        do {
+            return try db.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT seq, records, analytics, parse_stats, high_water FROM checkpoint WHERE id = 1")
+                else { return nil }
+                var inputs: [String: InputPosition] = [:]
+                for r in try Row.fetchAll(db, sql: "SELECT source, records, lines, bytes, device, inode, size, head_len, head_hash FROM inputs") {
+                    let source = try text(r, 0, "inputs.source")
+                    let w = "inputs row '\(source)'"
+                    var p = InputPosition()
+                    p.records = try counter(r, 1, w + " records"); p.lines = try counter(r, 2, w + " lines")
+                    p.bytes = try counter(r, 3, w + " bytes")
+                    let ids = try (4...8).map { try int(r, $0, w + " identity column \($0 - 3)", nullable: true) }
+                    if let dev = ids[0], let ino = ids[1], let size = ids[2], let hl = ids[3], let hh = ids[4] {
+                        guard size >= 0, hl >= 0, hl <= 4096 else { throw problem(w + ": bad file identity (size \(size), head \(hl))") }
+                        p.identity = FileIdentity(device: UInt64(bitPattern: Int64(dev)), inode: UInt64(bitPattern: Int64(ino)),
+                                                  size: size, headLength: hl, headHash: UInt64(bitPattern: Int64(hh)))
+                    } else if ids.contains(where: { $0 != nil }) {
+                        throw problem(w + ": file identity partly NULL")
+                    }
+                    inputs[source] = p
+                }
+                let av: DatabaseValue = row[2]
+                guard let blob = Data.fromDatabaseValue(av), case .blob = av.storage else {
+                    throw problem("checkpoint.analytics is not a blob")
+                }
+                let hw = try int(row, 4, "checkpoint.high_water", nullable: true).map(Int64.init)
+                return Checkpoint(seq: try counter(row, 0, "checkpoint.seq"), records: try counter(row, 1, "checkpoint.records"),
+                                  analytics: [UInt8](blob),
+                                  parseStats: try StateStore.decodeStats(try text(row, 3, "checkpoint.parse_stats"), directory: directory),
+                                  inputs: inputs, highWater: hw)
             }
-            let blob: Data = row[2]
-            return Checkpoint(seq: row[0], records: row[1], analytics: [UInt8](blob),
-                              parseStats: StateStore.decodeStats(row[3]), inputs: inputs)
+        } catch let e as StateError {
+            throw e
+        } catch {
+            throw problem("cannot read the checkpoint: \(error)")
         }
     }
 
     /// One checkpoint: state, positions and the alerts emitted since the previous one, atomically.
-    public func save(seq: Int, records: Int, analytics: [UInt8], parseStats: ParseStats,
+    public func save(seq: Int, records: Int, analytics: [UInt8], parseStats: ParseStats, highWater: Int64? = nil,
                      inputs: [String: InputPosition], newAlerts: [(seq: Int, output: AnalyticsOutput, line: String)]) throws {
         try db.write { db in
             for a in newAlerts {
@@ -91,13 +224,16 @@ public final class StateStore: @unchecked Sendable {
                 }
             }
             for (source, p) in inputs {
-                try db.execute(sql: "INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?)",
-                               arguments: [source, p.records, p.lines, p.bytes])
+                let id = p.identity
+                try db.execute(sql: "INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [source, p.records, p.lines, p.bytes,
+                                           id.map { Int64(bitPattern: $0.device) }, id.map { Int64(bitPattern: $0.inode) },
+                                           id?.size, id?.headLength, id.map { Int64(bitPattern: $0.headHash) }])
             }
             try writeParticipants(db)  // side state (SideState.swift), same transaction
-            try db.execute(sql: "INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?, ?, ?, ?)",
+            try db.execute(sql: "INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?, ?, ?, ?, ?)",
                            arguments: [seq, records, ISO8601DateFormatter().string(from: Date()), Data(analytics),
-                                       StateStore.encodeStats(parseStats)])
+                                       StateStore.encodeStats(parseStats), highWater])
         }
     }
 
@@ -105,18 +241,26 @@ public final class StateStore: @unchecked Sendable {
     public func alertLines(after: Int = 0, limit: Int = Int.max) throws -> [(seq: Int, line: String)] {
         try db.read { db in
             try Row.fetchAll(db, sql: "SELECT seq, line FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?",
-                             arguments: [after, limit]).map { ($0[0], $0[1]) }
+                             arguments: [after, limit]).map { (try int($0, 0, "alerts.seq")!, try text($0, 1, "alerts.line")) }
         }
     }
 
     public func delivered(sink: String) throws -> Int {
-        try db.read { db in try Int.fetchOne(db, sql: "SELECT seq FROM deliveries WHERE sink = ?", arguments: [sink]) ?? 0 }
+        try db.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT seq FROM deliveries WHERE sink = ?", arguments: [sink]) else { return 0 }
+            return try counter(row, 0, "deliveries.seq of '\(sink)'")
+        }
     }
 
     public func setDelivered(sink: String, seq: Int) throws {
         try db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO deliveries VALUES (?, ?)", arguments: [sink, seq])
         }
+    }
+
+    /// SQLite's own structural check (`PRAGMA quick_check`): "ok" or the problems it found.
+    public func quickCheck() throws -> [String] {
+        try db.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
     }
 
     static func encodeStats(_ p: ParseStats) -> String {
@@ -127,16 +271,19 @@ public final class StateStore: @unchecked Sendable {
         return String(decoding: d, as: UTF8.self)
     }
 
-    static func decodeStats(_ s: String) -> ParseStats {
+    static func decodeStats(_ s: String, directory: String) throws -> ParseStats {
         var p = ParseStats()
-        guard let o = (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: Any] else { return p }
-        p.lines = o["lines"] as? Int ?? 0
-        p.records = o["records"] as? Int ?? 0
-        p.events = o["events"] as? Int ?? 0
-        p.emptyPages = o["empty_pages"] as? Int ?? 0
-        p.eventsByParser = o["by_parser"] as? [String: Int] ?? [:]
-        for (k, v) in o["rejects"] as? [String: Int] ?? [:] {
-            if let r = RejectReason(rawValue: k) { p.rejectsByReason[r] = v }
+        guard let o = (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: Any] else {
+            throw StateError(directory: directory, problem: "checkpoint.parse_stats is not a JSON object")
+        }
+        func n(_ v: Any?) -> Int {
+            guard let v = v as? Int, v >= 0, v <= StateStore.maxCounter else { return 0 }
+            return v
+        }
+        p.lines = n(o["lines"]); p.records = n(o["records"]); p.events = n(o["events"]); p.emptyPages = n(o["empty_pages"])
+        for (k, v) in o["by_parser"] as? [String: Any] ?? [:] { p.eventsByParser[k] = n(v) }
+        for (k, v) in o["rejects"] as? [String: Any] ?? [:] {
+            if let r = RejectReason(rawValue: k) { p.rejectsByReason[r] = n(v) }
         }
         return p
     }

@@ -8,7 +8,7 @@ struct Osprey: ParsableCommand {
         commandName: "osprey",
         abstract: "Behavioral threat detection for Mimecast Secure Email Gateway logs.",
         version: OspreyVersion.string,
-        subcommands: [Demo.self, Parse.self, Replay.self, Serve.self, Collect.self, Generate.self, Evaluate.self, Calibrate.self, ContentCommand.self, Check.self])
+        subcommands: [Demo.self, Parse.self, Replay.self, Serve.self, Collect.self, Generate.self, Evaluate.self, Calibrate.self, ContentCommand.self, Check.self, StateCommand.self])
 
     /// Runs the command; errors about files, content or config are one line on stderr (no usage text, no
     /// Foundation error domains), command-line mistakes are reported by ArgumentParser with usage.

@@ -40,23 +40,51 @@ struct Replay: ParsableCommand {
     @Flag(help: "With --state: close every open session at the end of input (replay without --state always does).")
     var finish = false
     @Flag(help: "No progress line on a terminal.") var quiet = false
+    @Option(help: "With --state and stdin: the name the stream's position is saved under (stdin has no file identity).")
+    var sourceId: String?
+    @Flag(help: "With --state: move the existing state database aside (osprey.sqlite.old-TIMESTAMP) and start afresh.")
+    var resetState = false
+    @Option(help: "Quarantine events more than this many seconds ahead of the latest event time seen (0 = off).")
+    var maxFutureSkew: Int = 86_400
+    @Option(help: "Write every reject (parser and time checks) as JSON lines to this file.")
+    var rejects: String?
     @OptionGroup var contentOptions: ContentOptions
 
     func validate() throws {
         guard notableThreshold >= 1 else { throw ValidationError("--notable-threshold must be at least 1") }
+        guard maxFutureSkew >= 0, maxFutureSkew <= 100 * 365 * 86_400 else {
+            throw ValidationError("--max-future-skew: expected 0…3153600000 seconds")
+        }
+        if resetState && state == nil { throw ValidationError("--reset-state needs --state DIR") }
+        if state != nil, sourceId == nil, (files.isEmpty || files.contains("-")) {
+            throw ValidationError("--state with stdin needs --source-id NAME: stdin has no file identity, so its position is saved under that name")
+        }
     }
 
     func run() throws {
+        let skew: Int64? = maxFutureSkew == 0 ? nil : Int64(maxFutureSkew) * 1000
+        let rejectOut = try rejects.map { try OutputWriter(path: $0) }
+        defer { rejectOut?.flush() }
         if let state {
-            let summary = try ReplayRunner.runDurable(inputs: try expandInputs(files), context: context, out: out,
+            if resetState, let old = try StateStore.moveAside(directory: state) {
+                FileHandle.standardError.write("osprey replay: old state moved aside to \(old)\n".data(using: .utf8)!)
+            }
+            let summary: String
+            do {
+                summary = try ReplayRunner.runDurable(inputs: try expandInputs(files), context: context, out: out,
                                                       content: contentOptions.content, reorderSeconds: reorderSeconds,
-                                                      notableThreshold: notableThreshold, state: state, checkpointRecords: checkpointRecords, finish: finish)
+                                                      notableThreshold: notableThreshold, state: state, checkpointRecords: checkpointRecords, finish: finish,
+                                                      sourceId: sourceId, maxFutureSkewMillis: skew, rejects: rejectOut)
+            } catch let e as StateError {
+                throw CLIError("\(e)")
+            }
             FileHandle.standardError.write(summary.data(using: .utf8)!)
             return
         }
         let summary = try ReplayRunner.run(inputs: try expandInputs(files), context: context, out: out,
                                            content: contentOptions.content, reorderSeconds: reorderSeconds,
-                                           notableThreshold: notableThreshold, quiet: quiet)
+                                           notableThreshold: notableThreshold, quiet: quiet,
+                                           maxFutureSkewMillis: skew, rejects: rejectOut)
         FileHandle.standardError.write(summary.data(using: .utf8)!)
     }
 }
@@ -66,9 +94,11 @@ enum ReplayRunner {
     /// records, and writes `out` as the state's whole alert log (rewritten from the database, then appended
     /// as checkpoints commit), so a killed and restarted run leaves the same file as an uninterrupted one.
     static func runDurable(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int,
-                           notableThreshold: Int = 90, state: String, checkpointRecords: Int, finish: Bool) throws -> String {
+                           notableThreshold: Int = 90, state: String, checkpointRecords: Int, finish: Bool, sourceId: String? = nil,
+                           maxFutureSkewMillis: Int64? = 86_400_000, rejects: OutputWriter? = nil) throws -> String {
         var options = PipelineOptions(contentDirectory: content ?? OspreyContent.directory.path, contextDirectory: context)
         options.reorderWindowMillis = Int64(reorderSeconds) * 1000
+        options.maxFutureSkewMillis = maxFutureSkewMillis
         options.analytics.notableScore = notableThreshold
         let writer = out == "-" ? OutputWriter(fd: 1) : try OutputWriter(path: out)
         let durable: DurablePipeline
@@ -84,13 +114,21 @@ enum ReplayRunner {
         writer.flush()
         let started = Date()
         var skipped = 0, read = 0
+        var notes = ""
+        var current = "", lineNo = 0
+        if let rejects {
+            durable.pipeline.onReject = { r, text in ReplayRunner.writeReject(rejects, path: current, line: lineNo, reject: r, text: text) }
+        }
         for path in inputs {
-            let source = path == "-" ? "-" : URL(fileURLWithPath: path).standardizedFileURL.path
-            let done = durable.consumed(source).records
+            let plan = try durable.plan(path: path, sourceId: sourceId)
+            if let why = plan.restarted { notes += "  \(path): \(why); read from its start\n" }
+            let source = plan.source, done = plan.skip
             var index = 0
+            current = path; lineNo = 0
             let reader = try LineReader(path: path)
             try reader.forEach { record in
                 index += 1
+                switch record { case .line(_, let n), .tooLong(_, let n): lineNo += n }
                 if index <= done { skipped += 1; return }
                 read += 1
                 switch record {
@@ -110,14 +148,20 @@ enum ReplayRunner {
         var s = "osprey replay (state \(state)\(durable.restored ? ", resumed" : "")): \(read) records read, \(skipped) skipped (consumed before)"
         s += String(format: " in %.1f s; %d checkpoints\n", secs, durable.checkpoints)
         s += "  totals in state: \(p.lines) lines, \(p.events) parsed events, \(p.rejects) rejects; \(a.ruleTriggers) rule triggers, \(a.sessionsEmitted) sessions with rules, \(a.notableSessions) notable; \(durable.seq) outputs logged\n"
-        return s
+        s += ReplayRunner.maintenanceLine(durable.pipeline)
+        if durable.pipeline.futureRejects > 0 {
+            s += "  time sanity: \(durable.pipeline.futureRejects) events quarantined as time in the future\n"
+        }
+        return s + notes
     }
 
     /// Replays `inputs` into `out`; returns the human summary.
     static func run(inputs: [String], context: String?, out: String, content: String?, reorderSeconds: Int,
-                    notableThreshold: Int = 90, quiet: Bool = false) throws -> String {
+                    notableThreshold: Int = 90, quiet: Bool = false,
+                    maxFutureSkewMillis: Int64? = 86_400_000, rejects: OutputWriter? = nil) throws -> String {
         var options = PipelineOptions(contentDirectory: content ?? OspreyContent.directory.path, contextDirectory: context)
         options.reorderWindowMillis = Int64(reorderSeconds) * 1000
+        options.maxFutureSkewMillis = maxFutureSkewMillis
         options.analytics.notableScore = notableThreshold
         let pipeline: Pipeline
         do { pipeline = try Pipeline(options: options) } catch let e as ContentError {
@@ -137,10 +181,16 @@ enum ReplayRunner {
         let progress = Progress("osprey replay", totalBytes: Progress.totalSize(inputs), quiet: quiet)
         var records = 0
         var consumed: Int64 = 0
+        var current = "", lineNo = 0
+        if let rejects {
+            pipeline.onReject = { r, text in ReplayRunner.writeReject(rejects, path: current, line: lineNo, reject: r, text: text) }
+        }
         for path in inputs {
             let reader = try LineReader(path: path)
+            current = path; lineNo = 0
             try reader.forEach { record in
                 records += 1
+                switch record { case .line(_, let n), .tooLong(_, let n): lineNo += n }
                 switch record {
                 case .tooLong(let bytes, let lines):
                     consumed += Int64(bytes + lines)
@@ -164,9 +214,31 @@ enum ReplayRunner {
         s += "  assembly: \(a.emailEvents) email events (\(a.partialEvents) partial, \(a.orphanParts) orphan parts), \(a.passThrough) passed through\n"
         s += "  enrichment: \(e.events) events, \(e.unknownUserEvents) from users not in users.csv\n"
         s += "  analytics: \(rules) rule triggers, \(sessions) sessions with rules, \(notable) notable (\(live) notable while open)\n"
+        s += ReplayRunner.maintenanceLine(pipeline)
+        if pipeline.futureRejects > 0 {
+            s += "  time sanity: \(pipeline.futureRejects) events quarantined as time in the future\n"
+        }
         if p.rejects > 0 {
             s += "  rejects per reason: " + p.rejectsByReason.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ") + "\n"
         }
         return s
+    }
+
+    static func maintenanceLine(_ p: Pipeline) -> String {
+        let m = p.maintenance
+        guard m.histogramsFreed > 0 || m.identitiesEvicted > 0 else { return "" }
+        return "  bounded state: \(m.histogramsFreed) aged-out histograms freed, \(m.identitiesEvicted) identities not in users.csv evicted beyond the cap (\(m.sessionsDropped) open sessions dropped)\n"
+    }
+
+    /// One reject as a JSON line (the format of `osprey parse --rejects`); `line` is the record's last line.
+    static func writeReject(_ out: OutputWriter, path: String, line: Int, reject r: Reject, text: UnsafeRawBufferPointer?) {
+        var w = JSONWriter()
+        w.raw("{\"file\":"); w.string(path)
+        w.raw(",\"line\":"); w.int(Int64(line))
+        w.raw(",\"reason\":"); w.string(r.reason.rawValue)
+        w.raw(",\"detail\":"); w.string(r.detail)
+        if let text { w.raw(",\"text\":"); w.string(String(decoding: text.prefix(65536), as: UTF8.self)) }
+        w.raw("}\n")
+        out.write(w.bytes)
     }
 }

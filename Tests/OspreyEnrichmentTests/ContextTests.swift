@@ -277,4 +277,51 @@ final class ContextQueryTests: XCTestCase {
         XCTAssertNil(ctx.attribute("executive", of: "mallory@acme.com", at: may))
         XCTAssertNil(ctx.attribute("title", of: "svc-backup@acme.com", at: may))
     }
+
+    // MARK: strict directory
+
+    func testMisnamedFilesAndFoldersAreErrorsWithDidYouMean() {
+        let cases: [(String, String, String)] = [
+            ("keyword/financial.txt", "/keyword", "did you mean keywords/?"),
+            ("TI/tor.txt", "/TI", "did you mean ti/?"),
+            ("users.CSV", "/users.CSV", "did you mean users.csv?"),
+            ("network_zones.txt.bak", "/network_zones.txt.bak", "did you mean network_zones.txt?"),
+            ("ti/Tor.txt", "/ti/Tor.txt", "did you mean ti/tor.txt?"),
+            ("keywords/finacial.txt", "/keywords/finacial.txt", "did you mean keywords/financial.txt?"),
+            ("tor.txt", "/tor.txt", "did you mean ti/tor.txt?"),
+        ]
+        for (name, file, hint) in cases {
+            let tmp = TempDir()
+            tmp.write(name, "10.0.0.1\n")
+            let errs = loadErrors(tmp.path)
+            XCTAssertEqual(errs.count, 1, "\(name): \(errs)")
+            XCTAssertEqual(errs.first?.file, tmp.path + file, name)
+            XCTAssertTrue(errs.first?.reason.contains(hint) ?? false, "\(name): \(errs)")
+        }
+        // An unrelated name: an error without a guess.
+        let tmp = TempDir()
+        tmp.write("x.txt.bak", "a\n")
+        let errs = loadErrors(tmp.path)
+        XCTAssertTrue(errs.first?.reason.hasPrefix("unknown context file") ?? false, "\(errs)")
+        // READMEs, hidden files and geo/ are allowed.
+        let ok = TempDir()
+        ok.write("README.md", "notes\n"); ok.write(".keep", ""); ok.write("geo/anything.bin", "x")
+        ok.write("ti/README", "notes\n")
+        XCTAssertNoThrow(try Context.load(directory: ok.path, lists: nil))
+    }
+
+    func testControlBytesInCSVFieldsAreRejectedWithFileAndLine() {
+        for (bytes, code) in [([UInt8](0x00...0x00), "0x00"), ([0x1B], "0x1B"), ([0x7F], "0x7F")] {
+            let tmp = TempDir()
+            let p = tmp.writeBytes("users.csv", Array("user,display_name\nalice@acme.com,Alice\nbob@acme.com,Bo".utf8) + bytes + Array("b\n".utf8))
+            let errs = loadErrors(tmp.path)
+            XCTAssertEqual(errs.first?.file, p)
+            XCTAssertEqual(errs.first?.line, 3)
+            XCTAssertTrue(errs.first?.reason.contains("control byte \(code)") ?? false, "\(errs)")
+        }
+        // Tabs, CRLF and newlines inside quotes stay legal.
+        let tmp = TempDir()
+        tmp.write("users.csv", "user,display_name\r\nalice@acme.com,\"Alice\tA\nSmith\"\r\n")
+        XCTAssertNoThrow(try Context.load(directory: tmp.path, lists: nil))
+    }
 }

@@ -92,4 +92,87 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(r.late, 1)       // 1010 came after 1050 had been released
         XCTAssertEqual(r.reordered, 1)  // 990 arrived after 1000
     }
+
+    // MARK: time sanity and bounded state
+
+    func lines() throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for f in try FileManager.default.contentsOfDirectory(atPath: Self.org + "/logs").sorted() {
+            try LineReader(path: Self.org + "/logs/" + f).forEach { rec in if case .line(let b, _) = rec { out.append(Array(b)) } }
+        }
+        return out
+    }
+
+    func run(_ options: PipelineOptions, _ input: [[UInt8]]) throws -> (String, Pipeline) {
+        let p = try Pipeline(options: options)
+        var out = ""
+        for l in input { l.withUnsafeBytes { p.push(line: $0) { out += $0.jsonLine + "\n" } } }
+        p.finish { out += $0.jsonLine + "\n" }
+        return (out, p)
+    }
+
+    /// Freeing aged-out histograms eagerly (maintenance after every 64 events instead of 65536) gives the
+    /// same output byte for byte: only memory the lazy path would free anyway is released.
+    func testMaintenanceDoesNotChangeTheOutput() throws {
+        let input = try lines()
+        var o = PipelineOptions(contentDirectory: Self.content, contextDirectory: Self.org + "/context")
+        let (a, _) = try run(o, input)
+        o.maintenanceEvery = 64
+        let (b, p) = try run(o, input)
+        XCTAssertGreaterThan(a.count, 1000)
+        XCTAssertTrue(a == b, "maintenance changed the output")
+        XCTAssertEqual(p.maintenance.identitiesEvicted, 0, "everyone in the generated organization is in users.csv or under the cap")
+    }
+
+    func testUnknownIdentitiesAreCappedLeastRecentlySeenFirst() throws {
+        var o = PipelineOptions(contentDirectory: Self.content, contextDirectory: Self.org + "/context")
+        o.maintenanceEvery = 100
+        o.maxUnknownIdentities = 50
+        var input: [[UInt8]] = []
+        for i in 0..<1000 {
+            let t = String(format: "2026-09-28T%02d:%02d:%02d+0000", i / 3600, (i / 60) % 60, i % 60)
+            let u = "flood\(i)@spam-example.net"
+            input.append(Array("date=\(t)|mcType=auditLog|user=\(u)|auditType=\"User Logged On\"|eventInfo=\"Successful authentication for \(u)|app=mimecast-moa|src=198.51.100.7|action=success".utf8))
+        }
+        let (_, p) = try run(o, input)
+        XCTAssertEqual(p.parseStats.rejects, 0)
+        XCTAssertEqual(p.maintenance.identitiesEvicted, 950, "\(p.maintenance)")
+        XCTAssertGreaterThan(p.maintenance.sessionsDropped, 0)
+        XCTAssertLessThanOrEqual(p.analytics.openSessions.count, 50 + 100)
+    }
+
+    func testEventsFarAheadOfTheHighWaterMarkAreQuarantined() throws {
+        let input = try lines()
+        let o = PipelineOptions(contentDirectory: Self.content, contextDirectory: Self.org + "/context")
+        let (clean, _) = try run(o, input)
+        // One record a year ahead, early on.
+        var poisoned = input
+        let k = poisoned.indices.dropFirst(100).first { String(decoding: poisoned[$0], as: UTF8.self).contains("date=20") }!
+        var text = String(decoding: poisoned[k], as: UTF8.self)
+        let r = text.range(of: "date=20")!
+        let yearRange = text.index(r.upperBound, offsetBy: -2)..<text.index(r.upperBound, offsetBy: 2)
+        text.replaceSubrange(yearRange, with: String(Int(text[yearRange])! + 1))
+        poisoned.insert(Array(text.utf8), at: k + 1)
+        var rejected: [String] = []
+        let p = try Pipeline(options: o)
+        p.onReject = { r, _ in rejected.append(r.reason.rawValue) }
+        var out = ""
+        for l in poisoned { l.withUnsafeBytes { p.push(line: $0) { out += $0.jsonLine + "\n" } } }
+        p.finish { out += $0.jsonLine + "\n" }
+        XCTAssertEqual(p.futureRejects, 1)
+        XCTAssertEqual(rejected, ["time in the future"])
+        XCTAssertEqual(p.parseStats.rejectsByReason[.futureTime], 1)
+        XCTAssertTrue(out == clean, "a quarantined record changed the output")
+    }
+
+    /// Session sums of hostile sizes (two records of 5e18 bytes pass Int64.max) are written, not trapped.
+    func testHugeNumbersAreWrittenWithoutTrapping() {
+        XCTAssertEqual(OutputJSONWriter.format(5e18 + 5e18), "1e+19")
+        XCTAssertEqual(OutputJSONWriter.format(-1e300), "-1e+300")
+        XCTAssertEqual(OutputJSONWriter.format(9.2e18), "9200000000000000000")
+        XCTAssertEqual(OutputJSONWriter.format(Double(Int64.max)), "9.223372036854776e+18")
+        XCTAssertEqual(OutputJSONWriter.format(.infinity), "null")
+        XCTAssertEqual(OutputJSONWriter.format(1234.5), "1234.5")
+        XCTAssertEqual(JSONValue.object([("sum", .double(1e19))]).serialized(), #"{"sum":1e+19}"#)
+    }
 }
