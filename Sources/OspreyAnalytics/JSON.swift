@@ -198,7 +198,7 @@ public enum AnalyticsOutput: Sendable {
         }
     }
 
-    /// One line of design.md §5 (without the newline).
+    /// One line of docs/architecture.md#outputs (without the newline).
     public var jsonLine: String { json.serialized() }
 
     public func write(to w: inout OutputJSONWriter) {

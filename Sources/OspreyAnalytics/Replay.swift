@@ -1,6 +1,6 @@
 import OspreyCore
 
-/// Feeds events to an engine in time order and writes its outputs as JSON lines (design.md §5).
+/// Feeds events to an engine in time order and writes its outputs as JSON lines (docs/architecture.md#outputs).
 ///
 /// Input may arrive slightly out of order (log shippers, the assembly stage's window): events wait in a
 /// buffer ordered by (time, arrival) until the newest time seen is `reorderWindowMillis` past them, so any

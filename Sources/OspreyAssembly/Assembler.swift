@@ -89,7 +89,7 @@ public enum MailOutcome: String, Sendable, CaseIterable {
     public var isFailure: Bool { self == .rejected || self == .failed || self == .held }
 }
 
-/// The assemble stage (design.md §1): joins the lines of one message — receipt, process, delivery, journal and
+/// The assemble stage (docs/architecture.md#pipeline): joins the lines of one message — receipt, process, delivery, journal and
 /// protection records sharing `join_key` — into one email event per (message, recipient). Events without a
 /// join key pass through unchanged. Used by replay and serve, not by `osprey parse`.
 ///

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A field name interned to a small integer, so events store and look up fields without hashing strings.
-/// The normalized names of design.md §3 are registered first; content files may register more at load time.
+/// The normalized names of docs/architecture.md#the-normalized-event are registered first; content files may register more at load time.
 public struct Field: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let id: UInt16
     public init(id: UInt16) { self.id = id }
@@ -46,7 +46,7 @@ public final class FieldRegistry: Sendable {
         table.withLock { t in Int(field.id) < t.names.count ? t.names[Int(field.id)] : "field#\(field.id)" }
     }
 
-    /// The seed's information model (parsers' capture names) plus the derived names of design.md §3.
+    /// The seed's information model (parsers' capture names) plus the derived names of docs/architecture.md#the-normalized-event.
     public static let normalizedNames: [String] = [
         "time", "user", "email_address", "email_domain", "src_ip", "src_port", "app", "operation", "category",
         "additional_info", "sender", "dest_email_address", "email_recipients", "email_subject",

@@ -83,7 +83,7 @@ public struct JSONWriter {
         }
     }
 
-    /// `{"parser":…,"activity_type":…,"time":…,"fields":{…}}` (design.md §5), fields in the order the
+    /// `{"parser":…,"activity_type":…,"time":…,"fields":{…}}` (docs/architecture.md#outputs), fields in the order the
     /// parser set them.
     public mutating func event(_ e: Event) {
         raw("{\"parser\":"); string(e.parser)

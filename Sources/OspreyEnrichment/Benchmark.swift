@@ -25,7 +25,7 @@ public enum EnrichmentBenchmark {
     /// a pool of `distinctIPs` public IPv4 and IPv6 addresses, recipients from `distinctDomains` domains.
     public static func events(count: Int, context: Context, distinctIPs: Int = 5_000, distinctDomains: Int = 2_000,
                               seed: UInt64 = 42) -> [Event] {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(state: seed)
         let users = context.users.users.map(\.id)
         let knownUsers = users.isEmpty ? (0..<500).map { "user\($0)@example.com" } : users
         let ips: [String] = (0..<distinctIPs).map { i in
@@ -125,15 +125,3 @@ func threadCPUNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// A small deterministic generator for benchmarks.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

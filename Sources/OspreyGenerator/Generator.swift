@@ -30,6 +30,7 @@ public struct GenerationSummary: Sendable {
 public final class OrganizationGenerator {
     let options: GeneratorOptions
     var rng: SeededRandom
+    var onDay: ((Int, Int) -> Void)?
     var org: Organization
     let day = Int64(86_400_000)
     var seq = 0
@@ -59,8 +60,12 @@ public final class OrganizationGenerator {
         options.days >= 40 || (spec.id != "dormant-account-wakes" && spec.id != "single-dormant-login")
     }
 
-    public static func generate(_ options: GeneratorOptions, into dir: String) throws -> GenerationSummary {
-        try OrganizationGenerator(options: options).write(to: dir)
+    /// `onDay(done, total)` after each generated day (progress on a terminal).
+    public static func generate(_ options: GeneratorOptions, into dir: String,
+                                onDay: ((Int, Int) -> Void)? = nil) throws -> GenerationSummary {
+        let g = OrganizationGenerator(options: options)
+        g.onDay = onDay
+        return try g.write(to: dir)
     }
 
     func dayStart(_ d: Int) -> Int64 { options.firstDay + Int64(d) * day }
@@ -133,6 +138,7 @@ public final class OrganizationGenerator {
                 add(items)
                 if labelled(spec) { labels.append(label) }
             }
+            onDay?(d + 1, options.days)
         }
         lines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
         var start = 0

@@ -1,15 +1,10 @@
+import OspreyCore
 /// SplitMix64: small, fast, and the same sequence on every platform for a seed (the generator must be
 /// deterministic; Swift's SystemRandomNumberGenerator is not seedable).
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var core: SplitMix64
+    public init(seed: UInt64) { core = SplitMix64(state: seed &+ 0x9E37_79B9_7F4A_7C15) }
+    public mutating func next() -> UInt64 { core.next() }
     public mutating func int(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
     public mutating func int(in r: ClosedRange<Int>) -> Int { r.lowerBound + int(r.count) }
     public mutating func chance(_ p: Double) -> Bool { unit() < p }

@@ -3,18 +3,11 @@ import OspreyCore
 /// A seeded, deterministic mutator for fuzzing the parse path (`swift test` runs a bounded number of inputs,
 /// `make fuzz` / `osprey-fuzz` runs many). Same seed, same inputs.
 public struct FuzzMutator {
-    private var state: UInt64
+    private var core: SplitMix64
 
-    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    public init(seed: UInt64) { core = SplitMix64(state: seed &+ 0x9E37_79B9_7F4A_7C15) }
 
-    /// SplitMix64.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { core.next() }
 
     public mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 

@@ -20,6 +20,12 @@ public struct PipelineOptions: Sendable {
     /// The reference time in epoch ms: nil = the stream's high-water mark (the latest event time accepted so
     /// far: replay); serve passes the wall clock.
     public var wallClock: (@Sendable () -> Int64)? = nil
+    /// Against the high-water mark (replay), a record beyond the skew is held, not rejected at once: when this
+    /// many such records in a row agree with each other (all within the skew of the first), the stream really
+    /// moved on — after a holiday with no logs, or a second archive months later — and they are accepted;
+    /// when a record within the skew arrives first, the held ones were stray and are rejected. (The wall
+    /// clock of serve needs no confirmation.)
+    public var futureJumpConfirmations = 8
     /// Bounded state: at most this many identities not in users.csv are kept (least recently seen dropped
     /// first, with their open session and user-scoped histograms; counted). nil = no cap.
     public var maxUnknownIdentities: Int? = 100_000
@@ -32,7 +38,7 @@ public struct PipelineOptions: Sendable {
     }
 }
 
-/// The whole pipeline of design.md §1 for one organization, fed line by line:
+/// The whole pipeline of docs/architecture.md#pipeline for one organization, fed line by line:
 /// parse → reorder (bounded window) → assemble → enrich → sessions, rules and models.
 /// Replay and serve both drive it; the same lines in the same order always give the same outputs.
 public final class Pipeline {
@@ -55,6 +61,9 @@ public final class Pipeline {
     public var highWater: Int64?
     /// Events quarantined as too far in the future.
     public private(set) var futureRejects = 0
+    /// Records beyond the skew of the high-water mark, waiting to be confirmed as a jump of the stream or
+    /// rejected as stray (at most `futureJumpConfirmations`; released at every checkpoint and at the end).
+    private var futureHeld: [(event: Event, tie: UInt64, line: [UInt8])] = []
     /// Bounded state: what the maintenance passes released in this process.
     public private(set) var maintenance = MaintenanceReport()
 
@@ -105,11 +114,14 @@ public final class Pipeline {
             switch result {
             case .event(let e):
                 if let reject = futureCheck(e) {
-                    futureRejects += 1
-                    parseStats.count(.reject(reject))
-                    onReject?(reject, line)
+                    if options.wallClock == nil {
+                        holdFuture(e, tie: tie, line: line, reject: reject)
+                    } else {
+                        rejectFuture(reject, line)
+                    }
                     return
                 }
+                releaseFutureHeld(accept: false)
                 parseStats.count(result)
                 reorder.push(e, tiebreak: tie, into: &ordered)
             case .reject(let r):
@@ -135,6 +147,48 @@ public final class Pipeline {
         }
         if highWater.map({ t > $0 }) ?? true { highWater = t }
         return nil
+    }
+
+    private func rejectFuture(_ reject: Reject, _ line: UnsafeRawBufferPointer) {
+        futureRejects += 1
+        parseStats.count(.reject(reject))
+        onReject?(reject, line)
+    }
+
+    /// A record beyond the skew of the high-water mark: held until the stream confirms or contradicts it.
+    private func holdFuture(_ e: Event, tie: UInt64, line: UnsafeRawBufferPointer, reject: Reject) {
+        let skew = options.maxFutureSkewMillis ?? 0
+        // A record that does not agree with the first held one ends that candidate: the held were stray.
+        if let first = futureHeld.first?.event.timeMillis, abs(e.timeMillis.subtractingReportingOverflow(first).partialValue) > skew {
+            releaseFutureHeld(accept: false)
+        }
+        futureHeld.append((e, tie, Array(line)))
+        if futureHeld.count >= max(1, options.futureJumpConfirmations) { releaseFutureHeld(accept: true) }
+    }
+
+    /// Ends a held candidate: accepted (the stream moved on: the high-water mark jumps) or rejected.
+    private func releaseFutureHeld(accept: Bool) {
+        guard !futureHeld.isEmpty else { return }
+        let held = futureHeld
+        futureHeld.removeAll()
+        for h in held {
+            if accept {
+                if highWater.map({ h.event.timeMillis > $0 }) ?? true { highWater = h.event.timeMillis }
+                parseStats.count(.event(h.event))
+                reorder.push(h.event, tiebreak: h.tie, into: &ordered)
+            } else {
+                let ref = highWater.map(UTCTime.format) ?? "-"
+                let reject = Reject(reason: .futureTime,
+                                    detail: "\(UTCTime.format(h.event.timeMillis)) is more than \((options.maxFutureSkewMillis ?? 0) / 1000) s ahead of \(ref)")
+                h.line.withUnsafeBytes { rejectFuture(reject, $0) }
+            }
+        }
+    }
+
+    /// At a checkpoint or the end: held records that agree with each other (two or more) are a jump of the
+    /// stream; a single one is stray.
+    private func settleFutureHeld() {
+        releaseFutureHeld(accept: futureHeld.count >= 2)
     }
 
     /// A record rejected before parsing (e.g. too long), counted like the parser's rejects.
@@ -163,6 +217,7 @@ public final class Pipeline {
     /// Releases everything the reorder buffer and the assembler hold, through enrichment and analytics.
     private func releaseHeld(_ emit: (AnalyticsOutput) -> Void) {
         ordered.removeAll(keepingCapacity: true)
+        settleFutureHeld()
         reorder.finish(into: &ordered)
         drain(emit)
         assembled.removeAll(keepingCapacity: true)

@@ -215,6 +215,16 @@ public final class ServeEngine: @unchecked Sendable {
 
     /// Runs `body` on the pipeline queue (reads of pipeline state for the API and metrics).
     public func read<T>(_ body: (Pipeline) -> T) -> T { queue.sync { body(pipeline) } }
+
+    /// Reloads the context directory and its tuning.conf on the pipeline queue (between records): both
+    /// replace the running ones, or the error is returned and the running ones stay.
+    public func reloadContext() async -> Error? {
+        await withCheckedContinuation { (c: CheckedContinuation<Error?, Never>) in
+            queue.async { [self] in
+                do { try pipeline.reloadContext(); c.resume(returning: nil) } catch { c.resume(returning: error) }
+            }
+        }
+    }
 }
 
 /// Rule triggers by rule id, counted as they are emitted.

@@ -153,9 +153,9 @@ enum AlertFormat {
         var ext: [String] = ["rt=\(a.timeMillis)"]
         if let s = a.srcAddress { ext.append("src=\(s)") }
         ext.append("suser=\(e(a.user))")
-        if let d = a.recipients.first(where: { $0 != a.user }) ?? a.sender.flatMap({ $0 != a.user ? $0 : nil }) {
-            ext.append("duser=\(e(d))")
-        }
+        let others = a.recipients.filter { $0 != a.user }
+        if !others.isEmpty { ext.append("duser=\(e(others.joined(separator: ",")))") }
+        else if let s = a.sender, s != a.user { ext.append("duser=\(e(s))") }
         ext.append("act=\(a.kind == "session" ? (a.notable == true ? "notable" : "scored") : "alert")")
         ext.append("cat=\(e(a.kind == "session" ? "session" : (a.activityType ?? a.useCases.first ?? "rule")))")
         ext.append("cs1Label=sessionId cs1=\(e(a.session))")

@@ -65,6 +65,12 @@ enum HTTPRoutes {
         secured.post("/ingest") { request, _ -> Response in
             try await Ingest.handle(request, engine: engine)
         }
+        secured.post("/api/reload") { _, _ in
+            if let error = await engine.reloadContext() {
+                return jsonResponse(["reloaded": false, "error": "\(error)"], status: .init(code: 422, reasonPhrase: "Unprocessable Content"))
+            }
+            return jsonResponse(["reloaded": true])
+        }
         secured.post("/api/flush") { _, _ in
             await engine.flush()
             return jsonResponse(["flushed": true])

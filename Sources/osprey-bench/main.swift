@@ -155,5 +155,5 @@ for (name, secs, rss) in rows {
     let rate = Double(lines) / secs
     print("  \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) lines/s  \(String(format: "%6.2f", secs)) s CPU  peak RSS \(rss / 1024) MiB  ratio to floor \(String(format: "%.3f", rate / floorRate))")
 }
-print("target: parse >= 1,000,000 lines/s/core (design.md §7)")
+print("target: parse >= 1,000,000 lines/s/core (docs/architecture.md#performance)")
 if keep == nil { try? FileManager.default.removeItem(atPath: file) }

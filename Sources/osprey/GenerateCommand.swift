@@ -13,13 +13,16 @@ struct Generate: ParsableCommand {
     @Option(help: "Random seed: the same seed gives the same bytes.") var seed: UInt64 = 7
     @Option(help: "Organization profile: classic, small (~60, one office), medium (~300, four countries), large (~2,000).")
     var profile: String = "classic"
+    @Flag(help: "No progress line on a terminal.") var quiet = false
 
     func validate() throws { try GeneratorArguments.validate(users: users, days: days, profile: profile) }
 
     func run() throws {
         let o = try GeneratorArguments.options(users: users, days: days, seed: seed, profile: profile)
         let t0 = Date()
-        let s = try OrganizationGenerator.generate(o, into: out)
+        let progress = Progress("osprey generate", quiet: quiet)
+        let s = try OrganizationGenerator.generate(o, into: out) { done, total in progress.step(done, of: total, unit: "days") }
+        progress.finish()
         print("generated \(s.users) accounts over \(s.days) days from \(UTCTime.format(s.firstDay).prefix(10)): \(s.lines) log lines in \(s.files) files, \(s.messages) messages, \(s.logins) logins, \(s.scenarios) labelled scenarios (\(String(format: "%.1f", Date().timeIntervalSince(t0))) s)")
         print("  \(out)/logs/*.log  \(out)/context/  \(out)/labels.jsonl" + (o.profile == .classic ? "" : "  \(out)/benign.jsonl"))
     }

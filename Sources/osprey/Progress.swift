@@ -26,6 +26,18 @@ final class Progress {
         draw(records: records, bytes: bytes, elapsed: t - started)
     }
 
+    /// A step of a known total (days generated, pages fetched): "label: done/total unit, ETA".
+    func step(_ done: Int, of total: Int, unit: String) {
+        guard enabled else { return }
+        let t = Progress.now()
+        guard t - lastDraw >= 0.25 || done == total else { return }
+        lastDraw = t
+        let elapsed = t - started
+        let eta = done > 0 ? elapsed / Double(done) * Double(max(0, total - done)) : 0
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(label): \(done)/\(total) \(unit), ETA \(Progress.duration(eta))".utf8))
+        drewSomething = true
+    }
+
     /// Clears the progress line before the summary is printed.
     func finish() {
         guard enabled, drewSomething else { return }

@@ -28,7 +28,7 @@ final class ReadmeAndCLITests: XCTestCase {
         XCTAssertEqual(c.siemTypes, SIEMType.all)
         XCTAssertEqual(c.pageSize, 500); XCTAssertEqual(c.rate, 2); XCTAssertEqual(c.intervalSeconds, 300)
         // The same keys as a serve input.
-        let serve = "[serve main]\nhttp = 127.0.0.1:0\n\n" + block.replacingOccurrences(of: "[collect acme]", with: "[input mimecast acme]")
+        let serve = "[serve main]\nhttp = 127.0.0.1:0\nauth = none\n\n" + block.replacingOccurrences(of: "[collect acme]", with: "[input mimecast acme]")
         let sc = try ServeConfig.parse(serve, file: "serve.conf")
         XCTAssertEqual(sc.mimecast.map(\.name), ["acme"])
         XCTAssertEqual(sc.mimecast.first?.sources, c.sources)

@@ -117,7 +117,7 @@ final class RestartAndServeTests: XCTestCase {
         let conf = """
         [serve t]
         http = 127.0.0.1:0
-        token = t0ken
+        token = t0ken-for-the-collect-tests
         context = \(org)/context
 
         [output file]
@@ -132,7 +132,7 @@ final class RestartAndServeTests: XCTestCase {
         XCTAssertTrue(server.waitMetric("osprey_records_in_total{transport=\"mimecast\"}", atLeast: Double(lines.value.count)),
                       "serve did not take every record: \(server.stderr.value)")
         XCTAssertTrue(server.waitMetric("osprey_pending_records", atMost: 0))
-        XCTAssertEqual(server.http("POST", "/api/flush", token: "t0ken").0, 200)
+        XCTAssertEqual(server.http("POST", "/api/flush", token: "t0ken-for-the-collect-tests").0, 200)
         let metrics = String(decoding: server.http("GET", "/metrics").1, as: UTF8.self)
         XCTAssertTrue(metrics.contains("osprey_mimecast_records_total{stream=\"m/audit\"}"), metrics)
         XCTAssertTrue(metrics.contains("osprey_mimecast_lag_seconds"))
@@ -155,7 +155,7 @@ final class RestartAndServeTests: XCTestCase {
         let conf = """
         [serve t]
         http = 127.0.0.1:0
-        token = t0ken
+        token = t0ken-for-the-collect-tests
         context = \(org)/context
         state = \(work)/state
         checkpoint_records = 150

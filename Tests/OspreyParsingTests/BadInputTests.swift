@@ -4,7 +4,7 @@ import OspreyCore
 import OspreyIO
 @testable import OspreyParsing
 
-/// Bad input ends as a counted reject with a specific reason, never a crash or a silent loss (design.md §8).
+/// Bad input ends as a counted reject with a specific reason, never a crash or a silent loss (docs/architecture.md#bad-input).
 final class BadInputTests: XCTestCase {
     func reason(_ line: [UInt8], engine: ParseEngine) -> RejectReason? {
         var out: [ParseResult] = []

@@ -165,6 +165,31 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(out == clean, "a quarantined record changed the output")
     }
 
+    /// A stream that really moves on — no logs for days (a holiday), or a second archive months later — is not
+    /// quarantined: once `futureJumpConfirmations` records in a row agree, the high-water mark jumps.
+    func testAGapInTheLogsIsNotQuarantined() throws {
+        func line(_ day: Int, _ minute: Int) -> [UInt8] {
+            Array("datetime=2026-10-\(String(format: "%02d", day))T09:\(String(format: "%02d", minute)):00+0000|aCode=g\(day)-\(minute)|acc=C1|Sender=a@corp.example|Rcpt=b@corp.example|Act=Acc|Dir=Internal|IP=10.0.0.1".utf8)
+        }
+        var input: [[UInt8]] = (0..<20).map { line(1, $0) }
+        input += (0..<20).map { line(9, $0) }           // eight days later: the stream moved on
+        input += [line(9, 30)]
+        let o = PipelineOptions(contentDirectory: Self.content, contextDirectory: Self.org + "/context")
+        let p = try Pipeline(options: o)
+        for l in input { l.withUnsafeBytes { p.push(line: $0) { _ in } } }
+        p.finish { _ in }
+        XCTAssertEqual(p.futureRejects, 0, "a real jump of the stream is accepted")
+        XCTAssertEqual(p.parseStats.events, input.count)
+        // A few stray records far ahead, then the stream goes on where it was: only those are rejected.
+        var stray: [[UInt8]] = (0..<20).map { line(1, $0) }
+        stray.insert(line(20, 1), at: 10); stray.insert(line(20, 2), at: 11)
+        let q = try Pipeline(options: o)
+        for l in stray { l.withUnsafeBytes { q.push(line: $0) { _ in } } }
+        q.finish { _ in }
+        XCTAssertEqual(q.futureRejects, 2)
+        XCTAssertEqual(q.parseStats.events, 20)
+    }
+
     /// Session sums of hostile sizes (two records of 5e18 bytes pass Int64.max) are written, not trapped.
     func testHugeNumbersAreWrittenWithoutTrapping() {
         XCTAssertEqual(OutputJSONWriter.format(5e18 + 5e18), "1e+19")

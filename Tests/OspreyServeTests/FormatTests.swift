@@ -45,7 +45,11 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(event["kind"] as? String, "alert")
         XCTAssertEqual(event["risk_score"] as? Int, 30)
         let technique = (d["threat"] as! [String: Any])["technique"] as! [String: Any]
-        XCTAssertEqual(technique["id"] as? [String], ["T1078", "T1078.004"])
+        // ECS: parent techniques under threat.technique, sub-techniques under threat.technique.subtechnique.
+        XCTAssertEqual(technique["id"] as? [String], ["T1078"])
+        let sub = try XCTUnwrap(technique["subtechnique"] as? [String: Any])
+        XCTAssertEqual(sub["id"] as? [String], ["T1078.004"])
+        XCTAssertEqual(sub["reference"] as? [String], ["https://attack.mitre.org/techniques/T1078/004/"])
         XCTAssertEqual((d["user"] as! [String: Any])["email"] as? String, "ann@corp.example")
         XCTAssertEqual((d["source"] as! [String: Any])["ip"] as? String, "203.0.113.9")
         let email = d["email"] as! [String: Any]
@@ -61,5 +65,20 @@ final class FormatTests: XCTestCase {
     func testSourceMustBeAnAddress() {
         let bad = #"{"kind":"rule","rule":"R","name":"n","score":1,"user":"u","session":"s","time":"2026-11-02T08:15:02.113Z","reason":"x","evidence":{"src_ip":"1.2.3.4 act=evil"}}"#
         XCTAssertFalse(AlertFormat.cef(AlertView(nil, line: bad)).contains("src="))
+    }
+
+    /// The trigger's `event` object (every trigger has one) is preferred over fields found in the evidence.
+    func testFormatsReadTheTriggersEvent() throws {
+        let line = #"{"kind":"rule","rule":"EM-OD-A","name":"Abnormal destination","score":15,"user":"ann@corp.example","session":"s","time":"2026-11-02T08:15:02.113Z","mitre":[{"id":"T1048.003","name":"Exfiltration Over Alternative Protocol: Exfiltration Over Unencrypted Non-C2 Protocol"}],"use_cases":["Data Exfiltration"],"reason":"r","evidence":{},"event":{"activity_type":"dlp-email-alert-out","outcome":"success","src_ip":"198.51.100.4","src_country":"GB","sender":"ann@corp.example","dest_email_address":"x@rival.example","email_subject":"plans"}}"#
+        let a = AlertView(nil, line: line)
+        let cef = AlertFormat.cef(a)
+        for part in ["src=198.51.100.4", "duser=x@rival.example", "cat=dlp-email-alert-out"] { XCTAssertTrue(cef.contains(part), "\(part) in \(cef)") }
+        let d = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AlertFormat.ecs(a).utf8)) as? [String: Any])
+        XCTAssertEqual(((d["source"] as? [String: Any])?["geo"] as? [String: Any])?["country_iso_code"] as? String, "GB")
+        XCTAssertEqual(((d["email"] as? [String: Any])?["from"] as? [String: Any])?["address"] as? [String], ["ann@corp.example"])
+        XCTAssertEqual((d["email"] as? [String: Any])?["subject"] as? String, "plans")
+        let technique = try XCTUnwrap((d["threat"] as? [String: Any])?["technique"] as? [String: Any])
+        XCTAssertEqual(technique["name"] as? [String], ["Exfiltration Over Alternative Protocol"])
+        XCTAssertEqual((technique["subtechnique"] as? [String: Any])?["name"] as? [String], ["Exfiltration Over Unencrypted Non-C2 Protocol"])
     }
 }

@@ -101,8 +101,9 @@ final class OutputAndStateTests: XCTestCase {
         XCTAssertEqual(udpMessages.value.count, jsonl.count, "CEF over UDP")
         XCTAssertTrue(udpMessages.value.allSatisfy { ["<114>1 ", "<116>1 ", "<117>1 "].contains(String($0.prefix(7))) && $0.contains("CEF:0|Osprey|Osprey UEBA|") })
         // CEF carries the session id, score and, for sessions only, a correct notable flag.
-        let sessionsJSON = jsonl.filter { $0.contains("\"kind\":\"session\"") }
-        let notableJSON = sessionsJSON.filter { $0.contains("\"notable\":true") }.count
+        // Closed sessions and live notables (an open session that crossed the threshold: notable by definition).
+        let sessionsJSON = jsonl.filter { $0.contains("\"kind\":\"session\"") || $0.contains("\"kind\":\"notable\"") }
+        let notableJSON = sessionsJSON.filter { $0.contains("\"notable\":true") || $0.contains("\"kind\":\"notable\"") }.count
         XCTAssertEqual(udpMessages.value.filter { $0.contains("cs2Label=notable cs2=true") }.count, notableJSON)
         XCTAssertEqual(udpMessages.value.filter { $0.contains("cs2Label=notable") }.count, sessionsJSON.count)
         XCTAssertTrue(udpMessages.value.allSatisfy { $0.contains(" cs1Label=sessionId cs1=") && $0.contains(" cn1Label=score cn1=") && $0.contains(" suser=") })

@@ -141,6 +141,19 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(server.metricSum("osprey_rules_fired_total"), Double(expected.count))
         XCTAssertTrue(metrics.contains("osprey_rules_fired_total{rule=\""), "rules fired by rule")
         XCTAssertFalse(metrics.contains("osprey_uptime_seconds"))
+        // The Grafana dashboard (deploy/grafana-dashboard.json) is valid JSON and queries only metrics that
+        // serve exports.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dash = try Data(contentsOf: root.appendingPathComponent("deploy/grafana-dashboard.json"))
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: dash) as? [String: Any])
+        var names: Set<String> = []
+        var rest = Substring(String(decoding: dash, as: UTF8.self))
+        while let r = rest.range(of: "osprey_") {
+            names.insert(String(rest[r.lowerBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }))
+            rest = rest[r.upperBound...]
+        }
+        XCTAssertGreaterThan(names.count, 8)
+        for n in names { XCTAssertTrue(metrics.contains(n + "{") || metrics.contains(n + " "), "dashboard metric \(n) is not exported") }
     }
 
     func testBadClientsDoNotStopTheService() throws {

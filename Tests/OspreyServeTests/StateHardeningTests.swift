@@ -41,7 +41,7 @@ final class StateHardeningTests: XCTestCase {
         let tmp = try makeTempDir("snap"); defer { try? FileManager.default.removeItem(atPath: tmp) }
         let image = try makeState(tmp + "/s")
         XCTAssertNoThrow(try freshEngine().restore(snapshot: image))
-        var rng = SplitMix(seed: 11)
+        var rng = SplitMix64(state: 11)
         var failures = 0, tried = 0
         func attempt(_ bytes: [UInt8]) throws {
             tried += 1
@@ -240,15 +240,3 @@ final class StateHardeningTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator for the corruption tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
