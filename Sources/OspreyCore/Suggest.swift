@@ -17,7 +17,7 @@ public enum Suggest {
     }
 
     /// Levenshtein distance, giving up (returning limit + 1) once every cell of a row exceeds `limit`.
-    static func distance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int {
+    public static func distance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int {
         if abs(a.count - b.count) > limit { return limit + 1 }
         var prev = Array(0...b.count)
         var cur = [Int](repeating: 0, count: b.count + 1)

@@ -454,24 +454,11 @@ struct Loader {
         if let k = sorted.first(where: { ($0 as NSString).lastPathComponent.lowercased() == lower }) { return show(k) }
         var best: (String, Int)? = nil
         for k in sorted {
-            let dist = editDistance(Array(lower.utf8), Array(k.lowercased().utf8))
-            if dist <= max(2, k.count / 4), best.map({ dist < $0.1 }) ?? true { best = (k, dist) }
+            let limit = max(2, k.count / 4)
+            let dist = Suggest.distance(Array(lower.utf8), Array(k.lowercased().utf8), limit: limit)
+            if dist <= limit, best.map({ dist < $0.1 }) ?? true { best = (k, dist) }
         }
         return best.map { show($0.0) }
-    }
-
-    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            cur[0] = i
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&prev, &cur)
-        }
-        return prev[b.count]
     }
 
     func domains(_ p: String) throws -> DomainSet {
