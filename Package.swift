@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
         .target(name: "OspreyAssembly", dependencies: ["OspreyCore"]),
         .target(name: "OspreyEnrichment", dependencies: ["OspreyCore", "CMaxMindDB"]),
-        .target(name: "OspreyGenerator", dependencies: ["OspreyCore", "OspreyEnrichment"]),
+        .target(name: "OspreyGenerator", dependencies: ["OspreyCore", "OspreyEnrichment", "OspreyAnalytics"]),
         .target(name: "OspreyPipeline", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyAssembly", "OspreyEnrichment", "OspreyAnalytics",
         ]),
@@ -54,6 +54,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Mimecast API 2.0 collector: OAuth client credentials, SIEM batch/stream, audit, TTP, DLP, release logs.
         .target(name: "OspreyCollect", dependencies: [
@@ -69,18 +71,26 @@ let package = Package(
         ]),
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-assembly-bench", dependencies: [
-            "OspreyCore", "OspreyAssembly", "OspreyParsing", "OspreyIO", "OspreyContent",
+            "OspreyCore", "OspreyAssembly", "OspreyGenerator", "OspreyParsing", "OspreyIO", "OspreyContent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "osprey-enrich-bench", dependencies: [
             "OspreyCore", "OspreyEnrichment", "OspreyParsing", "OspreyIO", "OspreyContent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // A seeded mutator over every parser family and the framing (`make fuzz`).
         .executableTarget(name: "osprey-fuzz", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "CZlib",
         ]),
-        .executableTarget(name: "osprey-analytics-bench", dependencies: ["OspreyCore", "OspreyAnalytics"]),
+        .executableTarget(name: "osprey-analytics-bench", dependencies: [
+            "OspreyCore", "OspreyAnalytics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Helpers shared by the test targets (the osprey binary, scratch directories, loopback sockets);
+        // used only by test targets.
+        .target(name: "OspreyTestSupport", path: "Tests/OspreyTestSupport"),
         .testTarget(name: "OspreyAnalyticsTests", dependencies: ["OspreyCore", "OspreyAnalytics"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
@@ -88,17 +98,17 @@ let package = Package(
             "OspreyCore", "OspreyPipeline", "OspreyGenerator", "OspreyIO", "OspreyAnalytics",
         ]),
         .testTarget(name: "OspreyServeTests", dependencies: [
-            "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator",
+            "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator", "OspreyAnalytics", "OspreyTestSupport",
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "OspreyCollectTests", dependencies: [
-            "OspreyCore", "OspreyCollect", "OspreyState", "OspreyServe", "OspreyGenerator", "CZlib",
+            "OspreyCore", "OspreyCollect", "OspreyState", "OspreyServe", "OspreyGenerator", "CZlib", "OspreyTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "OspreyGeneratorTests", dependencies: ["OspreyCore", "OspreyGenerator", "OspreyParsing", "OspreyIO"]),
-        .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment"],
+        .testTarget(name: "OspreyEnrichmentTests", dependencies: ["OspreyCore", "OspreyEnrichment", "OspreyGenerator"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "OspreyParsingTests", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",

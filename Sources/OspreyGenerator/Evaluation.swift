@@ -1,8 +1,9 @@
 import Foundation
+import OspreyAnalytics
 import OspreyCore
 
 /// Scores a replay's alerts against the labelled scenarios (`osprey evaluate`). Tooling, not the hot path:
-/// Foundation JSON is fine here.
+/// Foundation JSON is fine here (the alerts are read through the one alert type, OspreyAnalytics.AlertFile).
 public struct Evaluation: Sendable {
     public struct ScenarioResult: Sendable {
         public var id: String
@@ -31,10 +32,12 @@ public struct Evaluation: Sendable {
     /// Expected rules that fired only as their new-user variant (same question, the victim's own model had
     /// not converged): counted as fired, listed here.
     public var variantMatches: [String] = []
+    /// Alert lines that could not be read (line number and reason); the report names them.
+    public var unreadableAlertLines: [AlertLineError] = []
 
     public var detectionRate: Double { scenarios.isEmpty ? 0 : Double(scenarios.filter(\.detected).count) / Double(scenarios.count) }
     public var benignRate: Double { userDays == 0 ? 0 : Double(benignNotableSessions) / Double(userDays) }
-    public var passed: Bool { detectionRate >= 1.0 && benignRate <= 0.01 }
+    public var passed: Bool { detectionRate >= 1.0 && benignRate <= 0.01 && unreadableAlertLines.isEmpty }
 
     struct Label { var id, user, useCase: String; var start, end: Int64; var expected: [String] }
     struct Session { var user, id: String; var start, end: Int64; var score: Int; var notable: Bool; var rules: [String] }
@@ -56,27 +59,30 @@ public struct Evaluation: Sendable {
             Label(id: $0["id"] as? String ?? "?", user: ($0["user"] as? String ?? "").lowercased(), useCase: $0["use_case"] as? String ?? "",
                   start: time($0["start"]) ?? 0, end: time($0["end"]) ?? 0, expected: $0["expected_rules"] as? [String] ?? [])
         }
+        // The alerts, read back as the one alert type (OspreyAnalytics.AnalyticsOutput); unreadable lines are
+        // counted and reported, never skipped silently.
+        let file = try AlertFile(path: alertsPath)
         var sessions: [Session] = []
         var hits: [RuleHit] = []
         var foldedHits: [RuleHit] = []
-        for o in try lines(alertsPath) {
-            switch o["kind"] as? String {
-            case "session":
-                sessions.append(Session(user: (o["user"] as? String ?? "").lowercased(), id: "\(o["session"] ?? "")",
-                                        start: time(o["start"]) ?? 0, end: time(o["end"]) ?? 0,
-                                        score: (o["score"] as? NSNumber)?.intValue ?? 0, notable: o["notable"] as? Bool ?? false,
-                                        rules: o["rules"] as? [String] ?? (o["rules"] as? [[String: Any]])?.compactMap { $0["rule"] as? String } ?? []))
-            case "rule":
-                let user = (o["user"] as? String ?? "").lowercased(), session = "\(o["session"] ?? "")", t = time(o["time"]) ?? 0
-                hits.append(RuleHit(rule: o["rule"] as? String ?? "?", user: user, session: session, time: t))
+        for a in file.alerts {
+            switch a {
+            case .session(let s) where !s.live:
+                sessions.append(Session(user: s.user.lowercased(), id: s.session, start: s.startMillis, end: s.endMillis,
+                                        score: s.score, notable: s.notable, rules: s.rules))
+            case .rule(let r):
+                let user = r.user.lowercased()
+                hits.append(RuleHit(rule: r.rule, user: user, session: r.session, time: r.timeMillis))
                 // Rules of the same family that matched too but were folded into this one (scored once).
-                for folded in (o["evidence"] as? [String: Any])?["also_matched"] as? [String] ?? [] {
-                    foldedHits.append(RuleHit(rule: folded, user: user, session: session, time: t))
+                for folded in r.evidence["also_matched"]?.arrayValue ?? [] {
+                    guard let name = folded.stringValue else { continue }
+                    foldedHits.append(RuleHit(rule: name, user: user, session: r.session, time: r.timeMillis))
                 }
             default: break
             }
         }
         var e = Evaluation()
+        e.unreadableAlertLines = file.rejected
         func overlaps(_ s: Session, _ l: Label) -> Bool { s.user == l.user && s.start <= l.end && s.end >= l.start }
         for l in labels {
             let overlapping = sessions.filter { overlaps($0, l) }
@@ -136,7 +142,10 @@ public struct Evaluation: Sendable {
         }
         s += "Rule fires (fires / users):\n"
         for f in ruleFires { s += "  \(f.rule.padding(toLength: 26, withPad: " ", startingAt: 0)) \(f.fires) / \(f.users)\n" }
-        s += passed ? "PASS\n" : "FAIL: detection must be 100% and benign notable sessions at most 1% of user-days\n"
+        if let first = unreadableAlertLines.first {
+            s += "Unreadable alert lines: \(unreadableAlertLines.count) (first: \(first))\n"
+        }
+        s += passed ? "PASS\n" : !unreadableAlertLines.isEmpty ? "FAIL: the alerts file has unreadable lines\n" : "FAIL: detection must be 100% and benign notable sessions at most 1% of user-days\n"
         return s
     }
 }

@@ -1,17 +1,21 @@
 import Foundation
 import OspreyAnalytics
+import OspreyCore
 
-/// One emitted output as the API shows it.
+/// One emitted output as the API shows it: the alert (OspreyAnalytics' one alert type) and its line.
 public struct AlertRecord: Sendable {
     public var seq: Int
-    public var kind: String          // "rule" or "session"
-    public var user: String
-    public var session: String
-    public var rule: String?
-    public var score: Int
-    public var notable: Bool
-    public var timeMillis: Int64
+    public var alert: AnalyticsOutput
     public var line: String
+
+    /// "rule", "session" or "notable" (a live notable of a still open session).
+    public var kind: String { alert.kind }
+    public var user: String { alert.user }
+    public var session: String { alert.session }
+    public var rule: String? { if case .rule(let r) = alert { return r.rule }; return nil }
+    public var score: Int { alert.score }
+    public var notable: Bool { if case .session(let s) = alert { return s.notable }; return false }
+    public var timeMillis: Int64 { alert.timeMillis }
 }
 
 /// The outputs kept in memory for the API (at most `limit`; the oldest half is dropped beyond it),
@@ -23,26 +27,27 @@ public final class AlertIndex: @unchecked Sendable {
     private var base = 0                       // records[0] is the base-th record ever kept
     private var byUser: [String: [Int]] = [:]  // absolute positions
     private var bySession: [String: [Int]] = [:]
+    private var unreadable: [AlertLineError] = []
+    private var unreadableCount = 0
 
     init(limit: Int) { self.limit = max(1000, limit) }
 
+    /// Adds an emitted alert; without `output` (alerts loaded from the state at start) its line is decoded,
+    /// and a line that cannot be read is counted (`unreadableLines`), not indexed.
     func add(seq: Int, _ output: AnalyticsOutput?, line: String) {
-        let r: AlertRecord
-        switch output {
-        case .rule(let t)?:
-            r = AlertRecord(seq: seq, kind: "rule", user: t.user, session: t.session, rule: t.rule, score: t.score,
-                            notable: false, timeMillis: t.timeMillis, line: line)
-        case .session(let s)?:
-            r = AlertRecord(seq: seq, kind: s.live ? "notable" : "session", user: s.user, session: s.session, rule: nil, score: s.score,
-                            notable: s.notable, timeMillis: s.endMillis, line: line)
-        case nil:
-            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return }
-            let kind = o["kind"] as? String ?? "rule"
-            let time = (o["time"] as? String).flatMap { AlertIndex.parseTime($0) } ?? 0
-            r = AlertRecord(seq: seq, kind: kind, user: o["user"] as? String ?? "", session: o["session"] as? String ?? "",
-                            rule: o["rule"] as? String, score: o["score"] as? Int ?? 0, notable: o["notable"] as? Bool ?? false,
-                            timeMillis: time, line: line)
+        let alert: AnalyticsOutput
+        if let output { alert = output } else {
+            switch Result(catching: { () throws(AlertLineError) -> AnalyticsOutput in try AnalyticsOutput(line: line) }) {
+            case .success(let a): alert = a
+            case .failure(var e):
+                e.line = seq
+                lock.lock(); defer { lock.unlock() }
+                unreadableCount += 1
+                if unreadable.count < 10 { unreadable.append(e) }
+                return
+            }
         }
+        let r = AlertRecord(seq: seq, alert: alert, line: line)
         lock.lock(); defer { lock.unlock() }
         if records.count >= limit {
             let drop = records.count / 2
@@ -60,13 +65,14 @@ public final class AlertIndex: @unchecked Sendable {
         bySession[r.session, default: []].append(pos)
     }
 
-    static func parseTime(_ s: String) -> Int64? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: s) { return Int64(d.timeIntervalSince1970 * 1000) }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: s).map { Int64($0.timeIntervalSince1970 * 1000) }
+    /// Stored alert lines that could not be decoded, and the first ten errors (their `line` is the seq).
+    public var unreadableLines: (count: Int, first: [AlertLineError]) {
+        lock.lock(); defer { lock.unlock() }
+        return (unreadableCount, unreadable)
     }
+
+    /// An alert line's ISO 8601 time (OspreyCore's one time parser).
+    static func parseTime(_ s: String) -> Int64? { UTCTime.parse(s) }
 
     public var count: Int { lock.lock(); defer { lock.unlock() }; return records.count }
 

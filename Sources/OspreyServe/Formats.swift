@@ -2,10 +2,10 @@ import Foundation
 import OspreyAnalytics
 import OspreyCore
 
-/// One alert (a rule trigger or a closed session) in the shape the output formats need, from the
-/// AnalyticsOutput or, for alerts re-delivered from the state after a restart, from its JSON line.
+/// One alert (a rule trigger or a session) in the shape the output formats need, from the one alert type
+/// (an alert re-delivered from the state after a restart is decoded from its line first: AnalyticsOutput(line:)).
 struct AlertView {
-    var kind = "rule"              // "rule" or "session"
+    var kind = "rule"              // "rule" or "session" (a live notable is a session with `live`)
     var rule = ""
     var name = ""
     var score = 0
@@ -34,32 +34,15 @@ struct AlertView {
 
     static let notableScore = AnalyticsOptions().notableScore
 
-    init(_ o: AnalyticsOutput?, line: String) {
+    init(_ o: AnalyticsOutput) {
         switch o {
-        case .rule(let r)?:
+        case .rule(let r):
             rule = r.rule; name = r.name; score = r.score; user = r.user; session = r.session; timeMillis = r.timeMillis
             mitre = r.mitre.map { ($0.id, $0.name) }; useCases = r.useCases; reason = r.reason; evidence = r.evidence
             event = r.event ?? .null
-        case .session(let s)?:
+        case .session(let s):
             kind = "session"; score = s.score; user = s.user; session = s.session; timeMillis = s.endMillis
             startMillis = s.startMillis; notable = s.live || s.notable; rules = s.rules; live = s.live
-        case nil:
-            // Re-delivery after a restart: the stored JSON line.
-            guard var obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return }
-            kind = obj["kind"] as? String ?? "rule"
-            // A live notable line (kind "notable") is an open session that crossed the threshold.
-            if kind == "notable" { kind = "session"; live = true; obj["notable"] = true; obj["end"] = obj["time"] }
-            rule = obj["rule"] as? String ?? ""; name = obj["name"] as? String ?? rule
-            score = obj["score"] as? Int ?? 0; user = obj["user"] as? String ?? ""; session = obj["session"] as? String ?? ""
-            reason = obj["reason"] as? String ?? ""
-            notable = kind == "session" ? (obj["notable"] as? Bool ?? false) : nil
-            useCases = obj["use_cases"] as? [String] ?? []
-            rules = obj["rules"] as? [String] ?? []
-            mitre = (obj["mitre"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0["name"] as? String ?? "") }
-            timeMillis = ((kind == "session" ? obj["end"] : obj["time"]) as? String).flatMap { AlertIndex.parseTime($0) } ?? 0
-            startMillis = (obj["start"] as? String).flatMap { AlertIndex.parseTime($0) } ?? 0
-            evidence = AlertView.jsonValue(obj["evidence"])
-            event = AlertView.jsonValue(obj["event"])
         }
         if kind == "session" { name = live ? "Osprey notable session (open)" : "Osprey session" + (notable == true ? " (notable)" : "")
             rule = live ? "notable" : "session"
@@ -100,19 +83,6 @@ struct AlertView {
         case .int(let i): return [String(i)]
         case .array(let a): return a.flatMap(strings)
         default: return []
-        }
-    }
-
-    static func jsonValue(_ a: Any?) -> JSONValue {
-        switch a {
-        case nil, is NSNull: return .null
-        case let s as String: return .string(s)
-        case let i as Int: return .int(Int64(i))
-        case let b as Bool: return .bool(b)
-        case let d as Double: return .double(d)
-        case let arr as [Any]: return .array(arr.map { jsonValue($0) })
-        case let o as [String: Any]: return .object(o.keys.sorted().map { ($0, jsonValue(o[$0])) })
-        default: return .null
         }
     }
 

@@ -1,192 +1,123 @@
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import OspreyAnalytics
 import OspreyCore
 import OspreyState
 
-/// Alert outputs: a JSONL file, an ECS JSONL file, syslog (CEF, or RFC 5424 with structured data) over UDP
-/// or TCP, an HTTP webhook (NDJSON POST per batch).
-/// Each sink has its own serial queue with a bounded backlog (alerts beyond it are dropped and counted),
-/// so a slow receiver never stalls the pipeline. With a state directory, each sink records the last alert
-/// seq it delivered and resumes after it on restart (at-least-once delivery).
+/// One alert handed to a sink: its seq in the alert log, the alert (the one alert type) and its line as
+/// written (docs/architecture.md#outputs).
+struct SinkItem: Sendable {
+    var seq: Int
+    var alert: AnalyticsOutput
+    var line: String
+}
+
+/// An alert output. `send` runs on the sink's own serial queue, never on an event loop, so it may wait for
+/// its I/O; it returns true when the whole batch was delivered. One file each: FileSink (jsonl, ecs),
+/// SyslogSink (cef, syslog; UDP or TCP on SwiftNIO), WebhookSink (AsyncHTTPClient).
+protocol AlertSink: AnyObject {
+    func send(_ items: [SinkItem]) -> Bool
+    /// Flushes and releases what the sink holds (after its last send).
+    func close()
+}
+
+struct SinkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ s: String) { description = s }
+}
+
+/// The configured alert outputs. Each sink has its own serial queue with a bounded backlog (alerts beyond it
+/// are dropped and counted), so a slow receiver never stalls the pipeline. With a state directory, each sink
+/// records the last alert seq it delivered and resumes after it on restart (at-least-once delivery).
 public final class Sinks: @unchecked Sendable {
-    final class Sink: @unchecked Sendable {
+    final class Entry: @unchecked Sendable {
         let output: ServeConfig.Output
+        let sink: AlertSink
         let queue: DispatchQueue
         var backlog = 0
         var delivered = 0
         var dropped = 0
         var failures = 0
-        var fileHandle: FileHandle?
-        var fd: Int32 = -1
-        var address = sockaddr_in()
-        init(_ o: ServeConfig.Output) {
+        init(_ o: ServeConfig.Output, _ sink: AlertSink) {
             output = o
+            self.sink = sink
             queue = DispatchQueue(label: "osprey.sink." + o.name)
         }
     }
 
-    let sinks: [Sink]
+    let entries: [Entry]
     let lock = NSLock()
     var store: StateStore?
     static let maxBacklog = 100_000
 
     init(_ outputs: [ServeConfig.Output]) throws {
-        sinks = outputs.map(Sink.init)
-        for s in sinks {
-            switch s.output.kind {
-            case .jsonl(let path), .ecs(let path):
-                if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-                guard let h = FileHandle(forWritingAtPath: path) else {
-                    throw InputErrorLike("output \(s.output.name): \(path): cannot open for writing: \(String(cString: strerror(errno))) (check the directory exists and is writable)")
-                }
-                h.seekToEndOfFile()
-                s.fileHandle = h
-            case .cef(let udp, let host, let port), .syslog(let udp, let host, let port):
-                var a = sockaddr_in()
-                a.sin_family = sa_family_t(AF_INET)
-                a.sin_port = in_port_t(UInt16(port)).bigEndian
-                guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &a.sin_addr) == 1 else {
-                    throw InputErrorLike("output \(s.output.name): target must be an IPv4 address: \(host)")
-                }
-                s.address = a
-                if udp { s.fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) }
-            case .webhook:
-                break
-            }
+        entries = try outputs.map { Entry($0, try Sinks.make($0)) }
+    }
+
+    /// The sink for one `[output NAME]` section.
+    static func make(_ o: ServeConfig.Output) throws -> AlertSink {
+        switch o.kind {
+        case .jsonl(let path): return try FileSink(name: o.name, path: path, format: .line)
+        case .ecs(let path): return try FileSink(name: o.name, path: path, format: .ecs)
+        case .cef(let udp, let host, let port): return try SyslogSink(name: o.name, udp: udp, host: host, port: port, format: .cef)
+        case .syslog(let udp, let host, let port): return try SyslogSink(name: o.name, udp: udp, host: host, port: port, format: .rfc5424)
+        case .webhook(let url): return try WebhookSink(name: o.name, url: url)
         }
     }
 
-    struct InputErrorLike: Error, CustomStringConvertible { var description: String; init(_ s: String) { description = s } }
-
-    /// With durable state: re-delivers what each sink had not delivered before the restart.
+    /// With durable state: re-delivers what each sink had not delivered before the restart. A stored line
+    /// that cannot be decoded is counted as dropped (and said on stderr), never sent half-read.
     func resume(store: StateStore) throws {
         self.store = store
-        for s in sinks {
-            let done = try store.delivered(sink: s.output.name)
-            let missing = try store.alertLines(after: done)
-            if !missing.isEmpty { enqueue(s, missing.map { ($0.seq, nil, $0.line) }) }
+        for e in entries {
+            let done = try store.delivered(sink: e.output.name)
+            var items: [SinkItem] = []
+            var unreadable: [String] = []
+            for m in try store.alertLines(after: done) {
+                do { items.append(SinkItem(seq: m.seq, alert: try AnalyticsOutput(line: m.line), line: m.line)) } catch {
+                    unreadable.append("seq \(m.seq): \(error)")
+                }
+            }
+            if !unreadable.isEmpty {
+                lock.lock(); e.dropped += unreadable.count; lock.unlock()
+                FileHandle.standardError.write(Data(("osprey serve: output \(e.output.name): \(unreadable.count) stored alert line(s) unreadable, not re-delivered (first: \(unreadable[0]))\n").utf8))
+            }
+            if !items.isEmpty { enqueue(e, items) }
         }
     }
 
     func deliver(_ batch: [(seq: Int, output: AnalyticsOutput, line: String)]) {
-        guard !sinks.isEmpty else { return }
-        let items: [(Int, AnalyticsOutput?, String)] = batch.map { ($0.seq, $0.output, $0.line) }
-        for s in sinks { enqueue(s, items) }
+        guard !entries.isEmpty else { return }
+        let items = batch.map { SinkItem(seq: $0.seq, alert: $0.output, line: $0.line) }
+        for e in entries { enqueue(e, items) }
     }
 
-    private func enqueue(_ s: Sink, _ items: [(Int, AnalyticsOutput?, String)]) {
+    private func enqueue(_ e: Entry, _ items: [SinkItem]) {
         lock.lock()
-        if s.backlog + items.count > Sinks.maxBacklog { s.dropped += items.count; lock.unlock(); return }
-        s.backlog += items.count
+        if e.backlog + items.count > Sinks.maxBacklog { e.dropped += items.count; lock.unlock(); return }
+        e.backlog += items.count
         lock.unlock()
-        s.queue.async { [self] in
-            let ok = send(s, items)
+        e.queue.async { [self] in
+            let ok = e.sink.send(items)
             lock.lock()
-            s.backlog -= items.count
-            if ok { s.delivered += items.count } else { s.failures += 1 }
+            e.backlog -= items.count
+            if ok { e.delivered += items.count } else { e.failures += 1 }
             lock.unlock()
-            if ok, let last = items.last, let store { try? store.setDelivered(sink: s.output.name, seq: last.0) }
+            if ok, let last = items.last, let store { try? store.setDelivered(sink: e.output.name, seq: last.seq) }
         }
     }
-
-    private func send(_ s: Sink, _ items: [(Int, AnalyticsOutput?, String)]) -> Bool {
-        switch s.output.kind {
-        case .jsonl, .ecs:
-            var d = Data()
-            for i in items {
-                if case .ecs = s.output.kind { d.append(contentsOf: Array(AlertFormat.ecs(AlertView(i.1, line: i.2)).utf8)) }
-                else { d.append(contentsOf: Array(i.2.utf8)) }
-                d.append(0x0A)
-            }
-            s.fileHandle?.write(d)
-            return true
-        case .cef(let udp, _, _), .syslog(let udp, _, _):
-            var ok = true
-            for i in items {
-                let view = AlertView(i.1, line: i.2)
-                let text: String
-                if case .cef = s.output.kind { text = AlertFormat.cef(view) } else { text = AlertFormat.rfc5424(view) }
-                let msg = Array(text.utf8)
-                if udp {
-                    var a = s.address
-                    let n = withUnsafePointer(to: &a) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            sendto(s.fd, msg, msg.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                        }
-                    }
-                    if n < 0 { ok = false }
-                } else {
-                    if s.fd < 0 { s.fd = connectTCP(s.address) }
-                    if s.fd < 0 { return false }
-                    let framed = Array("\(msg.count) ".utf8) + msg   // RFC 6587 octet counting
-                    if !writeAll(s.fd, framed) { Glibc.close(s.fd); s.fd = -1; return false }
-                }
-            }
-            return ok
-        case .webhook(let url):
-            guard let u = URL(string: url) else { return false }
-            var req = URLRequest(url: u, timeoutInterval: 10)
-            req.httpMethod = "POST"
-            req.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
-            req.setValue("osprey/" + OspreyVersion.string, forHTTPHeaderField: "User-Agent")
-            var body = Data()
-            for i in items { body.append(contentsOf: Array(i.2.utf8)); body.append(0x0A) }
-            req.httpBody = body
-            let sem = DispatchSemaphore(value: 0)
-            let status = LockedBox(0)
-            URLSession.shared.dataTask(with: req) { _, resp, _ in
-                status.value = (resp as? HTTPURLResponse)?.statusCode ?? 0
-                sem.signal()
-            }.resume()
-            sem.wait()
-            return (200..<300).contains(status.value)
-        }
-    }
-
-    final class LockedBox<T>: @unchecked Sendable { var value: T; init(_ v: T) { value = v } }
-
-    private func connectTCP(_ address: sockaddr_in) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return -1 }
-        var a = address
-        let r = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if r != 0 { Glibc.close(fd); return -1 }
-        return fd
-    }
-
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            off += n
-        }
-        return true
-    }
-
-    /// An RFC 5424 syslog message carrying a CEF record of the alert (AlertFormat.cef).
-    static func cefLine(_ o: AnalyticsOutput?, line: String) -> String { AlertFormat.cef(AlertView(o, line: line)) }
 
     /// Per sink: delivered, dropped, failures (for /metrics).
     public var stats: [(name: String, delivered: Int, dropped: Int, failures: Int, backlog: Int)] {
         lock.lock(); defer { lock.unlock() }
-        return sinks.map { ($0.output.name, $0.delivered, $0.dropped, $0.failures, $0.backlog) }
+        return entries.map { ($0.output.name, $0.delivered, $0.dropped, $0.failures, $0.backlog) }
     }
 
-    /// Waits for every queued delivery.
+    /// Waits for every queued delivery, then closes the sinks.
     func close() {
-        for s in sinks {
-            s.queue.sync {}
-            try? s.fileHandle?.synchronize()
+        for e in entries {
+            e.queue.sync {}
+            e.sink.close()
         }
     }
 }

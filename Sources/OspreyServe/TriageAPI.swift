@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import OspreyAnalytics
+import OspreyCore
 import OspreyEnrichment
 import OspreyState
 
@@ -157,10 +159,10 @@ enum TriageAPI {
                 firstRule[r.session] = min(firstRule[r.session] ?? r.timeMillis, r.timeMillis)
                 continue
             }
-            guard r.kind == "session", let o = API.object(r.line) as? [String: Any] else { continue }
+            guard r.kind == "session", case .session(let s) = r.alert else { continue }
             if sessions[r.session] == nil { order.append(r.session) }
-            sessions[r.session] = ["session": r.session, "start": o["start"] ?? NSNull(), "end": o["end"] ?? NSNull(),
-                                   "score": r.score, "notable": r.notable, "open": false, "rules": o["rules"] ?? []]
+            sessions[r.session] = ["session": r.session, "start": UTCTime.format(s.startMillis), "end": UTCTime.format(s.endMillis),
+                                   "score": r.score, "notable": r.notable, "open": false, "rules": s.rules]
         }
         if let o = open.first(where: { $0.user == user }), o.score > 0 || !o.rules.isEmpty {
             if sessions[o.session] == nil { order.append(o.session) }
@@ -259,11 +261,15 @@ enum TriageAPI {
         }
     }
 
-    static func strings(in v: Any, into out: inout [String], depth: Int = 0) {
+    /// The strings of an evidence value, at any depth (bounded).
+    static func strings(in v: JSONValue, into out: inout [String], depth: Int = 0) {
         guard depth < 16, out.count < 10_000 else { return }
-        if let s = v as? String { out.append(s) }
-        else if let a = v as? [Any] { for x in a { strings(in: x, into: &out, depth: depth + 1) } }
-        else if let o = v as? [String: Any] { for x in o.values { strings(in: x, into: &out, depth: depth + 1) } }
+        switch v {
+        case .string(let s): out.append(s)
+        case .array(let a): for x in a { strings(in: x, into: &out, depth: depth + 1) }
+        case .object(let kv): for (_, x) in kv { strings(in: x, into: &out, depth: depth + 1) }
+        default: break
+        }
     }
 
     /// Everyone who touched a value: users whose kept events carry it (the in-memory event log), and rule
@@ -293,15 +299,15 @@ enum TriageAPI {
         var alertUsers: [String: Int] = [:]
         var alertCount = 0
         for r in engine.index.all() where r.kind == "rule" && r.line.range(of: raw.trimmingCharacters(in: .whitespaces), options: .caseInsensitive) != nil {
-            guard let o = API.object(r.line) as? [String: Any] else { continue }
+            guard case .rule(let t) = r.alert else { continue }
             var ss: [String] = []
-            strings(in: o["evidence"] ?? NSNull(), into: &ss)
+            strings(in: t.evidence, into: &ss)
             guard ss.contains(where: { kind.matchesEvidence($0, value: value) }) else { continue }
             alertCount += 1
             alertUsers[r.user, default: 0] += 1
             if alerts.count < maxPivotAlerts {
-                alerts.append(["user": r.user, "session": r.session, "rule": r.rule ?? "", "name": o["name"] ?? "",
-                               "time": o["time"] ?? "", "score": r.score])
+                alerts.append(["user": r.user, "session": r.session, "rule": r.rule ?? "", "name": t.name,
+                               "time": UTCTime.format(t.timeMillis), "score": r.score])
             }
         }
         alerts.sort { ($0["time"] as? String ?? "") > ($1["time"] as? String ?? "") }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import OspreyCore
 import OspreyAnalytics
@@ -7,27 +8,25 @@ import OspreyAnalytics
 // timed and memory holds one day of events), runs the analytics engine over it on one core and prints
 // events/s, the share of time in the engine, and state bytes per user. Build with -c release.
 
+/// Seeded draws over OspreyCore's SplitMix64.
 struct Rng {
-    var s: UInt64
-    mutating func next() -> UInt64 { s &+= 0x9E3779B97F4A7C15; var z = s; z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) &* 0x94D049BB133111EB; return z ^ (z >> 31) }
+    var core: SplitMix64
+    init(s: UInt64) { core = SplitMix64(state: s) }
+    mutating func next() -> UInt64 { core.next() }
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
     mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
 }
 
-var users = 10_000
-var days = 30
-var seed: UInt64 = 7
-var contentDir = FileManager.default.currentDirectoryPath + "/Content"
-var args = CommandLine.arguments.dropFirst().makeIterator()
-while let a = args.next() {
-    switch a {
-    case "--users": users = Int(args.next() ?? "") ?? users
-    case "--days": days = Int(args.next() ?? "") ?? days
-    case "--seed": seed = UInt64(args.next() ?? "") ?? seed
-    case "--content": contentDir = args.next() ?? contentDir
-    default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); exit(2)
-    }
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "osprey-analytics-bench",
+        abstract: "Analytics engine over a synthetic organization's enriched events: events/s, engine share, state bytes per user.")
+    @Option(help: "People in the organization.") var users = 10_000
+    @Option(help: "Days of history.") var days = 30
+    @Option(help: "Random seed.") var seed: UInt64 = 7
+    @Option(help: "The content directory.") var content = FileManager.default.currentDirectoryPath + "/Content"
 }
+let options = Options.parseOrExit()
+let users = options.users, days = options.days, seed = options.seed, contentDir = options.content
 
 let content = try AnalyticsContent.load(directory: contentDir)
 let provider = StaticContextProvider()

@@ -1,7 +1,9 @@
+import ArgumentParser
 import Foundation
 import OspreyAssembly
 import OspreyContent
 import OspreyCore
+import OspreyGenerator
 import OspreyIO
 import OspreyParsing
 
@@ -14,7 +16,19 @@ import OspreyParsing
 //                                          what the assembled events carry
 // Times are thread CPU time, best of several runs.
 
-let args = Array(CommandLine.arguments.dropFirst())
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "osprey-assembly-bench",
+        abstract: "Assembly cost per event: a synthetic mail stream, or real lines with `logs FILE|DIR…`.")
+    @Argument(help: "MESSAGES (synthetic stream, default 200000), or `logs` followed by files or directories.")
+    var words: [String] = []
+
+    func validate() throws {
+        if words.first == "logs" { guard words.count > 1 else { throw ValidationError("logs needs files or directories") }; return }
+        guard words.count <= 1 else { throw ValidationError("one MESSAGES count, or logs FILE|DIR…") }
+        if let m = words.first { guard let n = Int(m), n > 0 else { throw ValidationError("MESSAGES must be a positive number: \(m)") } }
+    }
+}
+let args = Options.parseOrExit().words
 let cpu = AssemblyBenchmark.cpuNanos
 func f1(_ v: Double) -> String { String(format: "%.1f", v) }
 
@@ -79,7 +93,7 @@ if args.first == "logs" {
 }
 
 let messages = args.first.flatMap { Int($0) } ?? 200_000
-let events = AssemblyBenchmark.syntheticStream(messages: messages, seed: 7)
+let events = MailStream.events(messages: messages, seed: 7)
 print("synthetic stream: \(messages) messages, \(events.count) events (\(events.filter { $0[F.joinKey] != nil }.count) parts)")
 
 // Floor 2: the least any hash join does — one dictionary lookup/insert per part and an append.

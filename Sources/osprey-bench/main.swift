@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import OspreyContent
 import OspreyCore
@@ -14,9 +15,11 @@ import Glibc
 //   cli    — the real `osprey parse FILE > /dev/null`
 // Usage: osprey-bench [--lines N] [--keep FILE]   |   osprey-bench floor|parse FILE
 
+/// Seeded draws over OspreyCore's SplitMix64.
 struct Rng {
-    var state: UInt64
-    mutating func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 17 }
+    var core: SplitMix64
+    init(state: UInt64) { core = SplitMix64(state: state) }
+    mutating func next() -> UInt64 { core.next() }
     mutating func pick<T>(_ a: [T]) -> T { a[Int(next() % UInt64(a.count))] }
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
@@ -122,24 +125,35 @@ func parseRun(_ path: String) throws -> Int {
     return stats.lines
 }
 
-let args = CommandLine.arguments
-if args.count == 3, args[1] == "floor" { _ = try floorRun(args[2]); exit(0) }
-if args.count == 3, args[1] == "parse" { _ = try parseRun(args[2]); exit(0) }
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "osprey-bench",
+        abstract: "Parse benchmark: a generated mixed file, measured as floor, parse engine and the real CLI (each in its own process).")
+    @Argument(help: "floor or parse: run one measurement on FILE (what the benchmark spawns).") var mode: String?
+    @Argument(help: "The file for floor / parse.") var file: String?
+    @Option(help: "Lines to generate.") var lines = 1_000_000
+    @Option(help: "Keep the generated file at this path.") var keep: String?
 
-var lines = 1_000_000
-var keep: String?
-var i = 1
-while i < args.count {
-    if args[i] == "--lines", i + 1 < args.count { lines = Int(args[i + 1]) ?? lines; i += 1 }
-    else if args[i] == "--keep", i + 1 < args.count { keep = args[i + 1]; i += 1 }
-    i += 1
+    func validate() throws {
+        if let mode {
+            guard mode == "floor" || mode == "parse" else { throw ValidationError("mode must be floor or parse") }
+            guard file != nil else { throw ValidationError("\(mode) needs a FILE") }
+        }
+        guard lines > 0 else { throw ValidationError("--lines must be positive") }
+    }
 }
+let options = Options.parseOrExit()
+if let mode = options.mode, let path = options.file {
+    _ = try mode == "floor" ? floorRun(path) : parseRun(path)
+    exit(0)
+}
+let lines = options.lines
+let keep = options.keep
 let file = keep ?? (NSTemporaryDirectory() + "osprey-bench-\(getpid()).log")
 let g0 = Date()
 try generate(lines: lines, to: file)
 let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
 print("generated \(lines) lines (\(size / 1_000_000) MB, 16 shapes) in \(String(format: "%.1f", Date().timeIntervalSince(g0))) s: \(file)")
-let me = URL(fileURLWithPath: args[0]).standardizedFileURL.path
+let me = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
 let cli = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("osprey").path
 var rows: [(String, Double, Int)] = []
 for (name, cmd) in [("floor (split + memmem)", [me, "floor", file]), ("parse engine + JSON out", [me, "parse", file]),

@@ -10,6 +10,7 @@
 //            geo/dbip-asn-lite.mmdb and geo/geoip{,6} to the context); default $OSPREY_ENRICHMENT_DATA
 // --logs     log files to parse with the shipped parsers (e.g. `osprey generate`'s logs/*.log with its
 //            context/): enriches those events instead of generated ones and prints field counts
+import ArgumentParser
 import Foundation
 import OspreyContent
 import OspreyCore
@@ -17,22 +18,26 @@ import OspreyEnrichment
 import OspreyIO
 import OspreyParsing
 
-let args = Array(CommandLine.arguments.dropFirst())
-func option(_ name: String) -> String? {
-    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
-    return args[i + 1]
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "osprey-enrich-bench", abstract: "Enrichment cost per event.")
+    @Option(help: "A context directory.") var context = "docs/context-example"
+    @Option(help: "The default lists (default: the bundled Content/lists).") var lists: String?
+    @Option(help: "A directory from tools/fetch_enrichment_data.sh (default $OSPREY_ENRICHMENT_DATA).") var geo: String?
+    @Option(help: "Generated events to enrich.") var events = 200_000
+    @Option(help: "Distinct source IPs of the generated events.") var ips = 5_000
+    @Option(parsing: .upToNextOption, help: "Log files to parse with the shipped parsers instead of generated events.") var logs: [String] = []
+
+    func validate() throws {
+        guard events > 0, ips > 0 else { throw ValidationError("--events and --ips must be positive") }
+    }
 }
-/// Every argument after `name` up to the next option.
-func values(_ name: String) -> [String] {
-    guard let i = args.firstIndex(of: name) else { return [] }
-    return Array(args[(i + 1)...].prefix { !$0.hasPrefix("--") })
-}
-let contextDir = option("--context") ?? "docs/context-example"
-let lists = option("--lists") ?? OspreyContent.directory.appendingPathComponent("lists").path
-let geo = option("--geo") ?? ProcessInfo.processInfo.environment["OSPREY_ENRICHMENT_DATA"]
-let count = Int(option("--events") ?? "") ?? 200_000
-let ipCount = Int(option("--ips") ?? "") ?? 5_000
-let logFiles = values("--logs")
+let options = Options.parseOrExit()
+let contextDir = options.context
+let lists = options.lists ?? OspreyContent.directory.appendingPathComponent("lists").path
+let geo = options.geo ?? ProcessInfo.processInfo.environment["OSPREY_ENRICHMENT_DATA"]
+let count = options.events
+let ipCount = options.ips
+let logFiles = options.logs
 
 // Copy the context to a scratch directory so a geo configuration can be added.
 let fm = FileManager.default
@@ -108,11 +113,8 @@ print("enrichment: \(result)")
 // Uncached lookups, for the cost of a cache miss.
 if !context.geo.isEmpty {
     var ips: [IPAddress] = []
-    var state: UInt64 = 7
-    for _ in 0..<100_000 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        ips.append(IPAddress(v4: UInt32(truncatingIfNeeded: state >> 32)))
-    }
+    var rng = SplitMix64(state: 7)
+    for _ in 0..<100_000 { ips.append(IPAddress(v4: UInt32(truncatingIfNeeded: rng.next() >> 32))) }
     var found = 0
     let t0 = DispatchTime.now().uptimeNanoseconds
     for ip in ips where context.geo.locate(ip).country != nil { found += 1 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OspreyAnalytics
 import OspreyCore
 import OspreyGenerator
 
@@ -42,27 +43,33 @@ struct Demo: ParsableCommand {
     func secs(_ t: Date) -> String { String(format: "%.1f", Date().timeIntervalSince(t)) }
 }
 
-/// The notable sessions of an alerts file, with each rule's reason and MITRE techniques.
+/// The notable sessions of an alerts file, with each rule's reason and MITRE techniques (read through the
+/// one alert type; unreadable lines are counted on the last line).
 enum NotableReport {
     static func render(alerts: String, top: Int) throws -> String {
-        let text = try String(contentsOfFile: alerts, encoding: .utf8)
-        var sessions: [[String: Any]] = []
-        var rules: [String: [[String: Any]]] = [:]
-        for line in text.split(separator: "\n") {
-            guard let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            if o["kind"] as? String == "session", o["notable"] as? Bool == true { sessions.append(o) }
-            if o["kind"] as? String == "rule" { rules["\(o["session"] ?? "")", default: []].append(o) }
-        }
-        sessions.sort { (($0["score"] as? Int) ?? 0, "\($1["session"] ?? "")") > (($1["score"] as? Int) ?? 0, "\($0["session"] ?? "")") }
-        var out = ""
-        for s in sessions.prefix(top) {
-            let id = "\(s["session"] ?? "")"
-            out += "   \(s["user"] ?? "?")  score \(s["score"] ?? 0)  \(s["start"] ?? "") → \(s["end"] ?? "")\n"
-            for r in rules[id] ?? [] {
-                let mitre = (r["mitre"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.joined(separator: ",") ?? ""
-                out += "     +\(r["score"] ?? 0) \(r["rule"] ?? "") [\(mitre)] \(r["reason"] ?? "")\n"
+        try render(AlertFile(path: alerts), top: top)
+    }
+
+    static func render(_ file: AlertFile, top: Int) -> String {
+        var sessions: [SessionSummary] = []
+        var rules: [String: [RuleTrigger]] = [:]
+        for a in file.alerts {
+            switch a {
+            case .session(let s) where !s.live && s.notable: sessions.append(s)
+            case .rule(let r): rules[r.session, default: []].append(r)
+            default: break
             }
         }
-        return out.isEmpty ? "   (no notable session)\n" : out
+        sessions.sort { ($0.score, $1.session) > ($1.score, $0.session) }
+        var out = ""
+        for s in sessions.prefix(max(0, top)) {
+            out += "   \(s.user)  score \(s.score)  \(UTCTime.format(s.startMillis)) → \(UTCTime.format(s.endMillis))\n"
+            for r in rules[s.session] ?? [] {
+                out += "     +\(r.score) \(r.rule) [\(r.mitre.map(\.id).joined(separator: ","))] \(r.reason)\n"
+            }
+        }
+        if out.isEmpty { out = "   (no notable session)\n" }
+        if let bad = file.rejectSummary { out += "   " + bad + "\n" }
+        return out
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 import OspreyCore
+import OspreyGenerator
 @testable import OspreyAssembly
 
 /// Hand-built parsed events, shaped like the parsers' output (docs/fields.md).
@@ -378,7 +379,7 @@ final class AssemblerTests: XCTestCase {
     }
 
     func testAccounting() {
-        let events = AssemblyBenchmark.syntheticStream(messages: 3_000, seed: 3)
+        let events = MailStream.events(messages: 3_000, seed: 3)
         let (out, s) = assemble(events)
         XCTAssertEqual(s.eventsIn, events.count)
         XCTAssertEqual(s.partsIn + s.passThrough, s.eventsIn)

@@ -1,5 +1,6 @@
 import XCTest
 import OspreyCore
+import OspreyGenerator
 @testable import OspreyAssembly
 
 final class DeterminismAndBoundsTests: XCTestCase {
@@ -8,12 +9,12 @@ final class DeterminismAndBoundsTests: XCTestCase {
     /// Feeds `events` in batches of random sizes, draining the output between batches and sometimes handing
     /// in a fresh output array: the stream of released events must not depend on any of it.
     func runBatched(_ events: [Event], config: AssemblyConfig, seed: UInt64) -> [Event] {
-        var rng = AssemblyBenchmark.Random(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var a = Assembler(config: config)
         var all: [Event] = []
         var i = 0
         while i < events.count {
-            let n = 1 + rng.below(500)
+            let n = 1 + rng.int(500)
             var out: [Event] = []
             a.push(contentsOf: events[i..<min(events.count, i + n)], into: &out)
             all += out
@@ -25,7 +26,7 @@ final class DeterminismAndBoundsTests: XCTestCase {
     }
 
     func testSameInputSameOutputWhateverTheBatchingAndUnreachedBounds() {
-        let events = AssemblyBenchmark.syntheticStream(messages: 2_000, seed: 11)
+        let events = MailStream.events(messages: 2_000, seed: 11)
         let (reference, stats) = Assembler.assemble(events)
         XCTAssertEqual(stats.closedByOpenLimit + stats.closedByBufferLimit, 0)
         let expected = render(reference)
@@ -41,7 +42,7 @@ final class DeterminismAndBoundsTests: XCTestCase {
     }
 
     func testTightBoundsAreDeterministicAndLoseNothing() {
-        let events = AssemblyBenchmark.syntheticStream(messages: 1_500, seed: 12)
+        let events = MailStream.events(messages: 1_500, seed: 12)
         for config in [AssemblyConfig(maxOpenMessages: 8, maxBufferedEvents: 64),
                        AssemblyConfig(maxOpenMessages: 1_000, maxBufferedEvents: 20),
                        AssemblyConfig(windowMillis: 0, maxOpenMessages: 1, maxBufferedEvents: 1)] {
@@ -59,7 +60,7 @@ final class DeterminismAndBoundsTests: XCTestCase {
     }
 
     func testTimeOrderedInputGivesTimeOrderedOutput() {
-        let events = AssemblyBenchmark.syntheticStream(messages: 2_000, seed: 13)
+        let events = MailStream.events(messages: 2_000, seed: 13)
         for config in [AssemblyConfig(), AssemblyConfig(maxOpenMessages: 16, maxBufferedEvents: 100)] {
             let out = Assembler.assemble(events, config: config).events
             var violations = 0
@@ -69,11 +70,11 @@ final class DeterminismAndBoundsTests: XCTestCase {
     }
 
     func testShuffledInputIsStillDeterministic() {
-        var events = AssemblyBenchmark.syntheticStream(messages: 2_000, seed: 14)
-        var rng = AssemblyBenchmark.Random(seed: 99)
+        var events = MailStream.events(messages: 2_000, seed: 14)
+        var rng = SeededRandom(seed: 99)
         // local disorder: swap neighbours within a few seconds, as files of different record types interleave
-        for i in stride(from: events.count - 1, to: 0, by: -1) where rng.below(3) == 0 {
-            let j = max(0, i - 1 - rng.below(20))
+        for i in stride(from: events.count - 1, to: 0, by: -1) where rng.int(3) == 0 {
+            let j = max(0, i - 1 - rng.int(20))
             events.swapAt(i, j)
         }
         let a = render(Assembler.assemble(events).events)

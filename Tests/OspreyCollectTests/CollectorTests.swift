@@ -1,6 +1,7 @@
 import Foundation
 @testable import OspreyCollect
 import OspreyCore
+import OspreyTestSupport
 import XCTest
 
 /// The collector against the local emulator: every record of every endpoint arrives exactly once through

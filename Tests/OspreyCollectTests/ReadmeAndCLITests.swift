@@ -1,6 +1,7 @@
 import Foundation
 @testable import OspreyCollect
 import OspreyServe
+import OspreyTestSupport
 import XCTest
 
 /// The README's config block loads as written (as `[collect …]` and as a serve `[input mimecast …]`), and

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 @testable import OspreyCollect
 import OspreyCore
+import OspreyTestSupport
 import XCTest
 
 /// The real binary against the emulator: `osprey collect --state` killed with SIGKILL mid-run and restarted
@@ -187,11 +188,6 @@ final class RestartAndServeTests: XCTestCase {
         print("RestartAndServeTests: serve with state: \(kills) kills mid-run, \(total) records")
         XCTAssertGreaterThanOrEqual(kills, 1, "serve was killed mid-run")
     }
-}
-
-func ruleLines(_ path: String) -> [String] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-    return text.split(separator: "\n").map(String.init).filter { $0.contains("\"kind\":\"rule\"") }
 }
 
 /// `osprey serve --config FILE` as a child process, with its HTTP port read from the "listening" line.

@@ -1,64 +1,7 @@
 import Foundation
 @testable import OspreyCollect
+import OspreyTestSupport
 import XCTest
-
-/// The `osprey` binary `swift test` built next to the test bundle.
-func ospreyBinary() throws -> String {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for candidate in [dir, dir.deletingLastPathComponent()] {
-        let p = candidate.appendingPathComponent("osprey").path
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
-    }
-    let p = FileManager.default.currentDirectoryPath + "/.build/debug/osprey"
-    if FileManager.default.isExecutableFile(atPath: p) { return p }
-    throw XCTSkip("osprey binary not found next to \(dir.path) (run `swift build` first)")
-}
-
-func makeTempDir(_ name: String) throws -> String {
-    let d = NSTemporaryDirectory() + "osprey-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
-}
-
-/// Runs the binary to the end (stderr returned).
-@discardableResult
-func runOsprey(_ args: [String], env: [String: String] = [:], timeout: TimeInterval = 300) throws -> (status: Int32, stderr: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try ospreyBinary())
-    p.arguments = args
-    var e = ProcessInfo.processInfo.environment
-    for (k, v) in env { e[k] = v }
-    p.environment = e
-    let err = Pipe()
-    p.standardError = err
-    p.standardOutput = FileHandle.nullDevice
-    try p.run()
-    let data = err.fileHandleForReading.readDataToEndOfFile()
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(20_000) }
-    if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); XCTFail("osprey \(args) timed out") }
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v: T
-    init(_ v: T) { self.v = v }
-    var value: T {
-        get { lock.lock(); defer { lock.unlock() }; return v }
-        set { lock.lock(); v = newValue; lock.unlock() }
-    }
-}
-
-/// Blocks on an async body (the tests drive the emulator and the collector from XCTest's thread).
-func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = LockedBox<Result<T, Error>?>(nil)
-    let sem = DispatchSemaphore(value: 0)
-    Task.detached { do { box.value = .success(try await body()) } catch { box.value = .failure(error) }; sem.signal() }
-    sem.wait()
-    return try box.value!.get()
-}
 
 /// A clock whose sleeps return at once and are recorded (retry waits become assertions, not delays).
 final class RecordingClock: CollectClock, @unchecked Sendable {

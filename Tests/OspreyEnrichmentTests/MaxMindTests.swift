@@ -1,5 +1,6 @@
 import XCTest
 import OspreyCore
+import OspreyGenerator
 @testable import OspreyEnrichment
 
 final class MaxMindTests: XCTestCase {

@@ -1,4 +1,5 @@
 import Foundation
+import OspreyTestSupport
 import XCTest
 
 /// The real binary's user-facing errors: one line, the file and what is wrong, exit 1, never a Foundation

@@ -1,4 +1,5 @@
 import Foundation
+import OspreyTestSupport
 import XCTest
 import OspreyCore
 @testable import OspreyServe

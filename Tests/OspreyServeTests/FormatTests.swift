@@ -1,5 +1,7 @@
 import Foundation
+import OspreyTestSupport
 import XCTest
+import OspreyAnalytics
 @testable import OspreyServe
 
 /// Alert output formats: CEF, RFC 5424 with structured data, ECS.
@@ -8,8 +10,11 @@ final class FormatTests: XCTestCase {
     let session = #"{"kind":"session","user":"ann@corp.example","session":"ann@corp.example#3","start":"2026-11-02T08:00:00.000Z","end":"2026-11-02T09:00:00.000Z","score":120,"notable":true,"rules":["APP-F-FL","EM-X"]}"#
     let quiet = #"{"kind":"session","user":"bo","session":"bo#1","start":"2026-11-02T08:00:00.000Z","end":"2026-11-02T09:00:00.000Z","score":20,"notable":false,"rules":["EM-X"]}"#
 
-    func testCEF() {
-        let r = AlertFormat.cef(AlertView(nil, line: rule))
+    /// An alert line as the formats see it (decoded through the one alert type, as a re-delivery is).
+    func view(_ line: String) throws -> AlertView { AlertView(try AnalyticsOutput(line: line)) }
+
+    func testCEF() throws {
+        let r = AlertFormat.cef(try view(rule))
         XCTAssertTrue(r.hasPrefix("<116>1 2026-11-02T08:15:02.113Z "), r)
         XCTAssertTrue(r.contains("|APP-F-FL|First login from a new country|3|"), r)   // 30 × 10 / 90
         for part in ["rt=1793607302113", "src=203.0.113.9", "suser=ann@corp.example", "duser=bob@x.example,c\\=d@y.example",
@@ -19,27 +24,27 @@ final class FormatTests: XCTestCase {
             XCTAssertTrue(r.contains(part), "\(part) in \(r)")
         }
         XCTAssertFalse(r.contains("cs2"), "a rule trigger does not know whether its session becomes notable")
-        let s = AlertFormat.cef(AlertView(nil, line: session))
+        let s = AlertFormat.cef(try view(session))
         XCTAssertTrue(s.hasPrefix("<114>1 2026-11-02T09:00:00.000Z "), s)
         XCTAssertTrue(s.contains("|session|Osprey session (notable)|10|"), s)
         XCTAssertTrue(s.contains("cs2Label=notable cs2=true") && s.contains("act=notable"), s)
-        let q = AlertFormat.cef(AlertView(nil, line: quiet))
+        let q = AlertFormat.cef(try view(quiet))
         XCTAssertTrue(q.contains("cs2Label=notable cs2=false") && q.contains("|2|"), q)
     }
 
-    func testRFC5424StructuredData() {
-        let r = AlertFormat.rfc5424(AlertView(nil, line: rule))
+    func testRFC5424StructuredData() throws {
+        let r = AlertFormat.rfc5424(try view(rule))
         XCTAssertTrue(r.hasPrefix("<116>1 2026-11-02T08:15:02.113Z "), r)
         XCTAssertTrue(r.contains(" osprey - RULE [osprey@32473 kind=\"rule\" rule=\"APP-F-FL\" score=\"30\" severity=\"3\" user=\"ann@corp.example\" session=\"ann@corp.example#3\" mitre=\"T1078,T1078.004\" use_cases=\"account compromise\" src_ip=\"203.0.113.9\"] \u{FEFF}First login"), r)
         // SD-PARAM escaping of '"', '\' and ']'.
         let odd = #"{"kind":"rule","rule":"R","name":"n","score":1,"user":"a\"b]c\\d","session":"s","time":"2026-11-02T08:15:02.113Z","reason":"x"}"#
-        XCTAssertTrue(AlertFormat.rfc5424(AlertView(nil, line: odd)).contains(#"user="a\"b\]c\\d""#))
+        XCTAssertTrue(AlertFormat.rfc5424(try view(odd)).contains(#"user="a\"b\]c\\d""#))
         // A session: its notable flag.
-        XCTAssertTrue(AlertFormat.rfc5424(AlertView(nil, line: session)).contains(" SESSION [osprey@32473 kind=\"session\" rule=\"session\" score=\"120\" severity=\"10\"") )
+        XCTAssertTrue(AlertFormat.rfc5424(try view(session)).contains(" SESSION [osprey@32473 kind=\"session\" rule=\"session\" score=\"120\" severity=\"10\"") )
     }
 
     func testECS() throws {
-        let d = try JSONSerialization.jsonObject(with: Data(AlertFormat.ecs(AlertView(nil, line: rule)).utf8)) as! [String: Any]
+        let d = try JSONSerialization.jsonObject(with: Data(AlertFormat.ecs(try view(rule)).utf8)) as! [String: Any]
         XCTAssertEqual(d["@timestamp"] as? String, "2026-11-02T08:15:02.113Z")
         let event = d["event"] as! [String: Any]
         XCTAssertEqual(event["kind"] as? String, "alert")
@@ -56,21 +61,21 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual((email["to"] as! [String: Any])["address"] as? [String], ["bob@x.example", "c=d@y.example"])
         XCTAssertEqual(email["subject"] as? String, "Invoice")
         XCTAssertEqual((d["rule"] as! [String: Any])["id"] as? String, "APP-F-FL")
-        let s = try JSONSerialization.jsonObject(with: Data(AlertFormat.ecs(AlertView(nil, line: session)).utf8)) as! [String: Any]
+        let s = try JSONSerialization.jsonObject(with: Data(AlertFormat.ecs(try view(session)).utf8)) as! [String: Any]
         XCTAssertEqual((s["osprey"] as! [String: Any])["notable"] as? Bool, true)
         XCTAssertEqual((s["event"] as! [String: Any])["start"] as? String, "2026-11-02T08:00:00.000Z")
         XCTAssertNil(s["threat"])
     }
 
-    func testSourceMustBeAnAddress() {
+    func testSourceMustBeAnAddress() throws {
         let bad = #"{"kind":"rule","rule":"R","name":"n","score":1,"user":"u","session":"s","time":"2026-11-02T08:15:02.113Z","reason":"x","evidence":{"src_ip":"1.2.3.4 act=evil"}}"#
-        XCTAssertFalse(AlertFormat.cef(AlertView(nil, line: bad)).contains("src="))
+        XCTAssertFalse(AlertFormat.cef(try view(bad)).contains("src="))
     }
 
     /// The trigger's `event` object (every trigger has one) is preferred over fields found in the evidence.
     func testFormatsReadTheTriggersEvent() throws {
         let line = #"{"kind":"rule","rule":"EM-OD-A","name":"Abnormal destination","score":15,"user":"ann@corp.example","session":"s","time":"2026-11-02T08:15:02.113Z","mitre":[{"id":"T1048.003","name":"Exfiltration Over Alternative Protocol: Exfiltration Over Unencrypted Non-C2 Protocol"}],"use_cases":["Data Exfiltration"],"reason":"r","evidence":{},"event":{"activity_type":"dlp-email-alert-out","outcome":"success","src_ip":"198.51.100.4","src_country":"GB","sender":"ann@corp.example","dest_email_address":"x@rival.example","email_subject":"plans"}}"#
-        let a = AlertView(nil, line: line)
+        let a = try view(line)
         let cef = AlertFormat.cef(a)
         for part in ["src=198.51.100.4", "duser=x@rival.example", "cat=dlp-email-alert-out"] { XCTAssertTrue(cef.contains(part), "\(part) in \(cef)") }
         let d = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AlertFormat.ecs(a).utf8)) as? [String: Any])

@@ -1,4 +1,5 @@
 import Foundation
+import OspreyTestSupport
 import XCTest
 
 /// POST /api/reload re-reads the context directory and its tuning.conf: a valid change applies, an invalid

@@ -1,4 +1,5 @@
 import Foundation
+import OspreyTestSupport
 import XCTest
 
 /// Durable state: `osprey replay --state DIR` killed with SIGKILL mid-stream, restarted until it completes,

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import OspreyTestSupport
 import XCTest
 
 /// `osprey serve` under abuse on loopback: refusing unsafe configs, one-line errors, bounded /ingest memory,

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import OspreyTestSupport
 import XCTest
 
 /// `osprey serve` over loopback: the generated organization's logs sent over UDP, TCP and HTTP give the

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import OspreyTestSupport
 import XCTest
 
 /// An `osprey serve` child process on 127.0.0.1 with kernel-chosen ports.
@@ -134,95 +135,6 @@ final class ServerProcess {
     }
 }
 
-final class LockedText: @unchecked Sendable {
-    private let lock = NSLock()
-    private var s = ""
-    func append(_ t: String) { lock.lock(); s += t; lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return s }
-}
-
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v: T
-    init(_ v: T) { self.v = v }
-    var value: T {
-        get { lock.lock(); defer { lock.unlock() }; return v }
-        set { lock.lock(); v = newValue; lock.unlock() }
-    }
-}
-
-/// Plain POSIX sockets to 127.0.0.1.
-enum Loopback {
-    static func address(_ port: Int) -> sockaddr_in {
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = in_port_t(UInt16(port)).bigEndian
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return a
-    }
-
-    static func tcpConnect(_ port: Int, from source: String? = nil) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if let source {
-            // Another loopback address as the source (all of 127/8 is local on Linux).
-            var b = sockaddr_in()
-            b.sin_family = sa_family_t(AF_INET)
-            b.sin_addr.s_addr = inet_addr(source)
-            let r = withUnsafePointer(to: &b) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            if r != 0 { close(fd); return -1 }
-        }
-        var a = address(port)
-        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        if r != 0 { close(fd); return -1 }
-        return fd
-    }
-
-    @discardableResult
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            off += n
-        }
-        return true
-    }
-
-    static func udpSocket() -> Int32 { socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) }
-
-    static func udpSend(_ fd: Int32, _ port: Int, _ bytes: [UInt8]) {
-        var a = address(port)
-        _ = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-    }
-
-    /// A UDP listener on an ephemeral port: (fd, port).
-    static func udpListen() -> (Int32, Int) {
-        let fd = udpSocket()
-        var a = address(0)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var b = sockaddr_in(); var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &b) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        return (fd, Int(UInt16(bigEndian: b.sin_port)))
-    }
-
-    /// A TCP listener on an ephemeral port: (fd, port).
-    static func tcpListen() -> (Int32, Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(4))
-        var a = address(0)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(fd, 16)
-        var b = sockaddr_in(); var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &b) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return (fd, Int(UInt16(bigEndian: b.sin_port)))
-    }
-}
-
 /// The generated organization's log lines in replay order (files sorted by name, lines in file order).
 func orgLines(_ org: String) throws -> [String] {
     let dir = org + "/logs"
@@ -237,10 +149,4 @@ func orgLines(_ org: String) throws -> [String] {
         }
     }
     return out
-}
-
-/// Rule trigger lines of a JSONL alert file.
-func ruleLines(_ path: String) -> [String] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-    return text.split(separator: "\n").map(String.init).filter { $0.contains("\"kind\":\"rule\"") }
 }

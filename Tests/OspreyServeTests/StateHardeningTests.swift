@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OspreyTestSupport
 import XCTest
 import OspreyAnalytics
 import OspreyCore

@@ -1,3 +1,4 @@
+import OspreyTestSupport
 import XCTest
 @testable import OspreyServe
 

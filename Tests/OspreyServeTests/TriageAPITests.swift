@@ -1,4 +1,5 @@
 import Foundation
+import OspreyTestSupport
 import XCTest
 
 /// A query or fragment parameter, percent-encoded (session ids hold `#` and `:`).

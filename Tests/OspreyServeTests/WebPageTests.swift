@@ -1,4 +1,5 @@
 import Foundation
+import OspreyTestSupport
 import XCTest
 
 /// The web page in real headless Chromium (Debian's `chromium` package): the rendered DOM after the page's

@@ -1,7 +1,8 @@
 import Foundation
 import OspreyCore
+import OspreyEnrichment
 
-/// A minimal MaxMind DB writer (format spec 2.0): tests build their own databases with it, and
+/// A minimal MaxMind DB writer (format spec 2.0), beside the generator that uses it: tests build their own databases with it, and
 /// `osprey generate` writes the geo data of its synthetic IP space. Layout:
 /// a binary search tree over IPv6 bits (IPv4 networks live under ::/96, where libmaxminddb looks IPv4
 /// addresses up), a 16-byte zero separator, the data section, then `\xAB\xCD\xEFMaxMind.com` and the

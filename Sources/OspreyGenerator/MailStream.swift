@@ -1,28 +1,23 @@
 import OspreyCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// A synthetic Mimecast mail stream and a timing harness for the assembly stage: used by the
-/// `osprey-assembly-bench` executable (release build) and by the tests (determinism and flood checks).
-public enum AssemblyBenchmark {
-    /// Deterministic pseudo-random numbers (SplitMix64).
-    public struct Random: Sendable {
+/// A synthetic Mimecast mail stream in the parsers' output shape, for the assembly stage's tests
+/// (determinism, floods) and the `osprey-assembly-bench` executable.
+public enum MailStream {
+    /// SplitMix64 draws below a bound (the stream is the same for a seed on every platform).
+    struct Draw {
         var core: SplitMix64
-        public init(seed: UInt64) { core = SplitMix64(state: seed) }
-        public mutating func next() -> UInt64 { core.next() }
-        public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        init(seed: UInt64) { core = SplitMix64(state: seed) }
+        mutating func next() -> UInt64 { core.next() }
+        mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
     }
 
     /// `messages` messages of 1–3 recipients, as parsed events in time order: a receipt per recipient, a
     /// process line, a delivery per recipient (one in ten needs a failed attempt first, one in fifty is held
     /// with no delivery, one in fifty rejected at receipt), plus one audit event (no join key) per
     /// `auditEvery` messages. About 20 fields per mail line, like the parsers' output.
-    public static func syntheticStream(messages: Int, seed: UInt64 = 1, startMillis: Int64 = 1_714_557_600_000,
+    public static func events(messages: Int, seed: UInt64 = 1, startMillis: Int64 = 1_714_557_600_000,
                                        gapMillis: Int64 = 40, auditEvery: Int = 4) -> [Event] {
-        var rng = Random(seed: seed)
+        var rng = Draw(seed: seed)
         var events: [Event] = []
         events.reserveCapacity(messages * 6)
         let users = (0..<500).map { "user\($0)@corp.example.com" }
@@ -107,63 +102,4 @@ public enum AssemblyBenchmark {
         return order.map { events[$0] }
     }
 
-    public struct Result: Sendable {
-        public var eventsIn: Int
-        public var eventsOut: Int
-        public var nanosPerEvent: Double
-        public var baselineNanosPerEvent: Double
-        public var stats: AssemblyStats
-        public var description: String {
-            let ratio = baselineNanosPerEvent > 0 ? nanosPerEvent / baselineNanosPerEvent : 0
-            return "assembly: \(eventsIn) events in, \(eventsOut) out: "
-                + "\(String(format1: nanosPerEvent)) ns/event (baseline copy \(String(format1: baselineNanosPerEvent)) ns/event, "
-                + "ratio \(String(format1: ratio)))\n\(stats)"
-        }
-    }
-
-    /// Times assembling `events` (best of `repeats`, thread CPU time, so other load on the machine counts
-    /// less) against the floor of appending the same events to an array.
-    public static func run(_ events: [Event], config: AssemblyConfig = AssemblyConfig(), repeats: Int = 5) -> Result {
-        var best = UInt64.max, bestBase = UInt64.max
-        var outCount = 0
-        var stats = AssemblyStats()
-        for _ in 0..<max(1, repeats) {
-            var copy: [Event] = []
-            copy.reserveCapacity(events.count)
-            let b0 = cpuNanos()
-            for e in events { copy.append(e) }
-            let base = cpuNanos() - b0
-            if base < bestBase { bestBase = base }
-
-            var a = Assembler(config: config)
-            var out: [Event] = []
-            out.reserveCapacity(events.count)
-            let t0 = cpuNanos()
-            for e in events { a.push(e, into: &out) }
-            a.finish(into: &out)
-            let d = cpuNanos() - t0
-            if d < best { best = d }
-            outCount = out.count
-            stats = a.stats
-        }
-        let n = Double(max(1, events.count))
-        return Result(eventsIn: events.count, eventsOut: outCount, nanosPerEvent: Double(best) / n,
-                      baselineNanosPerEvent: Double(bestBase) / n, stats: stats)
-    }
-
-    /// CPU time of the calling thread in nanoseconds.
-    public static func cpuNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-}
-
-extension String {
-    init(format1 v: Double) {
-        let scaled = (v * 10).rounded()
-        let whole = Int(scaled / 10)
-        let frac = Int(abs(scaled.truncatingRemainder(dividingBy: 10)))
-        self = "\(whole).\(frac)"
-    }
 }

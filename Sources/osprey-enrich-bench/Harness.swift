@@ -1,20 +1,21 @@
 import Foundation
 import OspreyCore
+import OspreyEnrichment
 
 /// Measures enrichment cost per event on generated events (a mix of outbound and inbound mail, logins and
 /// audit events over a pool of users, source IPs and recipient domains).
-public enum EnrichmentBenchmark {
-    public struct Result: Sendable, CustomStringConvertible {
-        public var events: Int
+enum EnrichmentBenchmark {
+    struct Result: Sendable, CustomStringConvertible {
+        var events: Int
         /// First pass over the events: caches cold.
-        public var coldNanosPerEvent: Double
+        var coldNanosPerEvent: Double
         /// Later passes: caches warm (the steady state of a long run).
-        public var warmNanosPerEvent: Double
+        var warmNanosPerEvent: Double
         /// The same loop setting one field per event instead of enriching (copying the event's field arrays
         /// on first write): subtract it for the cost of enrichment alone.
-        public var baselineNanosPerEvent: Double
-        public var stats: EnrichmentStats
-        public var description: String {
+        var baselineNanosPerEvent: Double
+        var stats: EnrichmentStats
+        var description: String {
             String(format: "%d events: %.0f ns/event cold, %.0f ns/event warm (loop baseline %.0f ns/event)",
                    events, coldNanosPerEvent, warmNanosPerEvent, baselineNanosPerEvent)
                 + "; \(stats)"
@@ -23,7 +24,7 @@ public enum EnrichmentBenchmark {
 
     /// Generates `count` events. Users are taken from the context (plus 10% unknown users), source IPs from
     /// a pool of `distinctIPs` public IPv4 and IPv6 addresses, recipients from `distinctDomains` domains.
-    public static func events(count: Int, context: Context, distinctIPs: Int = 5_000, distinctDomains: Int = 2_000,
+    static func events(count: Int, context: Context, distinctIPs: Int = 5_000, distinctDomains: Int = 2_000,
                               seed: UInt64 = 42) -> [Event] {
         var rng = SplitMix64(state: seed)
         let users = context.users.users.map(\.id)
@@ -86,7 +87,7 @@ public enum EnrichmentBenchmark {
     }
 
     /// Enriches `events` once cold and `warmPasses` more times warm; returns thread CPU ns/event for both.
-    public static func run(context: Context, events: [Event], warmPasses: Int = 3) -> Result {
+    static func run(context: Context, events: [Event], warmPasses: Int = 3) -> Result {
         let enricher = Enricher(context: context)
         let marker = Field.named("bench_marker")
         var sink = 0
@@ -113,7 +114,7 @@ public enum EnrichmentBenchmark {
     }
 
     /// Generates `count` events and runs the benchmark.
-    public static func benchmark(context: Context, count: Int = 200_000, distinctIPs: Int = 5_000) -> Result {
+    static func benchmark(context: Context, count: Int = 200_000, distinctIPs: Int = 5_000) -> Result {
         run(context: context, events: events(count: count, context: context, distinctIPs: distinctIPs))
     }
 }
