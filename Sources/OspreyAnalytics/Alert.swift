@@ -114,6 +114,14 @@ extension AnalyticsOutput: Codable {
 }
 
 extension KeyedDecodingContainer where K == AlertKey {
+    /// An integer field; a number that is not an Int (a fraction, beyond Int) or not a number is `badValue`.
+    func int(_ key: AlertKey) throws -> Int? {
+        guard contains(key) else { return nil }
+        if let i = try? decode(Int.self, forKey: key) { return i }
+        throw AlertLineError(.badValue, key.stringValue)
+    }
+
+
     func time(_ key: AlertKey) throws -> Int64 {
         let text = try decode(String.self, forKey: key)
         guard let ms = UTCTime.parse(text) else { throw AlertLineError(.badTime, key.stringValue) }
@@ -142,7 +150,7 @@ extension RuleTrigger: Codable {
         let c = try decoder.container(keyedBy: AlertKey.self)
         let rule = try c.decode(String.self, forKey: .rule)
         self.init(rule: rule, name: try c.decodeIfPresent(String.self, forKey: .name) ?? rule,
-                  score: try c.decodeIfPresent(Int.self, forKey: .score) ?? 0,
+                  score: try c.int(.score) ?? 0,
                   user: try c.decode(String.self, forKey: .user), session: try c.decode(String.self, forKey: .session),
                   timeMillis: try c.time(.time),
                   mitre: try c.decodeIfPresent([MitreTechnique].self, forKey: .mitre) ?? [],
@@ -175,12 +183,13 @@ extension SessionSummary: Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: AlertKey.self)
         let live = try c.decode(String.self, forKey: .kind) == "notable"
+        guard let score = try c.int(.score) else { throw AlertLineError(.missingField, "score") }
         self.init(user: try c.decode(String.self, forKey: .user), session: try c.decode(String.self, forKey: .session),
                   startMillis: try c.time(.start), endMillis: try c.time(live ? .time : .end),
-                  score: try c.decode(Int.self, forKey: .score),
+                  score: score,
                   notable: live ? true : try c.decodeIfPresent(Bool.self, forKey: .notable) ?? false,
                   rules: try c.decodeIfPresent([String].self, forKey: .rules) ?? [], events: 0, live: live,
-                  threshold: live ? try c.decodeIfPresent(Int.self, forKey: .threshold) ?? 0 : 0,
+                  threshold: live ? try c.int(.threshold) ?? 0 : 0,
                   watchlist: live ? nil : try c.decodeIfPresent(String.self, forKey: .watchlist))
     }
 
