@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyPipelineTests", dependencies: [
             "OspreyCore", "OspreyPipeline", "OspreyGenerator", "OspreyIO", "OspreyAnalytics",
-        ]),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "OspreyServeTests", dependencies: [
             "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator", "OspreyAnalytics", "OspreyTestSupport",
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
