@@ -135,4 +135,24 @@ final class AlertTests: XCTestCase {
         XCTAssertEqual(f.rejectSummary, "2 alert lines unreadable (first: line 3: not a JSON object)")
         XCTAssertNil(AlertFile(bytes: Data((lines.joined(separator: "\n") + "\n").utf8)).rejectSummary)
     }
+
+    /// Every alert line of the golden replay (real analytics output: all three kinds) decodes to the same
+    /// fields: the decoded alert written again equals the line, compared with object keys sorted.
+    func testGoldenAlertLinesRoundTrip() throws {
+        let path = Support.root + "/Tests/OspreyPipelineTests/Fixtures/golden/expected.jsonl"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw XCTSkip("golden fixture absent: \(path)")
+        }
+        var kinds: [String: Int] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("{\"kind\":\"golden-") {
+            let a = try AnalyticsOutput(line: line)
+            kinds[a.kind, default: 0] += 1
+            // The written line with its objects' keys sorted is what the decoded alert writes.
+            let original = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
+            XCTAssertEqual(a.json.keysSorted.serialized(), original.serialized(), String(line.prefix(120)))
+        }
+        XCTAssertGreaterThan(kinds["rule", default: 0], 0)
+        XCTAssertGreaterThan(kinds["session", default: 0], 0)
+        XCTAssertGreaterThan(kinds["notable", default: 0], 0)
+    }
 }
