@@ -63,7 +63,7 @@ final class TravelAndSessionCapTests: XCTestCase {
         condition = travel_kmh() > 500 and travel_from() == "AA"
         score = 10
         reason = {travel_from()} to {src_country}: {round(travel_km())} km in {travel_minutes()} min
-        dedup = ""
+        dedup = concat(travel_from(), ">", src_country)
         """
         let content = try AnalyticsContent.load(texts: [("t.rules", rules)])
         let engine = AnalyticsEngine(content: content)
