@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyPipelineTests", dependencies: [
             "OspreyCore", "OspreyPipeline", "OspreyGenerator", "OspreyIO", "OspreyAnalytics",
-        ]),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "OspreyServeTests", dependencies: [
             "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator",
         ], swiftSettings: [.swiftLanguageMode(.v5)]),

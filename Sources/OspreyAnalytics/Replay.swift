@@ -13,7 +13,7 @@ import OspreyCore
 /// sequence is split into `push` calls or on `flushBytes`.
 public final class ReplayDriver {
     public struct Options: Sendable {
-        public var reorderWindowMillis: Int64 = 15 * 60_000
+        public var reorderWindowMillis: Int64 = ReorderBuffer.defaultWindowMillis
         public var maxBuffered = 1_000_000
         /// Output is handed to the sink in chunks of about this many bytes (and at `finish`).
         public var flushBytes = 1 << 16

@@ -32,13 +32,6 @@ public struct Event: Sendable {
         }
     }
 
-    /// Adds a field the caller knows is absent, without scanning the existing ones (enrichment and assembly
-    /// add ~25 fields per event; the scan in the subscript setter was a quarter of their cost).
-    @inline(__always) public mutating func appendNew(_ field: Field, _ value: Value) {
-        assert(index(of: field) == nil, "appendNew of an existing field \(field)")
-        keys.append(field); values.append(value)
-    }
-
     public mutating func reserveFields(_ n: Int) {
         keys.reserveCapacity(n); values.reserveCapacity(n)
     }

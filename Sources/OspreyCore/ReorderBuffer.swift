@@ -6,6 +6,9 @@
 /// is released early (memory stays bounded under a flood of far-future times).
 /// Used by the pipeline (before assembly) and by the analytics ReplayDriver.
 public struct ReorderBuffer {
+    /// The one default reorder window (10 minutes) of replay, serve, demo and calibrate.
+    public static let defaultWindowMillis: Int64 = 10 * 60_000
+    public static let defaultWindowSeconds = Int(defaultWindowMillis / 1000)
     public let windowMillis: Int64
     public let maxBuffered: Int
     public private(set) var reordered = 0     // arrived after a newer event, put back in place

@@ -10,7 +10,7 @@ public struct PipelineOptions: Sendable {
     /// The organization's context directory (users, domains, lists, geo); nil = default lists only.
     public var contextDirectory: String?
     /// Out-of-order events within this much event time are put back in order (default 10 minutes).
-    public var reorderWindowMillis: Int64 = 10 * 60_000
+    public var reorderWindowMillis: Int64 = ReorderBuffer.defaultWindowMillis
     public var assembly = AssemblyConfig()
     public var analytics = AnalyticsOptions()
     /// Time sanity: an event more than this far ahead of the reference time is quarantined (counted as a

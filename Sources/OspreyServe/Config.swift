@@ -57,7 +57,7 @@ public struct ServeConfig: Sendable {
     public var content: String?
     public var checkpointRecords = 50_000
     public var checkpointSeconds = 5.0
-    public var reorderSeconds = 600
+    public var reorderSeconds = ReorderBuffer.defaultWindowSeconds
     /// Sessions at or above this score are notable (live `notable` output at the crossing).
     public var notableThreshold = 90
     public var maxFrameBytes = 1 << 20

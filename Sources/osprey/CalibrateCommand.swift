@@ -45,7 +45,7 @@ struct Calibrate: ParsableCommand {
                 let o = try GeneratorArguments.options(users: users, days: days, seed: seed, profile: profile)
                 let g = try OrganizationGenerator.generate(o, into: dir)
                 _ = try ReplayRunner.run(inputs: try expandInputs([dir + "/logs"]), context: dir + "/context", out: dir + "/alerts.jsonl",
-                                         content: contentOptions.content, reorderSeconds: 600)
+                                         content: contentOptions.content, reorderSeconds: ReorderBuffer.defaultWindowSeconds)
                 let e = try Evaluation.run(labels: dir + "/labels.jsonl", alerts: dir + "/alerts.jsonl", userDays: nil)
                 for (r, n) in e.benignFires { benignFires[r, default: 0] += n }
                 for (r, n) in e.scenarioFires { scenarioFires[r, default: 0] += n }

@@ -27,7 +27,7 @@ struct Demo: ParsableCommand {
         let t1 = Date()
         let alerts = dir + "/alerts.jsonl"
         let summary = try ReplayRunner.run(inputs: try expandInputs([dir + "/logs"]), context: dir + "/context", out: alerts,
-                                           content: contentOptions.content, reorderSeconds: 600)
+                                           content: contentOptions.content, reorderSeconds: ReorderBuffer.defaultWindowSeconds)
         print("2. replay (\(secs(t1)) s):")
         print(summary.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
         let e = try Evaluation.run(labels: dir + "/labels.jsonl", alerts: alerts, userDays: nil)

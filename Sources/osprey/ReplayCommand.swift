@@ -32,7 +32,7 @@ struct Replay: ParsableCommand {
     @Argument(help: "Input files or directories (plain or .gz); '-' or none reads stdin.") var files: [String] = []
     @Option(help: "The organization's context directory (users.csv, domains, lists, geo).") var context: String?
     @Option(help: "Where to write the JSON lines ('-' for stdout).") var out: String
-    @Option(help: "Reorder window for out-of-order input, in seconds.") var reorderSeconds: Int = 600
+    @Option(help: "Reorder window for out-of-order input, in seconds.") var reorderSeconds: Int = ReorderBuffer.defaultWindowSeconds
     @Option(help: "Sessions at or above this score are notable; a {\"kind\":\"notable\"} line is written when an open session crosses it.")
     var notableThreshold: Int = 90
     @Option(help: "State directory (SQLite): resume from it and save checkpoints to it.") var state: String?
