@@ -10,8 +10,9 @@ public struct AnalyticsOptions: Sendable {
     /// No model-based rule fires until the organization has this much data.
     public var warmupDays: Double = 14
     /// A rule scores at most this many triggers in one session (0: no cap); later ones are emitted worth 0
-    /// (docs/analytics.md, "Session cap"). Content `session_cap` and tuning.conf override it.
-    public var ruleSessionCap = 3
+    /// (docs/analytics.md, "Session cap"). Off by default: a burst of one anomaly is itself an attack signal
+    /// (a mass mail to many new domains); content `session_cap` and tuning.conf set it.
+    public var ruleSessionCap = 0
     public init() {}
 }
 

@@ -134,10 +134,11 @@ final class TravelAndSessionCapTests: XCTestCase {
     }
 
     func testPerRecipientRuleScoresAtMostTheCapPerSession() throws {
-        let (t, score) = try capSession(tuning: nil)
+        XCTAssertEqual(try capSession(tuning: nil).score, 60, "no cap by default")
+        let (t, score) = try capSession(tuning: "[scoring session]\nrule_cap = 3\n")
         XCTAssertEqual(t.count, 6, "every trigger is still shown")
         XCTAssertEqual(t.map(\.score), [10, 10, 10, 0, 0, 0])
-        XCTAssertEqual(score, 30, "three scored fires of one rule (default cap)")
+        XCTAssertEqual(score, 30, "three scored fires of one rule")
         let capped = try XCTUnwrap(t[3].evidence["session_cap"], t[3].evidence.serialized())
         XCTAssertEqual(capped["cap"], .int(3)); XCTAssertEqual(capped["withheld"], .int(10))
         XCTAssertNil(t[2].evidence["session_cap"])

@@ -14,8 +14,8 @@ final class LiveNotableServeTests: XCTestCase {
 
     func testOpenSessionCrossingTheThresholdIsNotableOnceAndListed() throws {
         let dir = try makeTempDir("live-notable")
-        // No reorder window: each record is scored when it arrives; no context (content only).
-        let server = try ServerProcess(dir: dir, extraServe: "reorder_seconds = 0\nnotable_threshold = 90", context: nil)
+        // A one-second reorder window (flush releases it); no context (content only).
+        let server = try ServerProcess(dir: dir, extraServe: "reorder_seconds = 1\nnotable_threshold = 90", context: nil)
         defer { server.stop() }
         let user = "nina.park@corp-example.com"
         func post(_ lines: [String]) {
