@@ -20,6 +20,9 @@ public final class AnalyticsContent {
     let slotCount: Int
     /// `user_action()` when the content defines it: whether an event is the user's own action.
     let userAction: Eval?
+    /// `[geo countries]` (country positions) and `travel_fix()`: which events place a person (travel speed).
+    public let geo: GeoTable?
+    let travelFix: Eval?
 
     public func model(_ id: String) -> ModelDefinition? { modelIndex[id].map { models[$0] } }
     public func rule(_ id: String) -> RuleDefinition? { rules.first { $0.id == id } }
@@ -50,7 +53,7 @@ public final class AnalyticsContent {
     static let ruleKeys: Set<String> = [
         "name", "description", "activity_types", "mitre", "use_cases", "kind", "model", "condition", "score",
         "reason", "dedup", "family", "warmup", "require_converged", "threshold", "percentile", "factor",
-        "evidence", "rationale",
+        "evidence", "rationale", "session_cap",
     ]
     static let evidenceKeys: Set<String> = [
         "model", "scope", "key", "value", "count", "observations", "distinct", "confidence", "converged", "top",
@@ -89,10 +92,13 @@ public final class AnalyticsContent {
                 }
             case "technique", "attack":
                 try env.attack.add(s)
+            case "geo":
+                guard env.geo == nil else { throw s.error(at: s.line, "[geo countries] defined twice") }
+                env.geo = try GeoTable.parse(s)
             case "model", "rule":
                 break
             default:
-                throw s.error(at: s.line, "unknown section kind '[\(s.kind) …]' (analytics content has model, rule, list, macro, fields, technique, attack)")
+                throw s.error(at: s.line, "unknown section kind '[\(s.kind) …]' (analytics content has model, rule, list, macro, fields, technique, attack, geo)")
             }
         }
 
@@ -137,6 +143,14 @@ public final class AnalyticsContent {
         } else {
             self.userAction = nil
         }
+        // Travel speed (docs/analytics.md, "Travel speed"): `travel_fix` decides which events place a person.
+        if let m = env.macros["travel_fix"], env.geo != nil {
+            var c = ExpressionCompiler(env: env, location: m.location, typeMask: ActivityType.mask(ActivityType.allCases))
+            self.travelFix = try c.compile("travel_fix()")
+        } else {
+            self.travelFix = nil
+        }
+        self.geo = env.geo
         let types = ActivityType.allCases
         self.models = models
         self.rules = rules
@@ -295,6 +309,7 @@ public final class AnalyticsContent {
             }
         }
         var usesModels = false
+        var usesTravel = false
         var condition: Eval? = nil
         var conditionText: String? = nil
         if let ce = try s.optional("condition") {
@@ -302,6 +317,7 @@ public final class AnalyticsContent {
             condition = try c.compile(ce.value)
             conditionText = ce.value
             usesModels = usesModels || c.usesModels
+            usesTravel = c.usesTravel
         } else if !kind.usesModel {
             throw s.error(at: s.line, "a \(kind.rawValue) rule needs a 'condition'")
         }
@@ -326,8 +342,14 @@ public final class AnalyticsContent {
             }
             return names
         } ?? []
+        let sessionCap = try s.optional("session_cap").map { e -> Int in
+            guard let v = Int(e.value), (0...1000).contains(v) else {
+                throw s.error(at: e.line, column: e.valueColumn, "session_cap must be an integer 0…1000 (0: no cap), got '\(e.value)'")
+            }
+            return v
+        }
         let defaultFamily = kind == .first || kind == .abnormal || kind == .rare ? (modelEntry?.value ?? s.name) : s.name
-        return RuleDefinition(
+        let rule = RuleDefinition(
             id: s.name, name: try s.required("name").value, description: try s.optional("description")?.value ?? "",
             activityTypes: types, mitre: try env.attack.resolve(try parseMitre(s), in: s), useCases: splitList(try s.required("use_cases").value),
             kind: kind, model: modelEntry?.value, modelIndex: modelIdx, conditionText: conditionText,
@@ -339,6 +361,9 @@ public final class AnalyticsContent {
             percentile: try number(s, "percentile", default: 0.99, range: 0.5...1),
             factor: try number(s, "factor", default: 3, range: 1...1000),
             evidenceFields: evidenceFields, source: SourceLocation(file: s.file, line: s.line, column: 1), order: order)
+        rule.usesTravel = usesTravel
+        rule.sessionCap = sessionCap
+        return rule
     }
 
     /// `First activity from {value} for {key}` — `{name}` is an evidence key or an expression.

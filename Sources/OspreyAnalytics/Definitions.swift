@@ -119,6 +119,10 @@ public final class RuleDefinition {
     let reason: [TemplatePart]
     let evidenceFieldIDs: [Field]
     var familyIndex: Int = 0
+    /// The condition reads the travel leg: the trigger's evidence carries it.
+    public internal(set) var usesTravel = false
+    /// Scored triggers of this rule per session (content `session_cap`; nil: the engine's default, 0: none).
+    public internal(set) var sessionCap: Int? = nil
 
     init(id: String, name: String, description: String, activityTypes: [ActivityType], mitre: [MitreTechnique],
          useCases: [String], kind: RuleKind, model: String?, modelIndex: Int?, conditionText: String?,

@@ -9,6 +9,10 @@ public struct AnalyticsOptions: Sendable {
     public var notableScore = 90
     /// No model-based rule fires until the organization has this much data.
     public var warmupDays: Double = 14
+    /// A rule scores at most this many triggers in one session (0: no cap); later ones are emitted worth 0
+    /// (docs/analytics.md, "Session cap"). Off by default: a burst of one anomaly is itself an attack signal
+    /// (a mass mail to many new domains); content `session_cap` and tuning.conf set it.
+    public var ruleSessionCap = 0
     public init() {}
 }
 
@@ -25,6 +29,8 @@ public struct AnalyticsStats: Sendable {
     public var suppressedByTuning = 0
     /// Triggers whose value a tuning allowlist names (emitted with score 0).
     public var allowlisted = 0
+    /// Triggers emitted worth 0 because their rule already scored its session cap.
+    public var cappedBySession = 0
     public var sessionsClosed = 0
     public var sessionsEmitted = 0
     public var notableSessions = 0
@@ -112,6 +118,8 @@ public final class AnalyticsEngine {
             }
             for item in st.items(m, ctx) { st.train(m, item, session: session) }
         }
+        // Travel speed: the content's travel_fix decides whether this event places the person.
+        if let fix = content.travelFix { ctx.recordTravelFix(fix) }
         // Last activity follows the person's own actions only (logins, sends, app activity, clicks):
         // mail merely received for an account does not keep it alive (docs/analytics.md, "Activity").
         if let ua = content.userAction {
@@ -310,6 +318,22 @@ public final class AnalyticsEngine {
             let key = UInt64(rule.familyIndex) << 32 | UInt64(st.interner.intern(c.dedup))
             guard session.dedup.insert(key) else { st.stats.suppressedByDedup += 1; continue }
             if tuned != nil, score == 0 { st.stats.allowlisted += 1 }
+            // Session cap (docs/analytics.md): a rule that fires once per recipient, domain or file cannot stack
+            // its score without bound in one session; its later triggers still show, worth 0.
+            var capped: JSONValue? = nil
+            if score > 0 {
+                let cap = tuning.sessionCap(rule: rule.id) ?? rule.sessionCap ?? tuning.ruleSessionCap ?? st.options.ruleSessionCap
+                if cap > 0 {
+                    let n = session.scoredFires[c.rule] ?? 0
+                    if n >= cap {
+                        capped = .object([("action", .string("session_cap")), ("cap", .int(Int64(cap))), ("withheld", .int(Int64(score)))])
+                        score = 0
+                        st.stats.cappedBySession += 1
+                    } else {
+                        session.scoredFires[c.rule] = n + 1
+                    }
+                }
+            }
             let (sum, overflow) = session.score.addingReportingOverflow(score)
             session.score = overflow ? Int.max : sum
             if score > 0, !session.rules.contains(c.rule) { session.rules.append(c.rule) }
@@ -319,6 +343,7 @@ public final class AnalyticsEngine {
             let also = alsoFired[i].sorted()
             if !also.isEmpty { evidence.append(("also_matched", .array(also.map(JSONValue.string)))) }
             if let tuned { evidence.append(("tuning", tuned)) }
+            if let capped { evidence.append(("session_cap", capped)) }
             let ev = JSONValue.object(evidence)
             out.append(.rule(RuleTrigger(rule: rule.id, name: rule.name, score: score, user: session.user,
                                          session: session.id, timeMillis: ctx.event.timeMillis, mitre: rule.mitre,
@@ -417,6 +442,7 @@ public final class AnalyticsEngine {
         for (name, f) in zip(rule.evidenceFields, rule.evidenceFieldIDs) {
             if let v = ctx.event[f] { ev.append((name, AnalyticsEngine.json(v))) }
         }
+        if rule.usesTravel, let leg = ctx.travelLeg() { ev.append(("travel", leg.evidence)) }
         if rule.dedupText != nil || !rule.kind.usesModel { ev.append(("dedup", .string(c.dedup))) }
         return ev
     }

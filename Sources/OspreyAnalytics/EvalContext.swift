@@ -27,6 +27,10 @@ public final class EvalContext {
     @exclusivity(unchecked) var slotMatches: [[EvidenceMatch]]
     /// user agent → OS/browser family (bounded cache).
     @exclusivity(unchecked) var uaFamilies: [String: String] = [:]
+    /// Each person's last geolocated activity (Travel.swift) and this event's leg (memo).
+    let travel = TravelMemory()
+    @exclusivity(unchecked) var legGeneration: UInt32 = 0
+    @exclusivity(unchecked) var legValue: TravelLeg? = nil
 
     init(state: AnalyticsState, slots: Int) {
         self.state = state
@@ -44,6 +48,7 @@ public final class EvalContext {
         if generation == 0 {
             generation = 1
             for i in slotGen.indices { slotGen[i] = 0 }
+            legGeneration = 0
         }
     }
 }

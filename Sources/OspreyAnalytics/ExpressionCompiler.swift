@@ -35,6 +35,8 @@ final class CompileEnvironment {
     var modelKinds: [String: ModelKind] = [:]
     var macros: [String: (node: ExprNode, text: String, location: SourceLocation)] = [:]
     var contentLists: [String: MatchList] = [:]
+    /// `[geo countries]`: country positions for travel speed.
+    var geo: GeoTable? = nil
     var attack = AttackTable()
     /// Names of lists a context provider is expected to supply (documented in content-format.md).
     static let providerLists: Set<String> = [
@@ -94,6 +96,8 @@ struct ExpressionCompiler {
     /// Set when the expression reads a model (converged, observations, model_count…).
     var usesModels = false
     var usesAggregates = false
+    /// The expression reads the travel leg (travel_kmh() …): its rule's evidence shows the leg.
+    var usesTravel = false
     var macroStack: [String] = []
 
     init(env: CompileEnvironment, location: SourceLocation, typeMask: UInt8) {
@@ -613,6 +617,23 @@ struct ExpressionCompiler {
                 guard let s = ctx.session, let prev = s.previousActivity else { return .missing }
                 return .num(Double(s.start - prev) / 86_400_000)
             }
+        case "travel_kmh", "travel_km", "travel_minutes", "travel_from":
+            // The move from the person's previous geolocated activity (docs/analytics.md, "Travel speed").
+            try arity(name, args, pos, 0...0)
+            guard env.geo != nil, env.macros["travel_fix"] != nil else {
+                throw error(pos, "\(name)() needs a [geo countries] table and a travel_fix macro (which events place a person)")
+            }
+            usesTravel = true
+            let which = name
+            return { ctx in
+                guard let leg = ctx.travelLeg() else { return .missing }
+                switch which {
+                case "travel_kmh": return .num(leg.kmh)
+                case "travel_km": return .num(leg.km)
+                case "travel_minutes": return .num(leg.minutes)
+                default: return .str(leg.fromCountry)
+                }
+            }
         case "session_events":
             try arity(name, args, pos, 0...0)
             return { ctx in .num(Double(ctx.session?.events ?? 0)) }
@@ -628,6 +649,7 @@ struct ExpressionCompiler {
                 let e = try inner.compile(macro.node)
                 usesModels = usesModels || inner.usesModels
                 usesAggregates = usesAggregates || inner.usesAggregates
+                usesTravel = usesTravel || inner.usesTravel
                 // Pure per event unless it reads session aggregates (whose slots depend on the owner).
                 return inner.usesAggregates ? e : memoized(env.slot(macro: name), e)
             }

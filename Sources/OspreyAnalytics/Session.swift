@@ -42,6 +42,8 @@ final class Session {
     /// model | scope id | value id (see AnalyticsState.train)
     @exclusivity(unchecked) var trained = U64Set()
     @exclusivity(unchecked) var aggs: [AggValue?] = []
+    /// Scored triggers per rule index (the session cap; not part of the durable state).
+    @exclusivity(unchecked) var scoredFires: [Int: Int] = [:]
 
     init(userId: UInt32, user: String, start: Int64, previousActivity: Int64?) {
         self.userId = userId; self.user = user; self.start = start; self.last = start

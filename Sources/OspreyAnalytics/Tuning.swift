@@ -9,6 +9,8 @@ public struct Tuning: Sendable {
     public struct RuleOverride: Sendable {
         public var score: Int?
         public var disabled: Bool
+        /// Scored triggers of the rule per session (0: no cap).
+        public var sessionCap: Int? = nil
         public var comment: String
         public var line: Int
     }
@@ -37,9 +39,14 @@ public struct Tuning: Sendable {
     public private(set) var allows: [Allow] = []
     public private(set) var watches: [Watch] = []
     public var file: String = ""
+    /// `[scoring session] rule_cap`: scored triggers of any rule per session (docs/analytics.md, "Session cap").
+    public private(set) var ruleSessionCap: Int? = nil
 
     public init() {}
-    public var isEmpty: Bool { rules.isEmpty && allows.isEmpty && watches.isEmpty }
+    public var isEmpty: Bool { rules.isEmpty && allows.isEmpty && watches.isEmpty && ruleSessionCap == nil }
+
+    /// The organization's session cap for one rule, if it sets one.
+    public func sessionCap(rule id: String) -> Int? { rules[id]?.sessionCap }
 
     /// Fields whose allowlist values are IP addresses or CIDRs, and those compared as domains (a value
     /// allows the domain and its subdomains); every other field is compared exactly, ignoring ASCII case.
@@ -55,7 +62,7 @@ public struct Tuning: Sendable {
         for s in try ContentFile.parse(text, file: file) {
             switch s.kind {
             case "rule":
-                try s.checkKeys(allowed: ["score", "disabled", "comment"])
+                try s.checkKeys(allowed: ["score", "disabled", "session_cap", "comment"])
                 guard ruleIds.contains(s.name) else {
                     throw s.error(at: s.line, "unknown rule '\(s.name)'\(suggestion(s.name, ruleIds))")
                 }
@@ -71,7 +78,13 @@ public struct Tuning: Sendable {
                     guard let b = parseBool(e.value) else { throw s.error(at: e.line, column: e.valueColumn, "disabled must be true or false") }
                     o.disabled = b
                 }
-                guard o.score != nil || o.disabled else { throw s.error(at: s.line, "[rule \(s.name)] sets neither score nor disabled") }
+                if let e = try s.optional("session_cap") {
+                    guard let v = Int(e.value), (0...1000).contains(v) else {
+                        throw s.error(at: e.line, column: e.valueColumn, "session_cap must be an integer from 0 (no cap) to 1000, got '\(e.value)'")
+                    }
+                    o.sessionCap = v
+                }
+                guard o.score != nil || o.disabled || o.sessionCap != nil else { throw s.error(at: s.line, "[rule \(s.name)] sets none of score, disabled, session_cap") }
                 t.rules[s.name] = o
             case "allow":
                 try s.checkKeys(allowed: ["rules", "field", "values", "expires", "comment"])
@@ -110,6 +123,15 @@ public struct Tuning: Sendable {
                 t.allows.append(Allow(name: s.name, rules: rules, field: Field.named(fieldName), fieldName: fieldName,
                                       values: MatchList(name: "allow " + s.name, mode: mode, entries: values),
                                       expiresMillis: expires, comment: comment, line: s.line))
+            case "scoring":
+                guard s.name == "session" else { throw s.error(at: s.line, "unknown scoring section '[scoring \(s.name)]' (scoring session)") }
+                try s.checkKeys(allowed: ["rule_cap", "comment"])
+                guard t.ruleSessionCap == nil else { throw s.error(at: s.line, "[scoring session] defined twice") }
+                let e = try s.required("rule_cap")
+                guard let v = Int(e.value), (0...1000).contains(v) else {
+                    throw s.error(at: e.line, column: e.valueColumn, "rule_cap must be an integer from 0 (no cap) to 1000, got '\(e.value)'")
+                }
+                t.ruleSessionCap = v
             case "watch":
                 try s.checkKeys(allowed: ["users", "peer_groups", "comment"])
                 guard names.insert("watch " + s.name).inserted else { throw s.error(at: s.line, "watchlist '\(s.name)' defined twice") }
@@ -118,7 +140,7 @@ public struct Tuning: Sendable {
                 guard !users.isEmpty || !groups.isEmpty else { throw s.error(at: s.line, "[watch \(s.name)] names no users and no peer_groups") }
                 t.watches.append(Watch(name: s.name, users: users, peerGroups: groups, comment: try s.optional("comment")?.value ?? ""))
             default:
-                throw s.error(at: s.line, "unknown section kind '[\(s.kind) …]' (tuning has rule, allow, watch)")
+                throw s.error(at: s.line, "unknown section kind '[\(s.kind) …]' (tuning has rule, allow, watch, scoring)")
             }
         }
         return t

@@ -47,7 +47,7 @@ let scenarioSpecs: [ScenarioSpec] = [
                  mitre: [Mitre.proxy, Mitre.validAccounts, Mitre.forwarding], needs: { !$0.isExecutive && !$0.isService },
                  also: ["Lateral Movement", "Data Leak"]),
     ScenarioSpec(id: "impossible-travel", description: "Logins from three countries within two hours in one session",
-                 useCase: "Abnormal Authentication & Access", expected: ["UA-UC-Two", "UA-UC-Three", "UA-OC-F"],
+                 useCase: "Abnormal Authentication & Access", expected: ["UA-UC-Two", "UA-UC-Three", "UA-OC-F", "OSP-UA-Impossible-Travel"],
                  mitre: [Mitre.validAccounts, Mitre.remote], needs: { !$0.isService }),
     ScenarioSpec(id: "failed-logins-new-country", description: "A burst of failed logins from a country the organization never saw, then a successful one and archive searches for payment mail",
                  useCase: "Abnormal Authentication & Access", expected: ["FA-OC-F", "APP-F-FL", "UA-OC-F"],
