@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "OspreyCore", dependencies: ["CByteShims"]),
         .target(name: "OspreyContent", path: "Content",
                 exclude: ["README.md"],
-                resources: [.copy("parsers"), .copy("mappings"), .copy("lists"), .copy("models"), .copy("rules"), .copy("attack")]),
+                resources: [.copy("parsers"), .copy("mappings"), .copy("lists"), .copy("models"), .copy("rules"), .copy("attack"), .copy("fields")]),
         .target(name: "OspreyParsing", dependencies: ["OspreyCore", "CPCRE2"]),
         .target(name: "OspreyAnalytics", dependencies: ["OspreyCore", "OspreyParsing"]),
         .target(name: "OspreyIO", dependencies: ["OspreyCore", "CZlib"]),
@@ -96,6 +96,7 @@ let package = Package(
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyPipelineTests", dependencies: [
             "OspreyCore", "OspreyPipeline", "OspreyGenerator", "OspreyIO", "OspreyAnalytics",
+            "OspreyParsing", "OspreyAssembly", "OspreyEnrichment",
         ], exclude: ["Fixtures"]),
         .testTarget(name: "OspreyServeTests", dependencies: [
             "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator", "OspreyAnalytics", "OspreyTestSupport",

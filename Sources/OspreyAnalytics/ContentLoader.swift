@@ -7,8 +7,12 @@ public final class AnalyticsContent {
     public let lists: [String: MatchList]
     /// The ATT&CK technique table the rules' techniques were resolved against (empty without Content/attack).
     public let attack: AttackTable
-    /// Every field name rules may read (the event fields of all stages plus `[fields]` sections).
+    /// Every field name rules may read: the field catalog's plus those of `[fields]` sections.
     public let knownFields: Set<String>
+    /// The field catalog the rules were compiled against.
+    public let fields: FieldCatalog
+    /// Names `[fields]` sections declare beyond the catalog (fields no shipped stage writes).
+    public let declaredFields: Set<String>
     let aggregates: [AggregateSpec]
     let families: [String]
     /// Indexed by activity type position in `ActivityType.allCases`.
@@ -27,9 +31,11 @@ public final class AnalyticsContent {
     public func model(_ id: String) -> ModelDefinition? { modelIndex[id].map { models[$0] } }
     public func rule(_ id: String) -> RuleDefinition? { rules.first { $0.id == id } }
 
-    /// Loads `<root>/attack/*.conf` (the ATT&CK technique table), `<root>/models/*.models` and
-    /// `<root>/rules/*.rules` (any of the section kinds may appear in any of them; files load in name order).
+    /// Loads `<root>/fields/fields.conf` (the field catalog), `<root>/attack/*.conf` (the ATT&CK technique
+    /// table), `<root>/models/*.models` and `<root>/rules/*.rules` (any of the section kinds may appear in any
+    /// of them; files load in name order).
     public static func load(directory root: String) throws -> AnalyticsContent {
+        let fields = try FieldCatalog.load(contentDirectory: root)
         var sections: [ContentSection] = []
         for (sub, suffix) in [("attack", ".conf"), ("models", ".models"), ("rules", ".rules")] {
             for path in try ContentDirectory.files(in: root + "/" + sub, suffix: suffix) {
@@ -37,13 +43,13 @@ public final class AnalyticsContent {
                 sections += try ContentFile.parse(text, file: path)
             }
         }
-        return try AnalyticsContent(sections: sections)
+        return try AnalyticsContent(sections: sections, fields: fields)
     }
 
-    public static func load(texts: [(file: String, text: String)]) throws -> AnalyticsContent {
+    public static func load(texts: [(file: String, text: String)], fields: FieldCatalog) throws -> AnalyticsContent {
         var sections: [ContentSection] = []
         for (file, text) in texts { sections += try ContentFile.parse(text, file: file) }
-        return try AnalyticsContent(sections: sections)
+        return try AnalyticsContent(sections: sections, fields: fields)
     }
 
     static let modelKeys: Set<String> = [
@@ -61,15 +67,22 @@ public final class AnalyticsContent {
         "pattern", "matches", "aggregate",
     ]
 
-    public init(sections: [ContentSection]) throws {
-        let env = CompileEnvironment()
+    public init(sections: [ContentSection], fields: FieldCatalog) throws {
+        let env = CompileEnvironment(catalog: fields)
+        var declared = Set<String>()
 
         // 1. Fields, lists and macros, so expressions can refer to them.
         for s in sections {
             switch s.kind {
             case "fields":
                 try s.checkKeys(allowed: ["names", "description"])
-                for e in s.all("names") { for n in splitList(e.value) { env.knownFields.insert(n) } }
+                for e in s.all("names") {
+                    for n in splitList(e.value) {
+                        guard FieldCatalog.isFieldName(n) else { throw s.error(at: e.line, "'\(n)' is not a field name") }
+                        env.knownFields.insert(n)
+                        if !fields.contains(n) { declared.insert(n) }
+                    }
+                }
             case "list":
                 try s.checkKeys(allowed: ["match", "entries", "description", "rationale"])
                 guard env.contentLists[s.name] == nil else { throw s.error(at: s.line, "list '\(s.name)' defined twice") }
@@ -157,6 +170,8 @@ public final class AnalyticsContent {
         self.lists = env.contentLists
         self.attack = env.attack
         self.knownFields = env.knownFields
+        self.fields = fields
+        self.declaredFields = declared
         self.aggregates = env.aggregates
         self.families = families
         self.modelIndex = env.modelIndex

@@ -15,6 +15,13 @@ public protocol AnalyticsContextProvider: AnyObject {
     /// An attribute of an entity at a time, e.g. ("executive", "ceo@corp.com") → "true",
     /// ("personal_email", "alice@corp.com") → "alice.smith@gmail.com", ("department", user) → "Finance".
     func attribute(_ name: String, of entity: String, at timeMillis: Int64) -> String?
+    /// The country-code TLDs the organization treats as generic (context.conf `generic_cctlds`), so that
+    /// the rules' `tld_country()` agrees with enrichment's dest_country.
+    var genericCcTLDs: Set<String> { get }
+}
+
+extension AnalyticsContextProvider {
+    public var genericCcTLDs: Set<String> { Countries.defaultGenericCcTLDs }
 }
 
 /// A provider with nothing in it: rules fall back to event fields and content lists.
@@ -115,30 +122,6 @@ public final class StaticContextProvider: AnalyticsContextProvider {
     public func match(list name: String, value: String) -> String? { lists[name]?.match(value) }
     public func attribute(_ name: String, of entity: String, at timeMillis: Int64) -> String? {
         attributes[name]?[entity.asciiLowercased]
-    }
-}
-
-enum IPv4 {
-    static func parse(_ s: String) -> UInt32? {
-        var result: UInt32 = 0
-        var part: UInt32 = 0
-        var digits = 0
-        var dots = 0
-        for b in s.utf8 {
-            if b >= 0x30 && b <= 0x39 {
-                part = part * 10 + UInt32(b - 0x30)
-                digits += 1
-                if digits > 3 || part > 255 { return nil }
-            } else if b == 0x2E {
-                guard digits > 0, dots < 3 else { return nil }
-                result = result << 8 | part
-                part = 0; digits = 0; dots += 1
-            } else {
-                return nil
-            }
-        }
-        guard digits > 0, dots == 3 else { return nil }
-        return result << 8 | part
     }
 }
 

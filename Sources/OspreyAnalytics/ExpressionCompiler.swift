@@ -38,12 +38,12 @@ final class CompileEnvironment {
     /// `[geo countries]`: country positions for travel speed.
     var geo: GeoTable? = nil
     var attack = AttackTable()
-    /// Names of lists a context provider is expected to supply (documented in content-format.md).
-    static let providerLists: Set<String> = [
-        "tor", "blacklist", "ransomware", "company_domains", "webmail_domains", "disposable_domains",
-        "competitor_domains", "suspicious_countries", "executives", "service_accounts", "privileged_users",
-    ]
+    /// Names of lists a context provider is expected to supply (documented in content-format.md): the
+    /// lists the organization's context serves.
+    static var providerLists: Set<String> { ContextLists.nameSet }
+    /// The field catalog's names plus those of `[fields]` sections.
     var knownFields: Set<String>
+    let catalog: FieldCatalog
     var aggregates: [AggregateSpec] = []
     var aggregateSlots: [String: Int] = [:]
     var regexCache: [String: PCRE2Regex] = [:]
@@ -66,21 +66,10 @@ final class CompileEnvironment {
         return slotCount - 1
     }
 
-    init() {
-        knownFields = Set(FieldRegistry.normalizedNames).union(CompileEnvironment.enrichmentFields)
+    init(catalog: FieldCatalog) {
+        self.catalog = catalog
+        knownFields = Set(catalog.names)
     }
-
-    /// docs/fields.md, "From enrichment".
-    static let enrichmentFields: [String] = [
-        "src_country", "src_asn", "src_isp", "src_zone", "dest_country", "peer_group", "user_known",
-        "user_department", "user_title", "user_manager", "user_is_executive", "user_is_service",
-        "user_is_privileged", "user_is_deactivated", "dest_is_company", "dest_is_external", "dest_is_webmail",
-        "dest_is_disposable", "dest_is_competitor", "dest_is_personal", "sender_is_company", "sender_is_webmail",
-        "src_country_suspicious", "ti_tor", "ti_blacklist", "ti_ransomware", "ti_match", "kw_financial",
-        "kw_privacy", "kw_job", "kw_confidential_file", "kw_financial_match", "kw_privacy_match",
-        "kw_job_match", "kw_confidential_file_match", "file_is_source_code", "exploit_log4j", "exploit_match",
-        "exploit_field", "sender_domain",
-    ]
 
     func listKnown(_ name: String) -> Bool {
         contentLists[name] != nil || CompileEnvironment.providerLists.contains(name)
@@ -163,7 +152,7 @@ struct ExpressionCompiler {
             return { _ in .str("organization") }
         default:
             guard env.knownFields.contains(name) else {
-                throw error(pos, "unknown field '\(name)' (docs/fields.md lists the field names; declare others with [fields NAME] names = …)")
+                throw error(pos, "unknown field '\(name)' (\(env.catalog.file) lists the field names; declare others with [fields NAME] names = …)")
             }
             let f = Field.named(name)
             return { ctx in
@@ -385,10 +374,26 @@ struct ExpressionCompiler {
             return mapText(try compile(args[0])) { TextHelpers.tld($0) }
         case "tld_country":
             try arity(name, args, pos, 1...1)
-            return mapText(try compile(args[0]), TextHelpers.tldCountry)
+            // Countries.country(ofDomain:) with the organization's generic ccTLDs: the rule of dest_country.
+            let x = try compile(args[0])
+            return { ctx in
+                let generic = ctx.state.provider.genericCcTLDs
+                func country(_ s: String) -> String? {
+                    TextHelpers.domain(s).flatMap { Countries.country(ofDomain: $0, generic: generic) }
+                }
+                switch x(ctx) {
+                case .missing: return .missing
+                case .list(let l):
+                    let out = l.compactMap(country)
+                    return out.isEmpty ? .missing : .list(out)
+                case let v:
+                    guard let t = v.text, let r = country(t) else { return .missing }
+                    return .str(r)
+                }
+            }
         case "ext":
             try arity(name, args, pos, 1...1)
-            return mapText(try compile(args[0]), TextHelpers.fileExtension)
+            return mapText(try compile(args[0]), FileNames.fileExtension)
         case "subject_key":
             try arity(name, args, pos, 1...1)
             return mapText(try compile(args[0])) { let k = TextHelpers.subjectKey($0); return k.isEmpty ? nil : k }

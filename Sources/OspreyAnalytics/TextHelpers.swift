@@ -2,15 +2,12 @@ import OspreyCore
 
 /// Domain and text helpers behind the expression functions. Byte-level where they run per event.
 public enum TextHelpers {
-    /// `Alice <alice@Corp.com>` → `corp.com`
+    /// The rules' `domain()`: of an address by `Addresses.domain(of:)` (`Alice <alice@Corp.com>` →
+    /// `corp.com`); a value without `@` that looks like a domain (a dot, no space) is taken as one.
     public static func domain(_ s: String) -> String? {
-        guard let at = s.lastIndex(of: "@") else {
-            // Already a domain?
-            return s.contains(".") && !s.contains(" ") ? s.asciiLowercased : nil
-        }
-        var d = s[s.index(after: at)...]
-        while let l = d.last, l == ">" || l == " " || l == "\"" || l == "'" { d = d.dropLast() }
-        return d.isEmpty ? nil : String(d).asciiLowercased
+        if let d = Addresses.domain(of: s) { return d }
+        guard !s.utf8.contains(0x40), s.utf8.contains(0x2E), !s.utf8.contains(0x20) else { return nil }
+        return Addresses.normalizedDomain(s)
     }
 
     public static func localPart(_ s: String) -> String? {
@@ -25,24 +22,6 @@ public enum TextHelpers {
         guard let dot = domain.lastIndex(of: ".") else { return nil }
         let t = domain[domain.index(after: dot)...]
         return t.isEmpty ? nil : String(t).asciiLowercased
-    }
-
-    /// The country a country-code TLD stands for (`de` → `DE`, `uk` → `GB`); nil for generic TLDs.
-    public static func tldCountry(_ domain: String) -> String? {
-        guard let t = tld(domain), t.utf8.count == 2, t.utf8.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return nil }
-        switch t {
-        case "uk": return "GB"
-        case "eu", "su", "ac", "io", "co", "tv", "me", "ai", "ly", "fm", "am", "gg": return nil // used generically
-        default: return t.uppercased()
-        }
-    }
-
-    /// `Report.Q3.XLSX` → `xlsx`; nil without an extension.
-    public static func fileExtension(_ name: String) -> String? {
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        let e = name[name.index(after: dot)...]
-        guard !e.isEmpty, e.utf8.count <= 10, !e.contains(" "), !e.contains("/") else { return nil }
-        return String(e).asciiLowercased
     }
 
     static let replyPrefixes: [[UInt8]] = ["re:", "fw:", "fwd:", "aw:", "wg:", "tr:", "sv:", "vs:", "rv:", "enc:"].map { Array($0.utf8) }

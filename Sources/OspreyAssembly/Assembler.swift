@@ -81,6 +81,13 @@ public enum AssemblyField {
     public static let bytesSent = Field.named("bytes_sent")
     /// Delivery lines seen for this recipient.
     public static let deliveryAttempts = Field.named("delivery_attempts")
+
+    /// Every field the assembly stage writes on the events it builds: its own, and the parse fields the merge
+    /// decides itself (checked against the field catalog when the pipeline starts). The other fields of an
+    /// assembled event are copied from its lines as the parsers wrote them.
+    public static let writes: [Field] = [parts, assembled, partial, mailOutcome, bytesSent, deliveryAttempts,
+        F.destEmailAddress, F.destDomain, F.emailRecipients, F.emailAttachments, F.emailAttachment, F.fileExt,
+        F.direction, F.senderDomain, F.user, F.emailDomain, F.outcome, F.recordType, F.joinKey]
 }
 
 /// What happened to one message for one recipient.
@@ -204,14 +211,14 @@ public struct Assembler: Sendable {
 
     /// `ycS8ZuP_MPunTsp6ErzBSA_1731499054` → `ycS8ZuP_MPunTsp6ErzBSA`: strips `_` and exactly 10 digits at the end.
     public static func normalizeJoinKey(_ key: String) -> String {
-        let cut: Int? = Addresses.bytes(key) { b in
+        let cut: Int? = MergeText.bytes(key) { b in
             let n = b.count
             guard n > 11, b[n - 11] == 0x5F else { return nil }
             for i in (n - 10)..<n where !(b[i] >= 0x30 && b[i] <= 0x39) { return nil }
             return n - 11
         }
         guard let cut else { return key }
-        return Addresses.bytes(key) { b in String(decoding: UnsafeBufferPointer(rebasing: b[0..<cut]), as: UTF8.self) }
+        return MergeText.bytes(key) { b in String(decoding: UnsafeBufferPointer(rebasing: b[0..<cut]), as: UTF8.self) }
     }
 
     // MARK: Internals

@@ -51,7 +51,7 @@ struct OpenMessage: Sendable {
 
     mutating func add(_ event: Event, seq: UInt64) {
         var type = ""
-        if let v = event[F.recordType] { type = Addresses.asciiLower(v.text) }
+        if let v = event[F.recordType] { type = MergeText.asciiLower(v.text) }
         var part = Part(event: event, seq: seq, rank: PartRank.of(type), failed: event.activityType.isFailure,
                         recordType: type, recipients: [])
         if part.rank == PartRank.journal {
@@ -85,13 +85,13 @@ struct OpenMessage: Sendable {
     private mutating func collectRecipients(_ v: Value, into list: inout [Int32], onlyKnown: Bool = false) {
         switch v {
         case .string(let s):
-            Addresses.split(s) { name in
+            MergeText.split(s) { name in
                 guard let i = index(ofRecipient: name, add: !onlyKnown) else { return }
                 if !list.contains(i) { list.append(i) }
             }
         case .list(let l):
             for element in l {
-                Addresses.split(element) { name in
+                MergeText.split(element) { name in
                     guard let i = index(ofRecipient: name, add: !onlyKnown) else { return }
                     if !list.contains(i) { list.append(i) }
                 }
@@ -102,7 +102,7 @@ struct OpenMessage: Sendable {
     }
 
     private mutating func index(ofRecipient name: String, add: Bool) -> Int32? {
-        let key = Addresses.asciiLower(name)
+        let key = MergeText.asciiLower(name)
         if recipientKeys.count < 16 {
             for (i, k) in recipientKeys.enumerated() where k == key { return Int32(i) }
         } else {
@@ -121,7 +121,7 @@ struct OpenMessage: Sendable {
 }
 
 /// Address and name helpers on UTF-8 bytes (String's Character APIs cost 10–100x more on this hot path).
-enum Addresses {
+enum MergeText {
     /// Runs `body` on the string's UTF-8 bytes (native strings are contiguous; others are copied once).
     @inline(__always) static func bytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
@@ -174,41 +174,6 @@ enum Addresses {
         if clean { body(text); return }
         for (lo, hi) in ranges {
             body(bytes(text) { b in String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self) })
-        }
-    }
-
-    /// The lowercased domain after the last `@` (a trailing `>` dropped).
-    static func domain(of address: String) -> String? {
-        bytes(address) { b in
-            var at = b.count - 1
-            while at >= 0, b[at] != 0x40 { at -= 1 }
-            guard at >= 0 else { return nil }
-            var hi = b.count
-            while hi > at + 1, b[hi - 1] == 0x3E { hi -= 1 }
-            guard hi > at + 1 else { return nil }
-            return String(unsafeUninitializedCapacity: hi - at - 1) { out in
-                for i in (at + 1)..<hi { let c = b[i]; out[i - at - 1] = c >= 0x41 && c <= 0x5A ? c + 32 : c }
-                return hi - at - 1
-            }
-        }
-    }
-
-    /// `report.PDF` → `pdf`: 1–10 ASCII letters or digits after the last dot.
-    static func fileExtension(_ name: String) -> String? {
-        bytes(name) { b in
-            var dot = b.count - 1
-            while dot >= 0, b[dot] != 0x2E { dot -= 1 }
-            guard dot > 0 else { return nil }
-            let n = b.count - dot - 1
-            guard n >= 1, n <= 10 else { return nil }
-            for i in (dot + 1)..<b.count {
-                let c = b[i]
-                guard (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) else { return nil }
-            }
-            return String(unsafeUninitializedCapacity: n) { out in
-                for i in 0..<n { let c = b[dot + 1 + i]; out[i] = c >= 0x41 && c <= 0x5A ? c + 32 : c }
-                return n
-            }
         }
     }
 }
@@ -361,7 +326,7 @@ struct Merger: Sendable {
         else if heldProcess >= 0 { outcome = .held; deciding = heldProcess }
         else if otherFailure >= 0 {
             deciding = otherFailure
-            let action = parts[otherFailure].event.string(F.action).map(Addresses.asciiLower) ?? ""
+            let action = parts[otherFailure].event.string(F.action).map(MergeText.asciiLower) ?? ""
             outcome = action.contains("hold") || action.contains("held") || action == "hld" ? .held : .failed
         }
         else if accepted { outcome = .accepted }
@@ -420,10 +385,10 @@ struct Merger: Sendable {
             e[F.emailAttachments] = .list(attachments)
             if e[F.emailAttachment] == nil { e[F.emailAttachment] = .string(attachments[0]) }
         }
-        if e[F.fileExt] == nil, let name = e.string(F.emailAttachment), let ext = Addresses.fileExtension(name) {
+        if e[F.fileExt] == nil, let name = e.string(F.emailAttachment), let ext = FileNames.fileExtension(name) {
             e[F.fileExt] = .string(ext)
         }
-        var direction = e.string(F.direction).map(Addresses.asciiLower)
+        var direction = e.string(F.direction).map(MergeText.asciiLower)
         if let d = direction, d != "inbound", d != "outbound", d != "internal" { direction = nil }
         if let d = direction { e[F.direction] = .string(d) }
         let out: Bool
@@ -439,14 +404,14 @@ struct Merger: Sendable {
         let sender = e.string(F.sender)
         if e[F.senderDomain] == nil, let s = sender, let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
         var user: String?
-        if let u = out ? sender : recipient, Addresses.hasAt(u) { user = u }
+        if let u = out ? sender : recipient, MergeText.hasAt(u) { user = u }
         if user == nil {
             for i in contributors {
                 if let u = parts[i].event.string(F.user), !u.isEmpty { user = u; break }
             }
         }
         if let u = user {
-            let lower = Addresses.asciiLower(u)
+            let lower = MergeText.asciiLower(u)
             e[F.user] = .string(lower)
             if let d = Addresses.domain(of: lower) { e[F.emailDomain] = .string(d) }
         }

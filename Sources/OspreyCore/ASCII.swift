@@ -49,25 +49,4 @@ public enum ASCII {
         for c in s.utf8 where c >= 0x80 { return s.lowercased() }
         return String(decoding: s.utf8.map(lower), as: UTF8.self)
     }
-
-    /// The text after the last `@`, lowercased; nil when there is none or it is empty.
-    public static func domain(of address: String) -> String? {
-        let u = address.utf8
-        guard let at = u.lastIndex(of: 0x40) else { return nil }
-        var end = u.endIndex
-        if end > u.index(after: at), u[u.index(before: end)] == 0x3E { end = u.index(before: end) } // trailing '>'
-        let start = u.index(after: at)
-        guard start < end else { return nil }
-        return lowercased(String(decoding: u[start..<end], as: UTF8.self))
-    }
-
-    /// The extension of a file name (after the last '.'), lowercased, letters and digits only, ≤ 10 bytes.
-    public static func fileExtension(_ name: String) -> String? {
-        let u = name.utf8
-        guard let dot = u.lastIndex(of: 0x2E), dot != u.startIndex else { return nil }
-        let ext = u[u.index(after: dot)...]
-        guard !ext.isEmpty, ext.count <= 10 else { return nil }
-        for c in ext where !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)) { return nil }
-        return lowercased(String(decoding: ext, as: UTF8.self))
-    }
 }

@@ -392,7 +392,7 @@ struct Loader {
 
         for u in users.users {
             for p in u.personalEmails {
-                if let d = EnrichText.domain(of: p), company.match(d, psl: psl) != nil {
+                if let d = Addresses.domain(of: p), company.match(d, psl: psl) != nil {
                     errors.append(ContentError(file: (directory ?? "") + "/users.csv", line: u.line,
                                                reason: "personal_emails: '\(p)' is in a company domain"))
                 }

@@ -5,11 +5,7 @@ import OspreyCore
 /// hash strings: the per-event path should prefer the fields `Enricher` sets.
 extension Context {
     /// The lists `match(list:value:)` answers.
-    public static let listNames: Set<String> = [
-        "tor", "blacklist", "ransomware", "company_domains", "webmail_domains", "disposable_domains",
-        "competitor_domains", "suspicious_countries", "executives", "service_accounts", "privileged_users",
-        "deactivated_users", "users", "network_zones", "source_code_extensions",
-    ]
+    public static var listNames: Set<String> { ContextLists.nameSet }
 
     /// The entry of list `name` that `value` matches, or nil (also for an unknown list name):
     /// IP lists (tor, blacklist, ransomware, network_zones) take an address and return the entry (the zone
@@ -30,7 +26,7 @@ extension Context {
             default: return zones.lookup(ip)
             }
         case "company_domains", "webmail_domains", "disposable_domains", "competitor_domains":
-            let domain = value.contains("@") ? (EnrichText.domain(of: value) ?? "") : DomainSet.normalize(value)
+            let domain = value.contains("@") ? (Addresses.domain(of: value) ?? "") : DomainSet.normalize(value)
             guard !domain.isEmpty else { return nil }
             let company = companyDomains.match(domain, psl: psl)
             switch name {

@@ -52,6 +52,10 @@ public enum EF {
          exploitLog4j, exploitMatch, exploitField, exploitPattern, F.destDomain]
             + KeywordList.allCases.flatMap { [$0.field, $0.matchField] }
     }
+
+    /// Every field the enrichment stage writes (checked against the field catalog when the pipeline
+    /// starts): `all`, and dest_email_address (the target an audit event names in additional_info).
+    public static var writes: [Field] { all + [F.destEmailAddress] }
 }
 
 /// Counters of one enricher; add them up across workers with `+=`.
@@ -347,7 +351,7 @@ public final class Enricher {
         enrichDestination(&e, destDomain: destDomain, destAddress: destAddress, recipients: recipients, destIP: destIP, user: rec)
 
         // Sender domain classes.
-        if let d = (senderDomain ?? sender.flatMap { EnrichText.domain(of: $0) }), !d.isEmpty {
+        if let d = (senderDomain ?? sender.flatMap { Addresses.domain(of: $0) }), !d.isEmpty {
             let f = domFacts[domainSlot(d)]
             put(&e, EF.senderIsCompany, f.isCompany ? vTrue : vFalse)
             put(&e, EF.senderIsWebmail, f.isWebmail ? vTrue : vFalse)
@@ -393,7 +397,7 @@ public final class Enricher {
     }
 
     @inline(__always) private func isSourceCode(_ name: String, _ ctx: Context) -> Bool {
-        guard let x = EnrichText.fileExtension(name) else { return false }
+        guard let x = FileNames.fileExtension(name) else { return false }
         return ctx.sourceCodeExtensions.contains(x)
     }
 
@@ -402,7 +406,7 @@ public final class Enricher {
     private func enrichDestination(_ e: inout Event, destDomain rawDomain: String?, destAddress: String?, recipients: Value?,
                                    destIP: String?, user: UserRecord?) {
         var destDomain = rawDomain
-        if destDomain == nil, let a = destAddress, let d = EnrichText.domain(of: a) {
+        if destDomain == nil, let a = destAddress, let d = Addresses.domain(of: a) {
             destDomain = d
             put(&e, F.destDomain, .string(d))
         }
@@ -414,7 +418,7 @@ public final class Enricher {
             case .string(let s) where s.contains("@"): list = [s]
             default: break
             }
-            if let first = list?.first, let d = EnrichText.domain(of: first) { put(&e, F.destDomain, .string(d)) }
+            if let first = list?.first, let d = Addresses.domain(of: first) { put(&e, F.destDomain, .string(d)) }
         }
 
         var isCompany = true, isExternal = false, webmail = false, disposable = false, competitor = false
@@ -443,7 +447,7 @@ public final class Enricher {
             }
         }
         if let d = destDomain, !d.isEmpty { classify(domain: d, address: destAddress) }
-        else if let rs = list { for r in rs { if let d = EnrichText.domain(of: r) { classify(domain: d, address: r) } } }
+        else if let rs = list { for r in rs { if let d = Addresses.domain(of: r) { classify(domain: d, address: r) } } }
         guard any else { return }
 
         put(&e, EF.destIsCompany, isCompany ? vTrue : vFalse)
@@ -525,9 +529,7 @@ public final class Enricher {
             f.isWebmail = !f.isDisposable && ctx.webmailDomains.match(domain, psl: ctx.psl) != nil
             f.isCompetitor = ctx.competitorDomains.match(domain, psl: ctx.psl) != nil
         }
-        if let dot = domain.lastIndex(of: ".") {
-            f.tldCountry = Countries.country(ofTLD: domain[domain.index(after: dot)...], generic: ctx.config.genericCcTLDs)
-        }
+        f.tldCountry = Countries.country(ofDomain: domain, generic: ctx.config.genericCcTLDs)
         domKeys[h] = rawDomain; domFacts[h] = f
         return h
     }
@@ -535,22 +537,6 @@ public final class Enricher {
 
 /// Small text helpers for the per-event path.
 public enum EnrichText {
-    /// `Name <a@b.com>` / `a@b.com` → `b.com` (lowercased).
-    public static func domain(of address: String) -> String? {
-        let u = address.utf8
-        guard let at = u.lastIndex(of: 0x40) else { return nil }
-        var start = u.index(after: at), end = u.endIndex
-        while end > start {
-            let c = u[u.index(before: end)]
-            guard c == 0x3E || c == 0x20 || c == 0x2E else { break }
-            end = u.index(before: end)
-        }
-        while start < end, u[start] == 0x20 { start = u.index(after: start) }
-        guard start < end else { return nil }
-        let d = String(address[start..<end])
-        return d.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? d.lowercased() : d
-    }
-
     /// `Name <A@B.com>` → `a@b.com`. Returns the string itself (no allocation) when it is already bare.
     public static func bareAddress(_ a: String) -> String {
         if !a.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x3C || $0 == 0x3E || $0 == 0x20 }) { return a }
@@ -587,32 +573,6 @@ public enum EnrichText {
                 if addr != except { return addr }
             }
             i = b > i ? b : i + 1
-        }
-        return nil
-    }
-
-    /// `Report.PY` → `py`; nil without a dot or with an extension over 16 bytes.
-    public static func fileExtension(_ name: String) -> String? {
-        let u = name.utf8
-        var end = u.endIndex
-        while end > u.startIndex {
-            let c = u[u.index(before: end)]
-            guard c == 0x20 || c == 0x22 else { break }
-            end = u.index(before: end)
-        }
-        var i = end
-        var sawUpper = false
-        while i > u.startIndex {
-            let j = u.index(before: i)
-            let c = u[j]
-            if c == 0x2E {
-                guard i < end, u.distance(from: i, to: end) <= 16 else { return nil }
-                let x = String(name[i..<end])
-                return sawUpper ? x.lowercased() : x
-            }
-            if c == 0x2F || c == 0x5C { return nil }
-            if c >= 0x41 && c <= 0x5A { sawUpper = true }
-            i = j
         }
         return nil
     }

@@ -1,3 +1,5 @@
+import OspreyCore
+
 /// An IPv4 or IPv6 address as 128 bits. IPv4 addresses are kept as IPv4-mapped IPv6 (`::ffff:a.b.c.d`) with
 /// `isV4` set, so one representation serves both range tables and the cache.
 public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -53,28 +55,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         for i in start..<end {
             if b[i] == 0x3A { colons += 1; lastColon = i } else if b[i] == 0x2E { dots += 1 }
         }
-        if colons == 0 { return parseV4(b, start, end).map { IPAddress(v4: $0) } }
-        if colons == 1, dots == 3 { return parseV4(b, start, lastColon).map { IPAddress(v4: $0) } } // a.b.c.d:port
+        if colons == 0 { return IPv4.parse(b, start, end).map { IPAddress(v4: $0) } }
+        if colons == 1, dots == 3 { return IPv4.parse(b, start, lastColon).map { IPAddress(v4: $0) } } // a.b.c.d:port
         return parseV6(b, start, end)
-    }
-
-    static func parseV4(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> UInt32? {
-        var value: UInt32 = 0, octet: UInt32 = 0, digits = 0, parts = 0
-        var i = start
-        while i <= end {
-            if i == end || b[i] == 0x2E {
-                guard digits > 0, octet <= 255 else { return nil }
-                value = value << 8 | octet
-                parts += 1; octet = 0; digits = 0
-                if i == end { break }
-            } else {
-                let c = b[i]
-                guard c >= 0x30, c <= 0x39, digits < 3 else { return nil }
-                octet = octet * 10 + UInt32(c - 0x30); digits += 1
-            }
-            i += 1
-        }
-        return parts == 4 ? value : nil
     }
 
     static func parseV6(_ b: UnsafeRawBufferPointer, _ start: Int, _ rawEnd: Int) -> IPAddress? {
@@ -99,7 +82,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
                 j += 1
             }
             if isV4Tail {
-                guard j == end, let v4 = parseV4(b, i, j) else { return nil }
+                guard j == end, let v4 = IPv4.parse(b, i, j) else { return nil }
                 let hiW = UInt16(v4 >> 16), loW = UInt16(v4 & 0xFFFF)
                 guard put(hiW, sawDouble), put(loW, sawDouble) else { return nil }
                 i = j

@@ -43,11 +43,11 @@ public enum EventBuilder {
         if let u = e.string(F.user) {
             let lower = ASCII.lowercased(u)
             if lower != u { e[F.user] = .string(lower) }
-            if e[F.emailDomain] == nil, let d = domain(of: lower) { e[F.emailDomain] = .string(d) }
+            if e[F.emailDomain] == nil, let d = Addresses.domain(of: lower) { e[F.emailDomain] = .string(d) }
         }
-        if e[F.destDomain] == nil, let r = e.string(F.destEmailAddress), let d = domain(of: r) { e[F.destDomain] = .string(d) }
-        if e[F.senderDomain] == nil, let s = e.string(F.sender), let d = domain(of: s) { e[F.senderDomain] = .string(d) }
-        if e[F.fileExt] == nil, let name = e.string(F.emailAttachment) ?? e.string(F.fileName), let ext = fileExtension(name) {
+        if e[F.destDomain] == nil, let r = e.string(F.destEmailAddress), let d = Addresses.domain(of: r) { e[F.destDomain] = .string(d) }
+        if e[F.senderDomain] == nil, let s = e.string(F.sender), let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
+        if e[F.fileExt] == nil, let name = e.string(F.emailAttachment) ?? e.string(F.fileName), let ext = FileNames.fileExtension(name) {
             e[F.fileExt] = .string(ext)
         }
     }
@@ -64,9 +64,8 @@ public enum EventBuilder {
         return rule.failures.contains(where: { $0.test(e) })
     }
 
-    public static func domain(of address: String) -> String? { ASCII.domain(of: address) }
-
-    public static func fileExtension(_ name: String) -> String? { ASCII.fileExtension(name) }
+    /// The fields `finish` may write (checked against the field catalog when the parse engine loads).
+    public static let writes: [Field] = [F.direction, F.user, F.outcome, F.emailDomain, F.destDomain, F.senderDomain, F.fileExt]
 
     public static func stripAngle(_ s: String) -> String {
         let u = s.utf8

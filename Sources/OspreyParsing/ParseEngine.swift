@@ -79,11 +79,18 @@ public final class ParseEngine {
         conditionMemo = [UInt8](repeating: 0, count: texts.count)
     }
 
-    /// Loads parsers and the activity table from a content directory (with parsers/ and mappings/).
+    /// Loads parsers and the activity table from a content directory (with parsers/, mappings/ and the
+    /// field catalog fields/fields.conf, which every field a parser or the event builder writes must be in).
     public convenience init(contentDirectory dir: String) throws {
-        try self.init(parsers: try ParserLoader.load(directory: dir + "/parsers"),
+        let catalog = try FieldCatalog.load(contentDirectory: dir)
+        try self.init(parsers: try ParserLoader.load(directory: dir + "/parsers", catalog: catalog),
                       activityMap: try ActivityMap.load(file: dir + "/mappings/activity.conf"))
+        try catalog.check(writes: ParseEngine.writes.map(\.name), at: .parse, by: "the event builder")
     }
+
+    /// What the engine writes beside the parsers' own fields: the event builder's derived fields and
+    /// time_source.
+    public static var writes: [Field] { EventBuilder.writes + [timeSource] }
 
     public func parse(line text: String, _ emit: (ParseResult) -> Void) {
         var t = text

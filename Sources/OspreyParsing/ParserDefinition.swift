@@ -112,6 +112,15 @@ public final class ParserDefinition: @unchecked Sendable {
         self.description = description
         self.order = order
     }
+
+    /// Every field this parser may write: mapping targets, named captures, copy and `set` targets.
+    public var writes: [Field] {
+        var out: [Field] = mappings.map(\.field)
+        for x in extractions { out += x.fields.map(\.1) }
+        out += copies.map(\.to) + constants.map(\.0)
+        var seen = Set<Field>()
+        return out.filter { seen.insert($0).inserted }
+    }
 }
 
 /// The time forms a parser accepts; `auto` accepts all.
@@ -125,13 +134,15 @@ public enum ParserLoader {
                                            "absent", "time", "time_format", "time_missing", "require", "description", "order"]
     static let allowedPrefixes: Set<String> = ["map", "extract", "copy", "set"]
 
-    public static func load(directory: String) throws -> [ParserDefinition] {
+    /// `catalog`: the field catalog every written field must be in (an error at the line that writes it);
+    /// nil only for tools that read parser files on their own.
+    public static func load(directory: String, catalog: FieldCatalog?) throws -> [ParserDefinition] {
         let files = try ContentDirectory.files(in: directory, suffix: ".parser")
         var out: [ParserDefinition] = []
         var seen: [String: String] = [:]
         for path in files {
             let text = try ContentDirectory.read(path)
-            for p in try parse(text, file: path) {
+            for p in try parse(text, file: path, catalog: catalog) {
                 if let other = seen[p.name] {
                     throw ContentError(file: path, line: p.line, reason: "parser '\(p.name)' already defined in \(other)")
                 }
@@ -144,9 +155,14 @@ public enum ParserLoader {
         }.map(\.element)
     }
 
-    public static func parse(_ text: String, file: String) throws -> [ParserDefinition] {
+    public static func parse(_ text: String, file: String, catalog: FieldCatalog? = nil) throws -> [ParserDefinition] {
         var out: [ParserDefinition] = []
         for s in try ContentFile.parse(text, file: file) {
+            func written(_ name: String, _ e: ContentEntry) throws {
+                if let c = catalog, let p = c.problem(writing: name, at: .parse, by: "parser '\(s.name)'") {
+                    throw s.error(at: e.line, column: e.valueColumn, p)
+                }
+            }
             guard s.kind == "parser" else { throw s.error(at: s.line, "unknown section kind '\(s.kind)' in a parser file (expected [parser NAME])") }
             try s.checkKeys(allowed: allowedKeys, prefixes: allowedPrefixes)
             let formatEntry = try s.required("format")
@@ -185,6 +201,7 @@ public enum ParserLoader {
                     guard let tr = ValueTransform.parse(t) else { throw s.error(at: e.line, "map \(key): unknown transform '\(t)'") }
                     transforms.append(tr)
                 }
+                try written(fieldName, e)
                 mappings.append(FieldMapping(key: key, keyHash: FNV.hash(key), field: Field.named(fieldName), transforms: transforms))
             }
             var extractions: [Extraction] = []
@@ -197,13 +214,15 @@ public enum ParserLoader {
                 for g in regex.groups where !isFieldName(g.name) {
                     throw s.error(at: e.line, "extract \(source): capture name '\(g.name)' is not a field name")
                 }
+                for g in regex.groups { try written(g.name, e) }
                 extractions.append(Extraction(source: source == "line" ? nil : Field.named(source), regex: regex,
                                               fields: regex.groups.map { ($0.name, Field.named($0.name)) }))
             }
             var copies: [(Field, Field)] = []
             for (from, e) in s.prefixed("copy") {
-                for to in splitList(e.value) { copies.append((Field.named(from), Field.named(to))) }
+                for to in splitList(e.value) { try written(to, e); copies.append((Field.named(from), Field.named(to))) }
             }
+            for (name, e) in s.prefixed("set") { try written(name, e) }
             let constants = s.prefixed("set").map { (Field.named($0.arg), $0.entry.value) }
             let required = splitList(try s.optional("require")?.value ?? "").map(Field.named)
             var order = 500
@@ -228,7 +247,5 @@ public enum ParserLoader {
         return out
     }
 
-    static func isFieldName(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
-    }
+    static func isFieldName(_ s: String) -> Bool { FieldCatalog.isFieldName(s) }
 }

@@ -14,4 +14,5 @@ public final class EnrichmentContextProvider: AnalyticsContextProvider {
     public func attribute(_ name: String, of entity: String, at timeMillis: Int64) -> String? {
         store.current.attribute(name, of: entity, at: timeMillis)
     }
+    public var genericCcTLDs: Set<String> { store.current.config.genericCcTLDs }
 }

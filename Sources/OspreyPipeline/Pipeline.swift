@@ -81,6 +81,9 @@ public final class Pipeline {
         enricher = Enricher(store: contextStore)
         analytics = AnalyticsEngine(content: try AnalyticsContent.load(directory: options.contentDirectory),
                                         context: EnrichmentContextProvider(store: contextStore), options: options.analytics)
+        let fields = analytics.content.fields
+        try fields.check(writes: AssemblyField.writes.map(\.name), at: .assembly, by: "assembly")
+        try fields.check(writes: EF.writes.map(\.name), at: .enrichment, by: "enrichment")
         reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
         assembler = Assembler(config: options.assembly)
         analytics.tuning = try Pipeline.loadTuning(contextDirectory: options.contextDirectory, content: analytics.content)

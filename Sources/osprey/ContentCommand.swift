@@ -18,7 +18,7 @@ struct ContentCommand: ParsableCommand {
         func run() throws {
             let dir = contentOptions.content ?? OspreyContent.directory.path
             let parsers: [ParserDefinition]
-            do { parsers = try ParserLoader.load(directory: dir + "/parsers") } catch let e as ContentError {
+            do { parsers = try ParserLoader.load(directory: dir + "/parsers", catalog: try FieldCatalog.load(contentDirectory: dir)) } catch let e as ContentError {
                 throw CLIError("content error: \(e)")
             }
             if json {

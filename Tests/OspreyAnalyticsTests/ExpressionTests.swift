@@ -26,7 +26,7 @@ final class ExpressionTests: XCTestCase {
         score = 1
         reason = r
         """
-        let content = try AnalyticsContent.load(texts: [("test.rules", text)])
+        let content = try AnalyticsContent.load(texts: [("test.rules", text)], fields: try Support.fields())
         let engine = AnalyticsEngine(content: content, context: provider)
         var e = Event(parser: "t", activityType: type, timeMillis: 1_711_929_600_000)
         e[F.user] = .string("sam@corp.com")
@@ -127,7 +127,7 @@ final class ExpressionTests: XCTestCase {
     // MARK: errors point at file, line and column
 
     func loadError(_ text: String) -> ContentError? {
-        do { _ = try AnalyticsContent.load(texts: [("bad.rules", text)]); return nil } catch let e as ContentError { return e } catch { return nil }
+        do { _ = try AnalyticsContent.load(texts: [("bad.rules", text)], fields: try Support.fields()); return nil } catch let e as ContentError { return e } catch { return nil }
     }
 
     func rule(_ condition: String) -> String {
@@ -251,12 +251,12 @@ final class ExpressionTests: XCTestCase {
             reason = r
             """
         }
-        XCTAssertNoThrow(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1078 Valid Accounts"))]))
-        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1078 Valid Acounts"))])) { e in
+        XCTAssertNoThrow(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1078 Valid Accounts"))], fields: try Support.fields()))
+        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1078 Valid Acounts"))], fields: try Support.fields())) { e in
             XCTAssertTrue("\(e)".contains("r.rules:4"), "\(e)")
             XCTAssertTrue("\(e)".contains("not the ATT&CK name of T1078"), "\(e)")
         }
-        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1566 Phishing"))])) { e in
+        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("a.conf", table), ("r.rules", rule("T1566 Phishing"))], fields: try Support.fields())) { e in
             XCTAssertTrue("\(e)".contains("T1566 is not in the technique table"), "\(e)")
         }
     }

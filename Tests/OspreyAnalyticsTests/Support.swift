@@ -10,6 +10,8 @@ enum Support {
     }()
     static var contentDirectory: String { root + "/Content" }
 
+    static func fields() throws -> FieldCatalog { try FieldCatalog.load(contentDirectory: contentDirectory) }
+
     nonisolated(unsafe) static var cached: AnalyticsContent?
     static func content() throws -> AnalyticsContent {
         if let c = cached { return c }

@@ -41,6 +41,15 @@ public enum Countries {
         return iso3166Alpha2.contains(upper) ? upper : nil
     }
 
+    /// The country of a domain's top-level label (`mail.example.de` → DE, `example.co.uk.` → GB), by
+    /// `country(ofTLD:generic:)`: enrichment's dest_country fallback and the rules' `tld_country()`.
+    public static func country(ofDomain domain: String, generic: Set<String>) -> String? {
+        var d = Substring(domain)
+        while d.last == "." { d = d.dropLast() }
+        guard let dot = d.lastIndex(of: ".") else { return nil }
+        return country(ofTLD: d[d.index(after: dot)...], generic: generic)
+    }
+
     /// Default vanity ccTLDs treated as generic (overridable in context.conf `generic_cctlds`).
     public static let defaultGenericCcTLDs: Set<String> = ["io", "co", "me", "tv", "ai", "ly", "fm", "ws", "cc", "gg", "to", "sh"]
 }

@@ -1,0 +1,34 @@
+/// Email addresses and domains: the one definition every stage uses (parse derives email_domain,
+/// dest_domain and sender_domain with it, assembly the per-recipient dest_domain, enrichment the domain it
+/// classifies, and the rules' `domain()`), so a derived domain never depends on which stage computed it.
+public enum Addresses {
+    @inline(__always) static func isTrailingJunk(_ c: UInt8) -> Bool {
+        c == 0x3E || c == 0x20 || c == 0x09 || c == 0x22 || c == 0x27 || c == 0x2E // > space tab " ' .
+    }
+
+    /// The domain of an address: the text after the last `@` (so a quoted local part holding `@` is no
+    /// problem), without leading spaces and without trailing `>`, quotes, spaces or dots (`Name <a@B.com>`,
+    /// `"a@b.com"`, the absolute `a@example.com.`), lowercased (ASCII fast path; other text by Unicode rules;
+    /// punycode `xn--` labels pass through). Nil without `@` or when nothing is left.
+    public static func domain(of address: String) -> String? {
+        let u = address.utf8
+        guard let at = u.lastIndex(of: 0x40) else { return nil }
+        var start = u.index(after: at), end = u.endIndex
+        while end > start, isTrailingJunk(u[u.index(before: end)]) { end = u.index(before: end) }
+        while start < end, u[start] == 0x20 || u[start] == 0x09 { start = u.index(after: start) }
+        guard start < end else { return nil }
+        if start == u.index(after: at), end == u.endIndex { return ASCII.lowercased(String(address[start...])) }
+        return ASCII.lowercased(String(decoding: u[start..<end], as: UTF8.self))
+    }
+
+    /// A domain written on its own (`Example.COM.`): lowercased, spaces and trailing dots removed. Nil
+    /// when nothing is left.
+    public static func normalizedDomain(_ domain: String) -> String? {
+        let u = domain.utf8
+        var start = u.startIndex, end = u.endIndex
+        while end > start, isTrailingJunk(u[u.index(before: end)]) { end = u.index(before: end) }
+        while start < end, u[start] == 0x20 || u[start] == 0x09 { start = u.index(after: start) }
+        guard start < end else { return nil }
+        return ASCII.lowercased(String(decoding: u[start..<end], as: UTF8.self))
+    }
+}

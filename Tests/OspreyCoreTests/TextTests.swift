@@ -1,0 +1,97 @@
+import XCTest
+import OspreyCore
+
+/// The one text module every stage uses: addresses and domains, file extensions, ccTLD countries, IPv4.
+final class TextTests: XCTestCase {
+    func testDomainOfAnAddress() {
+        let cases: [(String, String?)] = [
+            ("alice@corp.com", "corp.com"),
+            ("Alice@Corp.COM", "corp.com"),                    // uppercase
+            ("Alice Smith <alice@Corp.com>", "corp.com"),      // display name and angle brackets
+            ("<a@b>", "b"),
+            ("a@b.com>>", "b.com"),
+            ("\"alice@corp.com\"", "corp.com"),                // quoted address
+            ("'alice@corp.com'", "corp.com"),
+            ("\"a@b\"@example.org", "example.org"),            // quoted local part holding '@': the last '@' counts
+            ("alice@example.com.", "example.com"),             // trailing dot of an absolute name
+            ("alice@example.com. ", "example.com"),
+            ("alice@ example.com", "example.com"),
+            ("bob@xn--bcher-kva.example", "xn--bcher-kva.example"), // punycode passes through
+            ("bob@BÜCHER.de", "bücher.de"),                    // Unicode lowercased
+            ("no-at-sign.example.com", nil),
+            ("alice@", nil),
+            ("alice@>", nil),
+            ("alice@.", nil),
+            ("", nil),
+        ]
+        for (input, expected) in cases { XCTAssertEqual(Addresses.domain(of: input), expected, input) }
+    }
+
+    func testNormalizedDomain() {
+        XCTAssertEqual(Addresses.normalizedDomain("Example.COM."), "example.com")
+        XCTAssertEqual(Addresses.normalizedDomain(" mail.example.co.uk "), "mail.example.co.uk")
+        XCTAssertNil(Addresses.normalizedDomain(" . "))
+    }
+
+    func testFileExtension() {
+        let cases: [(String, String?)] = [
+            ("report.pdf", "pdf"),
+            ("Report.Q3.XLSX", "xlsx"),
+            ("file.tar.gz", "gz"),
+            (".bashrc", nil),                 // a hidden file without an extension
+            ("dir/.profile", nil),
+            ("C:\\Users\\a\\.gitconfig", nil),
+            ("README", nil),                  // no extension
+            ("trailing.", nil),
+            ("dir.v2/README", nil),           // the dot is in a directory name
+            ("C:\\dir.old\\notes", nil),
+            ("\"invoice.PDF\"", "pdf"),       // quoted in a list
+            ("invoice.pdf ", "pdf"),
+            ("a.b c", nil),                   // not letters and digits
+            ("notes.2024-01", nil),
+            ("archive.verylongextension", nil), // over 10 bytes
+            ("photo.jpeg2000", "jpeg2000"),
+            ("main.py", "py"),
+            ("", nil),
+        ]
+        for (input, expected) in cases { XCTAssertEqual(FileNames.fileExtension(input), expected, input) }
+    }
+
+    func testCountryOfADomain() {
+        let generic = Countries.defaultGenericCcTLDs
+        XCTAssertEqual(Countries.country(ofDomain: "mail.example.de", generic: generic), "DE")
+        XCTAssertEqual(Countries.country(ofDomain: "example.co.uk", generic: generic), "GB")   // uk → GB
+        XCTAssertEqual(Countries.country(ofDomain: "EXAMPLE.FR.", generic: generic), "FR")     // case, trailing dot
+        XCTAssertEqual(Countries.country(ofDomain: "europa.eu", generic: generic), "EU")
+        XCTAssertNil(Countries.country(ofDomain: "startup.io", generic: generic))              // vanity ccTLD
+        XCTAssertEqual(Countries.country(ofDomain: "startup.io", generic: []), "IO")           // unless configured otherwise
+        XCTAssertNil(Countries.country(ofDomain: "example.com", generic: generic))             // generic TLD
+        XCTAssertNil(Countries.country(ofDomain: "example.zz", generic: generic))              // not an assigned code
+        XCTAssertNil(Countries.country(ofDomain: "localhost", generic: generic))
+    }
+
+    func testIPv4() {
+        XCTAssertEqual(IPv4.parse("10.1.2.3"), 0x0A01_0203)
+        XCTAssertEqual(IPv4.parse("0.0.0.0"), 0)
+        XCTAssertEqual(IPv4.parse("255.255.255.255"), 0xFFFF_FFFF)
+        XCTAssertNil(IPv4.parse("256.1.1.1"))          // out of range
+        XCTAssertNil(IPv4.parse("1.2.3.999"))
+        XCTAssertNil(IPv4.parse("1.2.3.1000"))
+        XCTAssertNil(IPv4.parse("010.1.1.1"))          // leading zero: octal to some parsers, decimal to others
+        XCTAssertNil(IPv4.parse("1.2.3.04"))
+        XCTAssertNil(IPv4.parse("1.2.3"))
+        XCTAssertNil(IPv4.parse("1.2.3.4.5"))
+        XCTAssertNil(IPv4.parse("1..3.4"))
+        XCTAssertNil(IPv4.parse("1.2.3.4."))
+        XCTAssertNil(IPv4.parse("a.b.c.d"))
+        XCTAssertNil(IPv4.parse(" 1.2.3.4"))
+        XCTAssertNil(IPv4.parse(""))
+        var s = "x1.2.3.4y"
+        s.withUTF8 { b in
+            let raw = UnsafeRawBufferPointer(b)
+            XCTAssertEqual(IPv4.parse(raw, 1, 8), 0x0102_0304)
+            XCTAssertNil(IPv4.parse(raw, 1, 20))        // a range past the buffer is refused, not read
+            XCTAssertNil(IPv4.parse(raw, 5, 2))
+        }
+    }
+}
