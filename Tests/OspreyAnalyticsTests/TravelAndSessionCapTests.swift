@@ -65,7 +65,7 @@ final class TravelAndSessionCapTests: XCTestCase {
         reason = {travel_from()} to {src_country}: {round(travel_km())} km in {travel_minutes()} min
         dedup = concat(travel_from(), ">", src_country)
         """
-        let content = try AnalyticsContent.load(texts: [("t.rules", rules)])
+        let content = try AnalyticsContent.load(texts: [("t.rules", rules)], fields: try Support.fields())
         let engine = AnalyticsEngine(content: content)
         func login(_ t: Int64, _ cc: String) -> Event {
             var e = Event(parser: "t", activityType: .appLogin, timeMillis: t)
@@ -84,7 +84,7 @@ final class TravelAndSessionCapTests: XCTestCase {
     func testCountryTableIsValidatedWithFileAndLine() throws {
         func error(_ body: String) -> ContentError? {
             let text = "[macro travel_fix]\nexpr = true\n\n[geo countries]\n" + body
-            do { _ = try AnalyticsContent.load(texts: [("geo.models", text)]); return nil } catch let e as ContentError { return e } catch { return nil }
+            do { _ = try AnalyticsContent.load(texts: [("geo.models", text)], fields: try Support.fields()); return nil } catch let e as ContentError { return e } catch { return nil }
         }
         for (body, line, words) in [("entries = US 37 -95\n", 5, "expected"), ("entries = us 37 -95 100\n", 5, "country code"),
                                     ("entries = US 97 -95 100\n", 5, "latitude"), ("entries = US 37 -95 nan\n", 5, "radius_km"),
@@ -95,7 +95,7 @@ final class TravelAndSessionCapTests: XCTestCase {
         }
         // travel_*() without a table is a load error at the use.
         let bad = "[rule T]\nname = t\nactivity_types = app-login\nmitre = T1078 Valid Accounts\nuse_cases = X\nkind = fact\ncondition = travel_kmh() > 1\nscore = 1\nreason = r\n"
-        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("r.rules", bad)])) { e in
+        XCTAssertThrowsError(try AnalyticsContent.load(texts: [("r.rules", bad)], fields: try Support.fields())) { e in
             XCTAssertTrue("\(e)".contains("travel_kmh() needs a [geo countries] table"), "\(e)")
         }
         // The shipped table: every entry valid, the countries the generator and the tests use present.
@@ -120,7 +120,7 @@ final class TravelAndSessionCapTests: XCTestCase {
     """
 
     func capSession(tuning: String?, options: AnalyticsOptions = AnalyticsOptions(), rules: String = capRules) throws -> (triggers: [RuleTrigger], score: Int) {
-        let content = try AnalyticsContent.load(texts: [("t.rules", rules)])
+        let content = try AnalyticsContent.load(texts: [("t.rules", rules)], fields: try Support.fields())
         let engine = AnalyticsEngine(content: content, options: options)
         if let tuning { engine.tuning = try Tuning.parse(tuning, file: "tuning.conf", content: content) }
         var triggers: [RuleTrigger] = [], score = -1
@@ -154,7 +154,7 @@ final class TravelAndSessionCapTests: XCTestCase {
         var o = AnalyticsOptions(); o.ruleSessionCap = 4
         XCTAssertEqual(try capSession(tuning: nil, options: o).score, 40)
         // Validated with file and line.
-        let content = try AnalyticsContent.load(texts: [("t.rules", Self.capRules)])
+        let content = try AnalyticsContent.load(texts: [("t.rules", Self.capRules)], fields: try Support.fields())
         XCTAssertThrowsError(try Tuning.parse("[scoring session]\nrule_cap = -1\n", file: "tuning.conf", content: content)) { e in
             XCTAssertEqual((e as? ContentError)?.line, 2, "\(e)")
         }

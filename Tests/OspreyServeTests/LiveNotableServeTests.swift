@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import OspreyTestSupport
 import XCTest
 
 /// Live notable in serve (docs/analytics.md, "Live notable"): an open session whose score crosses the
