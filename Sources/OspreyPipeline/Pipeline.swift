@@ -213,6 +213,7 @@ public final class Pipeline {
     /// whether or not it was restarted there.
     public func flushBuffers(emit: (AnalyticsOutput) -> Void) {
         releaseHeld(emit)
+        analytics.forgetTravel()
         reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
         assembler = Assembler(config: options.assembly)
     }
