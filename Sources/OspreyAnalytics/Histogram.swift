@@ -143,6 +143,23 @@ struct Histogram {
         big = b
     }
 
+    /// Interner compaction: renumbers the value ids (categorical models), keeping the entry order and the
+    /// rarity cache (it depends on counts only).
+    mutating func renumberValues(_ remap: [UInt32]) {
+        var i = 0
+        let S = stride
+        while i < data.count {
+            let v = Int(data[i])
+            if v < remap.count, remap[v] != UInt32.max { data[i] = remap[v] }
+            i += S
+        }
+        if let b = big {
+            b.index = U32Map()
+            i = 0
+            while i < data.count { b.index.set(data[i], Int32(i)); i += S }
+        }
+    }
+
     /// Value ids and window counts.
     func entries() -> [(value: UInt32, count: UInt32)] {
         var out: [(UInt32, UInt32)] = []

@@ -88,6 +88,34 @@ public final class Interner {
         }
     }
 
+    /// Keeps only the strings marked in `keep` (one flag per id), in their order, and shrinks the table to
+    /// fit them. Returns old id → new id (`UInt32.max` for a dropped string). The map preserves order
+    /// (a < b ⇒ new(a) < new(b)), so every comparison of ids the engine makes is unchanged.
+    func compact(keep: [Bool]) -> [UInt32] {
+        precondition(keep.count == strings.count)
+        var remap = [UInt32](repeating: UInt32.max, count: strings.count)
+        var kept = 0
+        for k in keep where k { kept += 1 }
+        var ns: [String] = [], nh: [UInt64] = []
+        ns.reserveCapacity(max(512, kept)); nh.reserveCapacity(max(512, kept))
+        for i in strings.indices where keep[i] {
+            remap[i] = UInt32(ns.count)
+            ns.append(strings[i]); nh.append(hashes[i])
+        }
+        strings = ns
+        hashes = nh
+        var n = 1024
+        while strings.count * 4 > n * 3 { n *= 2 }
+        table = [UInt32](repeating: 0, count: n)
+        mask = n - 1
+        for (id, h) in hashes.enumerated() {
+            var i = Int(truncatingIfNeeded: h) & mask
+            while table[i] != 0 { i = (i + 1) & mask }
+            table[i] = UInt32(id + 1)
+        }
+        return remap
+    }
+
     /// Approximate heap bytes: UTF-8 payloads (inline up to 15 bytes), the string and hash arrays, the table.
     public var approximateBytes: Int {
         var bytes = strings.capacity * 16 + hashes.capacity * 8 + table.count * 4
@@ -137,6 +165,13 @@ struct U64Set {
     }
 
     var approximateBytes: Int { table.count * 8 }
+
+    /// Every key (in no particular order).
+    var keys: [UInt64] {
+        var out = table.filter { $0 != 0 }
+        if hasZero { out.append(0) }
+        return out
+    }
 }
 
 /// UInt32 → Int32 map (open addressing): scope key id → histogram slot.

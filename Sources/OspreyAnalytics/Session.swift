@@ -28,7 +28,8 @@ enum AggValue {
 
 /// One user's activity between gaps: what fired, what was trained, the aggregates.
 final class Session {
-    let userId: UInt32
+    /// Interned user name (renumbered when the interner compacts).
+    var userId: UInt32
     let user: String
     let start: Int64
     @exclusivity(unchecked) var last: Int64
@@ -108,6 +109,18 @@ struct ExpiryHeap {
 
     @inline(__always) static func less(_ a: Entry, _ b: Entry) -> Bool {
         a.expiry != b.expiry ? a.expiry < b.expiry : a.user < b.user
+    }
+
+    /// Interner compaction: renumbers each entry's user id; entries whose id was dropped (their session is
+    /// gone: a stale entry, skipped when popped) are removed. Pop order is by (expiry, user) whatever the
+    /// array's shape, and a stale entry never closes a session earlier than its own entry would.
+    mutating func renumber(_ remap: [UInt32]) {
+        let old = items
+        items.removeAll(keepingCapacity: false)
+        for var e in old where Int(e.uid) < remap.count && remap[Int(e.uid)] != UInt32.max {
+            e.uid = remap[Int(e.uid)]
+            push(e)
+        }
     }
 
     mutating func push(_ e: Entry) {

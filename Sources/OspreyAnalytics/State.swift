@@ -253,7 +253,17 @@ public struct MaintenanceReport: Sendable, Equatable {
     public var identitiesEvicted = 0
     /// Open sessions dropped with them (without output).
     public var sessionsDropped = 0
+    /// Interned strings dropped by compaction (no histogram, session, last-seen record or set refers to
+    /// them any more), and the compactions that ran.
+    public var stringsCompacted = 0
+    public var compactions = 0
     public init() {}
+
+    /// Adds the counts of another pass.
+    public mutating func add(_ r: MaintenanceReport) {
+        histogramsFreed += r.histogramsFreed; identitiesEvicted += r.identitiesEvicted; sessionsDropped += r.sessionsDropped
+        stringsCompacted += r.stringsCompacted; compactions += r.compactions
+    }
 }
 
 extension AnalyticsState {
@@ -309,14 +319,123 @@ extension AnalyticsState {
     }
 }
 
+extension AnalyticsState {
+    /// Trained-set keys pack a model index (10 bits) and two 27-bit ids (see `train`).
+    static let trainedIdBits: UInt64 = 27
+    static let trainedIdMask: UInt64 = 0x7FF_FFFF
+
+    /// Interner compaction: drops every interned string nothing refers to any more — not a live
+    /// histogram's scope key or (categorical) value, not a last-seen record, not an open session's user,
+    /// trained key or dedup value — and renumbers the ids everywhere in id order, so every comparison of
+    /// ids is unchanged and outputs do not change. Runs only when at least `minDead` strings and a quarter
+    /// of the interner are dead (the work is proportional to the state, at most once per maintenance).
+    /// Returns the strings dropped.
+    func compactInterner(minDead: Int) -> Int {
+        let n = interner.count
+        // Trained keys hold 27-bit ids: beyond 2^27 strings they alias and cannot be renumbered exactly.
+        guard n > 0, UInt64(n) <= AnalyticsState.trainedIdMask + 1 else { return 0 }
+        var keep = [Bool](repeating: false, count: n)
+        var live = 0
+        @inline(__always) func mark(_ id: UInt32) {
+            let i = Int(id)
+            if i < n, !keep[i] { keep[i] = true; live += 1 }
+        }
+        let categorical = content.models.map { $0.kind == .categorical }
+        for (m, store) in stores.enumerated() {
+            for (k, v) in zip(store.index.keys, store.index.values) where k != UInt32.max {
+                mark(k)
+                guard categorical[m] else { continue }
+                let h = store.hists[Int(v)]
+                var i = 0
+                let S = h.stride
+                while i < h.data.count { mark(h.data[i]); i += S }
+            }
+        }
+        for k in lastSeen.keys { mark(k) }
+        for (k, se) in sessions {
+            mark(k)
+            for key in se.trained.keys {
+                let m = Int(key >> 54)
+                mark(UInt32((key >> AnalyticsState.trainedIdBits) & AnalyticsState.trainedIdMask))
+                if m < categorical.count, categorical[m] { mark(UInt32(key & AnalyticsState.trainedIdMask)) }
+            }
+            for key in se.dedup.keys { mark(UInt32(truncatingIfNeeded: key)) }
+        }
+        let dead = n - live
+        guard dead >= max(1, minDead), dead * 4 >= n else { return 0 }
+
+        let remap = interner.compact(keep: keep)
+        @inline(__always) func re(_ id: UInt32) -> UInt32 {
+            let i = Int(id)
+            return i < remap.count && remap[i] != UInt32.max ? remap[i] : 0
+        }
+        for (m, store) in stores.enumerated() {
+            var index = U32Map()
+            var liveSlot = [Bool](repeating: false, count: store.hists.count)
+            for (k, v) in zip(store.index.keys, store.index.values) where k != UInt32.max {
+                index.set(re(k), v)
+                liveSlot[Int(v)] = true
+            }
+            store.index = index
+            // Scope entries of free slots are stale (overwritten when the slot is reused).
+            for i in store.scopes.indices { store.scopes[i] = liveSlot[i] ? re(store.scopes[i]) : 0 }
+            if categorical[m] {
+                for i in store.hists.indices where liveSlot[i] { store.hists[i].renumberValues(remap) }
+            }
+        }
+        var seen: [UInt32: Int64] = [:]
+        seen.reserveCapacity(lastSeen.count)
+        for (k, t) in lastSeen { seen[re(k)] = t }
+        lastSeen = seen
+        var open: [UInt32: Session] = [:]
+        open.reserveCapacity(sessions.count)
+        for (k, se) in sessions {
+            se.userId = re(k)
+            var trained = U64Set()
+            for key in se.trained.keys {
+                let m = key >> 54
+                var sid = (key >> AnalyticsState.trainedIdBits) & AnalyticsState.trainedIdMask
+                var vid = key & AnalyticsState.trainedIdMask
+                sid = UInt64(re(UInt32(sid)))
+                if Int(m) < categorical.count, categorical[Int(m)] { vid = UInt64(re(UInt32(vid))) }
+                _ = trained.insert(m << 54 | sid << AnalyticsState.trainedIdBits | vid)
+            }
+            se.trained = trained
+            var dedup = U64Set()
+            for key in se.dedup.keys { _ = dedup.insert(key & 0xFFFF_FFFF_0000_0000 | UInt64(re(UInt32(truncatingIfNeeded: key)))) }
+            se.dedup = dedup
+            open[se.userId] = se
+        }
+        sessions = open
+        heap.renumber(remap)
+        resetMemos()
+        return dead
+    }
+}
+
 extension AnalyticsEngine {
+    /// Strings interned now (model values, scope keys, user names, dedup values).
+    public var internedStrings: Int { state.interner.count }
+    /// Identities with a last-seen record (the people the state tracks).
+    public var trackedIdentities: Int { state.lastSeen.count }
+
+    /// Interner compaction runs when at least this many strings are dead (and a quarter of the interner).
+    public static let compactionMinDead = 4096
+
     /// Bounded state (README "Durable state"): frees fully aged histograms and, when `maxUnknownIdentities`
     /// is set, caps the identities not in users.csv. Run on a fixed schedule of events (the pipeline does,
     /// every `Pipeline.maintenanceEvery` events), so a restarted run makes the same choices.
-    public func maintain(maxUnknownIdentities: Int? = nil, isKnown: (String) -> Bool = { _ in true }) -> MaintenanceReport {
+    /// Then compacts the interner when enough of it is dead (`compactInterner`; `compactionMinDead` overrides
+    /// the threshold, for tests).
+    public func maintain(maxUnknownIdentities: Int? = nil, compactInterner: Bool = true, compactionMinDead: Int? = nil,
+                         isKnown: (String) -> Bool = { _ in true }) -> MaintenanceReport {
         var r = MaintenanceReport()
         r.histogramsFreed = state.freeAgedHistograms()
         if let cap = maxUnknownIdentities { state.evictUnknown(cap: cap, isKnown: isKnown, into: &r) }
+        if compactInterner {
+            r.stringsCompacted = state.compactInterner(minDead: compactionMinDead ?? AnalyticsEngine.compactionMinDead)
+            if r.stringsCompacted > 0 { r.compactions = 1 }
+        }
         return r
     }
 }

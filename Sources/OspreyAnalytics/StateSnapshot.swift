@@ -21,7 +21,17 @@ public enum AnalyticsSnapshotError: Error, CustomStringConvertible {
 
 public struct SnapshotWriter {
     public private(set) var bytes: [UInt8] = []
+    /// When set, `spill()` hands the bytes written so far to it once they reach `spillBytes` (and starts
+    /// afresh), so a large image never sits whole in memory (the state store chunks it as it streams).
+    var sink: (([UInt8]) -> Void)?
+    static let spillBytes = 1 << 20
     public init() {}
+    init(sink: @escaping ([UInt8]) -> Void) { self.sink = sink; bytes.reserveCapacity(SnapshotWriter.spillBytes + 4096) }
+    @inline(__always) mutating func spill() {
+        if bytes.count >= SnapshotWriter.spillBytes, let sink { sink(bytes); bytes.removeAll(keepingCapacity: true) }
+    }
+    /// The rest to the sink (end of the image).
+    mutating func end() { if let sink, !bytes.isEmpty { sink(bytes); bytes.removeAll() } }
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
     public mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     public mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
@@ -97,14 +107,27 @@ extension AnalyticsEngine {
 
     /// The whole mutable state as bytes (see `restore(snapshot:)`).
     public func snapshot() -> [UInt8] {
-        let st = state
         var w = SnapshotWriter()
+        writeImage(&w)
+        return w.bytes
+    }
+
+    /// The same image handed to `sink` in pieces of about 1 MiB, in order (their concatenation is
+    /// `snapshot()`), so that it is never held whole.
+    public func snapshot(streamingTo sink: @escaping ([UInt8]) -> Void) {
+        var w = SnapshotWriter(sink: sink)
+        writeImage(&w)
+        w.end()
+    }
+
+    private func writeImage(_ w: inout SnapshotWriter) {
+        let st = state
         w.u32(AnalyticsEngine.snapshotMagic)
         w.u32(AnalyticsEngine.snapshotVersion)
         w.str(contentSignature)
         // Interner: ids are positions, so re-interning in order restores every id.
         w.u32(UInt32(st.interner.count))
-        for s in st.interner.strings { w.str(s) }
+        for s in st.interner.strings { w.str(s); w.spill() }
         w.i64(st.clock)
         w.bool(st.orgStart != nil); w.i64(st.orgStart ?? 0)
         let s = st.stats
@@ -117,9 +140,9 @@ extension AnalyticsEngine {
             for (k, v) in zip(store.index.keys, store.index.values) where k != UInt32.max { pairs.append((k, v)) }
             pairs.sort { $0.0 < $1.0 }
             w.u32(UInt32(pairs.count))
-            for (k, v) in pairs { w.u32(k); w.u32(UInt32(bitPattern: v)) }
-            w.u32s(store.scopes)
-            w.u32s(store.free.map { UInt32(bitPattern: $0) })
+            for (k, v) in pairs { w.u32(k); w.u32(UInt32(bitPattern: v)); w.spill() }
+            w.u32s(store.scopes); w.spill()
+            w.u32s(store.free.map { UInt32(bitPattern: $0) }); w.spill()
             w.u32(UInt32(store.hists.count))
             for h in store.hists {
                 w.u32(UInt32(bitPattern: h.epoch)); w.u32(h.total); w.u32s(h.data)
@@ -130,12 +153,13 @@ extension AnalyticsEngine {
                 } else {
                     w.bool(false)
                 }
+                w.spill()
             }
         }
         // User history.
         let seen = st.lastSeen.sorted { $0.key < $1.key }
         w.u32(UInt32(seen.count))
-        for (k, v) in seen { w.u32(k); w.i64(v) }
+        for (k, v) in seen { w.u32(k); w.i64(v); w.spill() }
         // Open sessions.
         let sessions = st.sessions.values.sorted { $0.userId < $1.userId }
         w.u32(UInt32(sessions.count))
@@ -158,11 +182,11 @@ extension AnalyticsEngine {
                 case .max(let d)?: w.u8(5); w.f64(d)
                 }
             }
+            w.spill()
         }
         // Expiry heap, in array order (pushing in that order rebuilds the same array).
         w.u32(UInt32(st.heap.items.count))
-        for e in st.heap.items { w.i64(e.expiry); w.str(e.user); w.u32(e.uid) }
-        return w.bytes
+        for e in st.heap.items { w.i64(e.expiry); w.str(e.user); w.u32(e.uid); w.spill() }
     }
 
     private func writeSet(_ w: inout SnapshotWriter, _ s: U64Set) {

@@ -177,7 +177,8 @@ public final class OrganizationGenerator {
     func shapeFor(_ r: Int) -> Shape { [Shape.connector, .connector, .apiJSON, .apiJSON, .siemV2, .keyValue][r % 6] }
 
     func localTime(_ p: Person, day d: Int, hour: Double) -> Int64 {
-        dayStart(d) + Int64((hour - Double(p.utcOffsetHours)) * 3_600_000)
+        let offset = p.tripDays.contains(d) ? (p.tripUtcOffsetHours ?? p.utcOffsetHours) : p.utcOffsetHours
+        return dayStart(d) + Int64((hour - Double(offset)) * 3_600_000)
     }
 
     func isActive(_ p: Person, at t: Int64) -> Bool {
@@ -200,6 +201,9 @@ public final class OrganizationGenerator {
                 if weekday, !rng.chance(p.activeRate) { return out }
             }
             if p.shared { return sharedMailboxDay(person: i, day: d, weekday: weekday) }
+            // A traveller spends the days of the outbound and the return flight in the air: no activity, so
+            // consecutive places are a flight apart (local hours follow the place: localTime).
+            if p.tripDays.contains(d) != p.tripDays.contains(d - 1) { return out }
         }
         let abroad = p.tripDays.contains(d)
         let officeDay = weekday && !p.remote && !abroad && rng.chance(0.7)

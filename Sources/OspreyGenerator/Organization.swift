@@ -48,6 +48,8 @@ public struct Person: Sendable {
     /// A conference week abroad: days and the network block used there.
     public var tripDays: Set<Int> = []
     public var tripBlock: Int? = nil
+    /// Local time abroad: a traveller keeps the hours of the place they are in, not of home.
+    public var tripUtcOffsetHours: Int? = nil
     /// Works remotely (never from an office network).
     public var remote = false
     /// A shared mailbox (several people send from it; no logins of its own).

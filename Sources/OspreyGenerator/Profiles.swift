@@ -51,6 +51,7 @@ extension OrganizationGenerator {
             let s = rng.int(in: (days / 3)...max(days / 3, days * 2 / 3 - 5))
             org.people[i].tripDays = Set(s..<(s + 5))
             org.people[i].tripBlock = rng.pick(abroad)
+            if let b = org.people[i].tripBlock { org.people[i].tripUtcOffsetHours = Self.standardOffsetHours[org.networks[b].country] }
             org.people[i].usesApps = true
             benign.append((org.people[i].email, "conference-week-abroad"))
         }
@@ -83,6 +84,9 @@ extension OrganizationGenerator {
             benign.append((p.email, "shared-mailbox"))
         }
     }
+
+    /// Standard UTC offsets of the conference countries (no daylight saving: the generator's year is flat).
+    static let standardOffsetHours: [String: Int] = ["JP": 9, "SG": 8, "FR": 1, "ES": 1]
 
     /// Each scenario on a random working day in the last third (its victim has had weeks of ordinary life).
     func planScenarioDays() {

@@ -32,6 +32,9 @@ public struct PipelineOptions: Sendable {
     /// Bounded state maintenance runs after every this many analysed events (counted by the engine and
     /// saved with it, so a restarted run maintains at the same events).
     public var maintenanceEvery = 1 << 16
+    /// Bounded state: maintenance also compacts the interner (drops strings nothing refers to) when at least
+    /// this many are dead and a quarter of it; nil = never (tests compare both).
+    public var compactionMinDead: Int? = AnalyticsEngine.compactionMinDead
     public init(contentDirectory: String, contextDirectory: String?) {
         self.contentDirectory = contentDirectory
         self.contextDirectory = contextDirectory
@@ -255,12 +258,11 @@ public final class Pipeline {
     /// Frees aged-out histograms and applies the unknown-identity cap (see `AnalyticsEngine.maintain`).
     public func maintain() {
         let users = contextStore.current.users
-        let r = analytics.maintain(maxUnknownIdentities: options.maxUnknownIdentities) { name in
+        let r = analytics.maintain(maxUnknownIdentities: options.maxUnknownIdentities, compactInterner: options.compactionMinDead != nil,
+                                   compactionMinDead: options.compactionMinDead) { name in
             users.lookup(name) != nil || users.lookup(name.lowercased()) != nil
         }
-        maintenance.histogramsFreed += r.histogramsFreed
-        maintenance.identitiesEvicted += r.identitiesEvicted
-        maintenance.sessionsDropped += r.sessionsDropped
+        maintenance.add(r)
     }
 
     /// A fast 64-bit hash of the line (8 bytes at a time), the reorder tiebreak for equal times.

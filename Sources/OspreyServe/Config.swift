@@ -81,6 +81,9 @@ public struct ServeConfig: Sendable {
     public var apiAlertLimit = 200_000
     /// Time sanity: events more than this far ahead of the wall clock are quarantined (0 = off).
     public var maxFutureSkewSeconds = 86_400
+    /// Bounded state: identities not in users.csv kept at most (least recently seen dropped first, counted
+    /// in `osprey_identities_evicted_total`).
+    public var maxUnknownIdentities = 100_000
     public var outputs: [Output] = []
     /// `[input mimecast NAME]` sections (MimecastInput.swift; keys as in CollectConfig).
     public var mimecast: [CollectConfig] = []
@@ -110,6 +113,7 @@ public struct ServeConfig: Sendable {
         "checkpoint_records", "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
         "max_pending_records", "max_connections", "max_connections_per_source", "frame_timeout_seconds",
         "min_bytes_per_second", "idle_seconds", "api_alert_limit", "notable_threshold", "max_future_skew_seconds",
+        "max_unknown_identities",
     ]
 
     public static func parse(_ text: String, file: String,
@@ -150,6 +154,7 @@ public struct ServeConfig: Sendable {
         c.maxFrameBytes = try int("max_frame_bytes", c.maxFrameBytes)
         c.maxHTTPBodyBytes = try int("max_http_body_bytes", c.maxHTTPBodyBytes)
         c.maxPendingRecords = try int("max_pending_records", c.maxPendingRecords)
+        c.maxUnknownIdentities = try int("max_unknown_identities", c.maxUnknownIdentities)
         c.maxConnections = try int("max_connections", c.maxConnections)
         c.maxConnectionsPerSource = try int("max_connections_per_source", c.maxConnectionsPerSource)
         c.frameTimeoutSeconds = try int("frame_timeout_seconds", c.frameTimeoutSeconds)

@@ -60,6 +60,7 @@ public final class ServeEngine: @unchecked Sendable {
         options.analytics.notableScore = config.notableThreshold
         options.maxFutureSkewMillis = config.maxFutureSkewSeconds == 0 ? nil : Int64(config.maxFutureSkewSeconds) * 1000
         options.wallClock = { Int64(Date().timeIntervalSince1970 * 1000) }
+        options.maxUnknownIdentities = config.maxUnknownIdentities
         index = AlertIndex(limit: config.apiAlertLimit)
         tcpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)
         httpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)

@@ -289,6 +289,7 @@ enum Metrics {
     static func render(engine: ServeEngine, started: Date) -> String {
         let c = engine.countersSnapshot
         let (p, a, held, clock) = engine.read { ($0.parseStats, $0.analytics.stats, $0.heldEvents, $0.analytics.clockMillis) }
+        let (bounded, identities, strings) = engine.read { ($0.maintenance, $0.analytics.trackedIdentities, $0.analytics.internedStrings) }
         var s = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
             s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -307,6 +308,15 @@ enum Metrics {
         metric("osprey_notable_sessions_total", "counter", "Closed sessions at or above the notable score.", [("", Double(a.notableSessions))])
         metric("osprey_pending_records", "gauge", "Records accepted and not yet processed.", [("", Double(engine.pendingRecords))])
         metric("osprey_held_events", "gauge", "Events held by the reorder buffer and the assembler.", [("", Double(held))])
+        // Bounded state (README "Durable state"): what maintenance released since the process started.
+        metric("osprey_identities_evicted_total", "counter", "Identities not in users.csv dropped beyond the cap (least recently seen first).",
+               [("", Double(bounded.identitiesEvicted))])
+        metric("osprey_sessions_dropped_total", "counter", "Open sessions dropped with evicted identities (no output).", [("", Double(bounded.sessionsDropped))])
+        metric("osprey_histograms_freed_total", "counter", "Model histograms freed after their whole aging window passed.", [("", Double(bounded.histogramsFreed))])
+        metric("osprey_interner_compactions_total", "counter", "Interner compactions (strings nothing refers to dropped).", [("", Double(bounded.compactions))])
+        metric("osprey_interned_strings_dropped_total", "counter", "Interned strings dropped by compaction.", [("", Double(bounded.stringsCompacted))])
+        metric("osprey_tracked_identities", "gauge", "Identities with a last-seen record in the analytics state.", [("", Double(identities))])
+        metric("osprey_interned_strings", "gauge", "Strings interned by the analytics state.", [("", Double(strings))])
         let lag = clock > 0 ? Date().timeIntervalSince1970 - Double(clock) / 1000 : 0
         metric("osprey_event_lag_seconds", "gauge", "Wall clock minus the newest event time processed.", [("", lag)])
         let tcp = engine.tcpLimiter.snapshot, http = engine.httpLimiter.snapshot

@@ -154,7 +154,8 @@ public final class DurablePipeline {
     }
 
     private func commit() throws {
-        try store.save(seq: seq, records: records, analytics: pipeline.analytics.snapshot(),
+        let engine = pipeline.analytics
+        try store.save(seq: seq, records: records, image: { engine.snapshot(streamingTo: $0) },
                        parseStats: pipeline.parseStats, highWater: pipeline.highWater, inputs: positions, newAlerts: pending)
         checkpoints += 1
         let out = pending

@@ -69,8 +69,22 @@ public final class StateStore: @unchecked Sendable {
                 ALTER TABLE checkpoint ADD COLUMN high_water INTEGER;
                 """)
         }
+        // v3: the analytics image in content-defined chunks (ChunkedImage.swift), so that a checkpoint writes
+        // what changed. `checkpoint.analytics` is then empty and `analytics_manifest` names the chunks; a
+        // non-empty `analytics` (written before v3) is still read as the whole image.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: StateStore.chunkTableSQL)
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN analytics_manifest BLOB")
+        }
         return migrator
     }
+
+    /// Content key → id of every stored chunk, as of the last committed checkpoint (nil: read it first).
+    var chunkIndex: [ChunkKey: Int64]?
+    /// What the last checkpoint wrote of the analytics image: chunks and bytes inserted, of how many.
+    public private(set) var lastImageWrite: (chunks: Int, of: Int, bytes: Int, imageBytes: Int) = (0, 0, 0, 0)
+    /// Summed over the checkpoints of this process: image bytes written, and the images' whole size.
+    public private(set) var imageBytesWritten = 0, imageBytesTotal = 0
 
     public init(directory: String) throws {
         self.directory = directory
@@ -173,7 +187,7 @@ public final class StateStore: @unchecked Sendable {
     public func loadCheckpoint() throws -> Checkpoint? {
         do {
             return try db.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT seq, records, analytics, parse_stats, high_water FROM checkpoint WHERE id = 1")
+                guard let row = try Row.fetchOne(db, sql: "SELECT seq, records, analytics, parse_stats, high_water, analytics_manifest FROM checkpoint WHERE id = 1")
                 else { return nil }
                 var inputs: [String: InputPosition] = [:]
                 for r in try Row.fetchAll(db, sql: "SELECT source, records, lines, bytes, device, inode, size, head_len, head_hash FROM inputs") {
@@ -197,8 +211,16 @@ public final class StateStore: @unchecked Sendable {
                     throw problem("checkpoint.analytics is not a blob")
                 }
                 let hw = try int(row, 4, "checkpoint.high_water", nullable: true).map(Int64.init)
+                var image = [UInt8](blob)
+                let mv: DatabaseValue = row[5]
+                if image.isEmpty, !mv.isNull {
+                    guard case .blob(let md) = mv.storage, let manifest = ImageManifest([UInt8](md)) else {
+                        throw problem("checkpoint.analytics_manifest is not a chunk manifest")
+                    }
+                    image = try readChunks(db, manifest: manifest)
+                }
                 return Checkpoint(seq: try counter(row, 0, "checkpoint.seq"), records: try counter(row, 1, "checkpoint.records"),
-                                  analytics: [UInt8](blob),
+                                  analytics: image,
                                   parseStats: try StateStore.decodeStats(try text(row, 3, "checkpoint.parse_stats"), directory: directory),
                                   inputs: inputs, highWater: hw)
             }
@@ -212,6 +234,19 @@ public final class StateStore: @unchecked Sendable {
     /// One checkpoint: state, positions and the alerts emitted since the previous one, atomically.
     public func save(seq: Int, records: Int, analytics: [UInt8], parseStats: ParseStats, highWater: Int64? = nil,
                      inputs: [String: InputPosition], newAlerts: [(seq: Int, output: AnalyticsOutput, line: String)]) throws {
+        try save(seq: seq, records: records, image: { $0(analytics) }, parseStats: parseStats, highWater: highWater,
+                 inputs: inputs, newAlerts: newAlerts)
+    }
+
+    /// The same, with the analytics image streamed in pieces by `image` (AnalyticsEngine.snapshot(streamingTo:)):
+    /// it is chunked as it streams and only chunks the previous checkpoint did not have are written.
+    public func save(seq: Int, records: Int, image: (@escaping ([UInt8]) -> Void) -> Void, parseStats: ParseStats,
+                     highWater: Int64? = nil, inputs: [String: InputPosition],
+                     newAlerts: [(seq: Int, output: AnalyticsOutput, line: String)]) throws {
+        let known = chunkIndex
+        chunkIndex = nil   // unknown until this transaction commits
+        var newIndex: [ChunkKey: Int64] = [:]
+        var stats = (chunks: 0, of: 0, bytes: 0, imageBytes: 0)
         try db.write { db in
             for a in newAlerts {
                 switch a.output {
@@ -231,10 +266,17 @@ public final class StateStore: @unchecked Sendable {
                                            id?.size, id?.headLength, id.map { Int64(bitPattern: $0.headHash) }])
             }
             try writeParticipants(db)  // side state (SideState.swift), same transaction
-            try db.execute(sql: "INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?, ?, ?, ?, ?)",
-                           arguments: [seq, records, ISO8601DateFormatter().string(from: Date()), Data(analytics),
-                                       StateStore.encodeStats(parseStats), highWater])
+            let (manifest, index, written, bytes) = try writeChunks(db, index: try known ?? loadChunkIndex(db), image: image)
+            newIndex = index
+            stats = (written, manifest.ids.count, bytes, manifest.length)
+            try db.execute(sql: "INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [seq, records, ISO8601DateFormatter().string(from: Date()), Data(),
+                                       StateStore.encodeStats(parseStats), highWater, Data(manifest.bytes)])
         }
+        chunkIndex = newIndex
+        lastImageWrite = stats
+        imageBytesWritten += stats.bytes
+        imageBytesTotal += stats.imageBytes
     }
 
     /// Alert lines with seq in (after, upTo], in order.

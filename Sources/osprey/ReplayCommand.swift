@@ -146,7 +146,8 @@ enum ReplayRunner {
         let secs = Date().timeIntervalSince(started)
         let p = durable.pipeline.parseStats, a = durable.pipeline.analytics.stats
         var s = "osprey replay (state \(state)\(durable.restored ? ", resumed" : "")): \(read) records read, \(skipped) skipped (consumed before)"
-        s += String(format: " in %.1f s; %d checkpoints\n", secs, durable.checkpoints)
+        s += String(format: " in %.1f s; %d checkpoints", secs, durable.checkpoints)
+        s += " (analytics image: \(durable.store.imageBytesWritten) bytes written of \(durable.store.imageBytesTotal) in the images)\n"
         s += "  totals in state: \(p.lines) lines, \(p.events) parsed events, \(p.rejects) rejects; \(a.ruleTriggers) rule triggers, \(a.sessionsEmitted) sessions with rules, \(a.notableSessions) notable; \(durable.seq) outputs logged\n"
         s += ReplayRunner.maintenanceLine(durable.pipeline)
         if durable.pipeline.futureRejects > 0 {
@@ -226,8 +227,8 @@ enum ReplayRunner {
 
     static func maintenanceLine(_ p: Pipeline) -> String {
         let m = p.maintenance
-        guard m.histogramsFreed > 0 || m.identitiesEvicted > 0 else { return "" }
-        return "  bounded state: \(m.histogramsFreed) aged-out histograms freed, \(m.identitiesEvicted) identities not in users.csv evicted beyond the cap (\(m.sessionsDropped) open sessions dropped)\n"
+        guard m.histogramsFreed > 0 || m.identitiesEvicted > 0 || m.stringsCompacted > 0 else { return "" }
+        return "  bounded state: \(m.histogramsFreed) aged-out histograms freed, \(m.identitiesEvicted) identities not in users.csv evicted beyond the cap (\(m.sessionsDropped) open sessions dropped), \(m.stringsCompacted) interned strings dropped by \(m.compactions) compactions; now \(p.analytics.trackedIdentities) identities, \(p.analytics.internedStrings) strings\n"
     }
 
     /// One reject as a JSON line (the format of `osprey parse --rejects`); `line` is the record's last line.
