@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "OspreyEnrichment", dependencies: ["OspreyCore", "CMaxMindDB"]),
         .target(name: "OspreyGenerator", dependencies: ["OspreyCore", "OspreyEnrichment", "OspreyAnalytics"]),
         .target(name: "OspreyPipeline", dependencies: [
-            "OspreyCore", "OspreyParsing", "OspreyAssembly", "OspreyEnrichment", "OspreyAnalytics",
+            "OspreyCore", "OspreyParsing", "OspreyAssembly", "OspreyEnrichment", "OspreyAnalytics", "OspreyIO",
         ]),
         // Durable state (SQLite through GRDB): checkpoints of the pipeline, input positions, the alert log.
         .target(name: "OspreyState", dependencies: [
@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "OspreyCoreTests", dependencies: ["OspreyCore"]),
         .testTarget(name: "OspreyPipelineTests", dependencies: [
             "OspreyCore", "OspreyPipeline", "OspreyGenerator", "OspreyIO", "OspreyAnalytics",
-            "OspreyParsing", "OspreyAssembly", "OspreyEnrichment",
+            "OspreyParsing", "OspreyAssembly", "OspreyEnrichment", "OspreyTestSupport",
         ], exclude: ["Fixtures"]),
         .testTarget(name: "OspreyServeTests", dependencies: [
             "OspreyCore", "OspreyServe", "OspreyState", "OspreyGenerator", "OspreyAnalytics", "OspreyTestSupport",

@@ -41,6 +41,17 @@ public struct PipelineOptions: Sendable {
     }
 }
 
+/// One line after the stateless step (`Pipeline.parse`): the parser's results in order, and the line's
+/// reorder tiebreak.
+public struct ParsedLine {
+    public var results: ArraySlice<ParseResult>
+    public var tie: UInt64
+    public init(results: ArraySlice<ParseResult>, tie: UInt64) {
+        self.results = results
+        self.tie = tie
+    }
+}
+
 /// The whole pipeline of docs/architecture.md#pipeline for one organization, fed line by line:
 /// parse → reorder (bounded window) → assemble → enrich → sessions, rules and models.
 /// Replay and serve both drive it; the same lines in the same order always give the same outputs.
@@ -56,6 +67,8 @@ public final class Pipeline {
     private var ordered: [Event] = []
     private var assembled: [Event] = []
     private var outputs: [AnalyticsOutput] = []
+    /// The results of the line `push(line:…)` is parsing (kept for its capacity).
+    private var parseScratch: [ParseResult] = []
     /// Sees every enriched event just before analytics (serve keeps recent events per user for the API).
     public var onEvent: ((Event) -> Void)?
     /// Sees every reject the parser or the time check makes, with the record's bytes (a rejects file).
@@ -111,12 +124,36 @@ public final class Pipeline {
     }
 
     /// One input line (or framed record): every output it makes final goes to `emit`, in order.
+    /// The stateless step (`Pipeline.parse`) then the stateful one (`push(parsed:…)`) on this thread.
     public func push(line: UnsafeRawBufferPointer, lines: Int = 1, emit: (AnalyticsOutput) -> Void) {
+        parseScratch.removeAll(keepingCapacity: true)
+        let tie = Pipeline.parse(line: line, with: parser, into: &parseScratch)
+        push(parsed: ParsedLine(results: parseScratch[...], tie: tie), line: line, lines: lines, emit: emit)
+        parseScratch.removeAll(keepingCapacity: true)
+    }
+
+    /// The stateless step of `push`: what the parser makes of one line, appended to `results`, and the
+    /// line's reorder tiebreak. It reads nothing of the pipeline's state, so replay runs it on a thread of
+    /// its own (ReplayFeed); a ParseEngine is used by one thread at a time.
+    public static func parse(line: UnsafeRawBufferPointer, with parser: ParseEngine, into results: inout [ParseResult]) -> UInt64 {
+        parser.parse(line: line) { results.append($0) }
+        return lineHash(line)
+    }
+
+    /// A line with nothing but spaces and tabs: neither parsed nor counted as a record.
+    @inline(__always)
+    public static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+    }
+
+    /// The stateful step of `push`: one line's parse results (from `Pipeline.parse` over `line`), given in
+    /// input order — time sanity, reorder, assembly, enrichment, analytics.
+    public func push(parsed: ParsedLine, line: UnsafeRawBufferPointer, lines: Int = 1, emit: (AnalyticsOutput) -> Void) {
         parseStats.lines += lines
         parseStats.records += 1
         ordered.removeAll(keepingCapacity: true)
-        let tie = Pipeline.lineHash(line)
-        parser.parse(line: line) { result in
+        let tie = parsed.tie
+        for result in parsed.results {
             switch result {
             case .event(let e):
                 if let reject = futureCheck(e) {
@@ -125,7 +162,7 @@ public final class Pipeline {
                     } else {
                         rejectFuture(reject, line)
                     }
-                    return
+                    continue
                 }
                 releaseFutureHeld(accept: false)
                 parseStats.count(result)

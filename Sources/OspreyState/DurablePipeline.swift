@@ -127,9 +127,13 @@ public final class DurablePipeline {
     }
 
     /// One record of `source` (`bytes` of input, `lines` physical lines). `line` nil = a record rejected
-    /// before parsing (counted with `reject`), or a blank one (both nil).
-    public func push(source: String, line: UnsafeRawBufferPointer?, reject: Reject? = nil, lines: Int = 1, bytes: Int) throws {
-        if let line {
+    /// before parsing (counted with `reject`), or a blank one (both nil). `parsed`: the line's parse
+    /// results when they were made already (replay's parse thread), else the line is parsed here.
+    public func push(source: String, line: UnsafeRawBufferPointer?, parsed: ParsedLine? = nil, reject: Reject? = nil,
+                     lines: Int = 1, bytes: Int) throws {
+        if let line, let parsed {
+            pipeline.push(parsed: parsed, line: line, lines: lines, emit: collect)
+        } else if let line {
             pipeline.push(line: line, lines: lines, emit: collect)
         } else if let reject {
             pipeline.countReject(reject, lines: lines)
