@@ -77,6 +77,9 @@ public final class LineReader {
                     discarded += next - start
                     try body(.tooLong(bytes: discarded, lines: 1))
                     discarding = false; discarded = 0
+                } else if lineEnd - start > maxLineBytes {
+                    // Whole in the buffer but past the bound: the same record as one that outgrew the buffer.
+                    try body(.tooLong(bytes: next - start, lines: 1))
                 } else {
                     try frame(UnsafeRawBufferPointer(rebasing: buffer[start..<lineEnd]), body)
                 }
@@ -90,6 +93,7 @@ public final class LineReader {
                     throw t
                 }
                 if discarding { try body(.tooLong(bytes: discarded + (end - start), lines: 1)); discarding = false }
+                else if end - start > maxLineBytes { try body(.tooLong(bytes: end - start, lines: 1)) }
                 else if end > start { try frame(UnsafeRawBufferPointer(rebasing: buffer[start..<end]), body) }
                 start = end
                 try finishDocuments(body)
