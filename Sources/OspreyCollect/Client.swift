@@ -114,18 +114,30 @@ public final class MimecastClient: @unchecked Sendable {
         let resp = try await send(stream: stream, APIRequest(method: "POST", url: config.baseURL + "/oauth/token",
                                                                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                                                                body: Array(body.utf8)), authorized: false)
-        guard let o = (try? JSONSerialization.jsonObject(with: Data(resp.body))) as? [String: Any],
-              let access = o["access_token"] as? String, !access.isEmpty else {
+        guard let t = try? JSONDecoder().decode(TokenResponse.self, from: Data(resp.body)), let access = t.accessToken, !access.isEmpty else {
             throw CollectError.auth("token response without access_token")
         }
         var life = 1800.0
-        if let e = o["expires_in"] as? NSNumber, e.doubleValue.isFinite, e.doubleValue > 0 { life = min(e.doubleValue, 86_400 * 30) }
-        else if let e = o["expires_in"] as? String, let v = Double(e), v.isFinite, v > 0 { life = min(v, 86_400 * 30) }
+        if let e = t.expiresIn, e.isFinite, e > 0 { life = min(e, 86_400 * 30) }
         let margin = min(60, life / 10)
         let expires = clock.now() + life - margin
         lock.withLock { token = (access, expires) }
         metrics.update(stream) { $0.tokenRefreshes += 1 }
         return access
+    }
+
+    /// The OAuth token answer: `access_token`, and `expires_in` seconds as a number or a numeric string
+    /// (anything else there reads as absent: the default life applies).
+    struct TokenResponse: Decodable {
+        var accessToken: String?
+        var expiresIn: Double?
+        enum CodingKeys: String, CodingKey { case accessToken = "access_token", expiresIn = "expires_in" }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            accessToken = try? c.decode(String.self, forKey: .accessToken)
+            expiresIn = (try? c.decode(Double.self, forKey: .expiresIn)) ?? (try? c.decode(String.self, forKey: .expiresIn)).flatMap(Double.init)
+        }
     }
 
     static func formEncode(_ s: String) -> String {

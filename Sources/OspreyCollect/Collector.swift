@@ -139,11 +139,8 @@ public final class Collector: @unchecked Sendable {
         let fields = spec.timeFields.map(FNV.hash)
         while true {
             try Task.checkCancellation()
-            var pagination: [String: Any] = ["pageSize": config.pageSize]
-            if let t = c.pageToken { pagination["pageToken"] = t }
-            let body: [String: Any] = ["meta": ["pagination": pagination],
-                                       "data": [[spec.startKey: MimecastAPI.time(c.windowStart!), spec.endKey: MimecastAPI.time(c.windowEnd!)]]]
-            let json = [UInt8](try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+            let json = try Collector.pagedRequest(spec: spec, pageSize: config.pageSize, pageToken: c.pageToken,
+                                                  start: MimecastAPI.time(c.windowStart!), end: MimecastAPI.time(c.windowEnd!))
             let resp = try await client.call(stream: st.name, method: "POST", url: config.baseURL + spec.path, json: json)
             let (records, next) = try Collector.pagedRecords(resp.body, spec: spec)
             for i in records.indices where i >= c.skip {
@@ -157,6 +154,20 @@ public final class Collector: @unchecked Sendable {
         }
         closeWindow(&c)
         try await position(st, c, sink: sink)
+    }
+
+    /// The body of a paged POST request, keys sorted:
+    /// `{"data":[{START_KEY: start, END_KEY: end}],"meta":{"pagination":{"pageSize":N,"pageToken":T}}}`
+    /// (no pageToken on the first page).
+    static func pagedRequest(spec: MimecastAPI.Paged, pageSize: Int, pageToken: String?, start: String, end: String) throws -> [UInt8] {
+        struct Pagination: Encodable { var pageSize: Int; var pageToken: String? }
+        struct Meta: Encodable { var pagination: Pagination }
+        struct Body: Encodable { var meta: Meta; var data: [[String: String]] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = Body(meta: Meta(pagination: Pagination(pageSize: pageSize, pageToken: pageToken)),
+                        data: [[spec.startKey: start, spec.endKey: end]])
+        return [UInt8](try encoder.encode(body))
     }
 
     /// Records and the next page token of a paged POST response; a non-empty `fail` is an error.

@@ -3,7 +3,8 @@ import OspreyAnalytics
 import OspreyCore
 
 /// Scores a replay's alerts against the labelled scenarios (`osprey evaluate`). Tooling, not the hot path:
-/// Foundation JSON is fine here (the alerts are read through the one alert type, OspreyAnalytics.AlertFile).
+/// Foundation's JSONDecoder reads the labels, and the alerts are read through the one alert type
+/// (OspreyAnalytics.AlertFile).
 public struct Evaluation: Sendable {
     public struct ScenarioResult: Sendable {
         public var id: String
@@ -40,25 +41,55 @@ public struct Evaluation: Sendable {
     public var passed: Bool { detectionRate >= 1.0 && benignRate <= 0.01 && unreadableAlertLines.isEmpty }
 
     struct Label { var id, user, useCase: String; var start, end: Int64; var expected: [String] }
+
+    /// One line of labels.jsonl as the generator writes it (Scenarios.swift); keys it does not use are ignored.
+    struct LabelLine: Decodable {
+        var id: String?
+        var user: String?
+        var useCase: String?
+        var start: String?
+        var end: String?
+        var expectedRules: [String]?
+        enum CodingKeys: String, CodingKey { case id, user, useCase = "use_case", start, end, expectedRules = "expected_rules" }
+    }
+
+    /// A labels line that could not be read: the file, its 1-based line number and why.
+    public struct LabelError: Error, CustomStringConvertible {
+        public var path: String
+        public var line: Int
+        public var reason: String
+        public var description: String { "\(path):\(line): \(reason)" }
+    }
+
+    /// The scenarios of a labels.jsonl file (blank lines skipped); a line that is not a label object, or
+    /// whose start or end is not an ISO 8601 time, is an error naming the line.
+    static func readLabels(_ path: String) throws -> [Label] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var out: [Label] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            func fail(_ reason: String) -> LabelError { LabelError(path: path, line: i + 1, reason: reason) }
+            let l: LabelLine
+            do { l = try JSONDecoder().decode(LabelLine.self, from: Data(line.utf8)) } catch let DecodingError.typeMismatch(_, c) where !c.codingPath.isEmpty {
+                throw fail("'\(c.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+            } catch {
+                throw fail("not a JSON object")
+            }
+            func time(_ key: String, _ v: String?) throws -> Int64 {
+                guard let v else { return 0 }
+                guard let ms = UTCTime.parse(v) else { throw fail("\(key) '\(v)' is not an ISO 8601 time") }
+                return ms
+            }
+            out.append(Label(id: l.id ?? "?", user: (l.user ?? "").lowercased(), useCase: l.useCase ?? "",
+                             start: try time("start", l.start), end: try time("end", l.end), expected: l.expectedRules ?? []))
+        }
+        return out
+    }
     struct Session { var user, id: String; var start, end: Int64; var score: Int; var notable: Bool; var rules: [String] }
     struct RuleHit { var rule, user, session: String; var time: Int64 }
 
     public static func run(labels labelsPath: String, alerts alertsPath: String, userDays: Int?) throws -> Evaluation {
-        func lines(_ path: String) throws -> [[String: Any]] {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            return try text.split(separator: "\n").compactMap { line in
-                guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-                guard let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                    throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
-                }
-                return o
-            }
-        }
-        func time(_ v: Any?) -> Int64? { (v as? String).flatMap(UTCTime.parse) }
-        let labels: [Label] = try lines(labelsPath).map {
-            Label(id: $0["id"] as? String ?? "?", user: ($0["user"] as? String ?? "").lowercased(), useCase: $0["use_case"] as? String ?? "",
-                  start: time($0["start"]) ?? 0, end: time($0["end"]) ?? 0, expected: $0["expected_rules"] as? [String] ?? [])
-        }
+        let labels = try readLabels(labelsPath)
         // The alerts, read back as the one alert type (OspreyAnalytics.AnalyticsOutput); unreadable lines are
         // counted and reported, never skipped silently.
         let file = try AlertFile(path: alertsPath)

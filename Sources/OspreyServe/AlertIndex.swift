@@ -71,9 +71,6 @@ public final class AlertIndex: @unchecked Sendable {
         return (unreadableCount, unreadable)
     }
 
-    /// An alert line's ISO 8601 time (OspreyCore's one time parser).
-    static func parseTime(_ s: String) -> Int64? { UTCTime.parse(s) }
-
     public var count: Int { lock.lock(); defer { lock.unlock() }; return records.count }
 
     public func all() -> [AlertRecord] { lock.lock(); defer { lock.unlock() }; return records }

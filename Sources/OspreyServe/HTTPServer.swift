@@ -30,10 +30,33 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-func jsonResponse(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+/// Every JSON answer of the HTTP side: an Encodable value through JSONEncoder, keys sorted (stable bytes;
+/// clients read keys by name). Alerts inside a response are the one alert type (`AnalyticsOutput`), so they
+/// carry the keys of their JSONL line.
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var status = status
+    let data: Data
+    do { data = try encoder.encode(value) } catch {
+        // Only a non-finite number can fail here; answer with the reason rather than a truncated body.
+        data = Data(#"{"error":"response could not be encoded"}"#.utf8)
+        status = .internalServerError
+    }
     return Response(status: status, headers: [.contentType: "application/json"],
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// An optional that is written as `null` when absent: the API keeps such keys (a synthesized Encodable
+/// would leave them out).
+struct Nullable<Wrapped: Encodable>: Encodable {
+    var value: Wrapped?
+    init(_ value: Wrapped?) { self.value = value }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if let value { try c.encode(value) } else { try c.encodeNil() }
+    }
 }
 
 func textResponse(_ s: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -67,9 +90,9 @@ enum HTTPRoutes {
         }
         secured.post("/api/reload") { _, _ in
             if let error = await engine.reloadContext() {
-                return jsonResponse(["reloaded": false, "error": "\(error)"], status: .init(code: 422, reasonPhrase: "Unprocessable Content"))
+                return jsonResponse(APIResponse.Reload(reloaded: false, error: "\(error)"), status: .init(code: 422, reasonPhrase: "Unprocessable Content"))
             }
-            return jsonResponse(["reloaded": true])
+            return jsonResponse(APIResponse.Reload(reloaded: true))
         }
         secured.post("/api/flush") { _, _ in
             await engine.flush()
@@ -77,21 +100,19 @@ enum HTTPRoutes {
         }
         secured.get("/api/health") { _, _ in
             let held = engine.read { $0.heldEvents }
-            return jsonResponse(["status": "ok", "pending_records": engine.pendingRecords, "held_events": held,
-                                 "alerts": engine.index.count, "state": engine.config.state.map { $0 as Any } ?? NSNull()])
+            return jsonResponse(APIResponse.Health(status: "ok", pendingRecords: engine.pendingRecords, heldEvents: held,
+                                                   alerts: engine.index.count, state: Nullable(engine.config.state)))
         }
         secured.get("/api/content") { _, _ in
             let content = engine.read { $0.analytics.content }
-            return jsonResponse([
-                "models": content.models.map { ["id": $0.id, "name": $0.name, "kind": $0.kind.rawValue, "scope": $0.scopeText,
-                                                 "feature": $0.featureText] },
-                "rules": content.rules.map { ["id": $0.id, "name": $0.name, "kind": $0.kind.rawValue, "score": $0.score,
-                                              "model": $0.model.map { $0 as Any } ?? NSNull(), "mitre": $0.mitre.map(\.id), "use_cases": $0.useCases] },
-            ])
+            return jsonResponse(APIResponse.Content(
+                models: content.models.map { .init(id: $0.id, name: $0.name, kind: $0.kind.rawValue, scope: $0.scopeText, feature: $0.featureText) },
+                rules: content.rules.map { .init(id: $0.id, name: $0.name, kind: $0.kind.rawValue, score: $0.score, model: Nullable($0.model),
+                                                 mitre: $0.mitre.map(\.id), useCases: $0.useCases) }))
         }
         secured.get("/api/notable") { _, _ in
-            let notable = engine.index.notableSessions(limit: 200).map(API.sessionSummary)
-            return jsonResponse(["sessions": notable, "users": API.users(engine, notableOnly: true)])
+            let notable = engine.index.notableSessions(limit: 200).map(\.alert)
+            return jsonResponse(APIResponse.Notable(sessions: notable, users: API.users(engine, notableOnly: true)))
         }
         secured.get("/api/users") { _, _ in jsonResponse(["users": API.users(engine, notableOnly: false)]) }
         secured.get("/api/sessions") { request, _ in
@@ -106,10 +127,10 @@ enum HTTPRoutes {
             guard let user = request.query("user") else { return jsonResponse(["error": "user= required"], status: .badRequest) }
             let model = request.query("model")
             let views = engine.read { $0.analytics.baselines(scope: user) }.filter { model == nil || $0.model == model }
-            return jsonResponse(["user": user, "baselines": views.map { v in
-                ["model": v.model, "name": v.modelName, "kind": v.kind, "observations": v.observations, "distinct": v.distinct,
-                 "converged": v.converged, "values": v.values.map { ["label": $0.label, "count": $0.count] }] as [String: Any]
-            }])
+            return jsonResponse(APIResponse.Baselines(user: user, baselines: views.map { v in
+                .init(model: v.model, name: v.modelName, kind: v.kind, observations: v.observations, distinct: v.distinct,
+                      converged: v.converged, values: v.values.map { .init(label: $0.label, count: $0.count) })
+            }))
         }
         TriageAPI.register(secured, engine: engine)  // GET /api/user, GET /api/pivot, GET|POST /api/triage (TriageAPI.swift)
         return router
@@ -146,8 +167,9 @@ enum Ingest {
             received += chunk.readableBytes
             if received > limit {
                 await submit()
-                return jsonResponse(["error": "body over \(limit) bytes (max_http_body_bytes); the first \(accepted) records were processed",
-                                     "accepted": accepted], status: .contentTooLarge)
+                return jsonResponse(APIResponse.Ingested(accepted: accepted,
+                                                         error: "body over \(limit) bytes (max_http_body_bytes); the first \(accepted) records were processed"),
+                                    status: .contentTooLarge)
             }
             chunk.withUnsafeReadableBytes { raw in
                 splitter.feed(raw) { r in
@@ -210,15 +232,88 @@ struct LineSplitter {
     }
 }
 
-enum API {
-    static func object(_ line: String) -> Any {
-        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) ?? line
+/// The bodies of the REST API's answers, by endpoint (keys as docs/architecture.md and the page use them).
+enum APIResponse {
+    struct Reload: Encodable { var reloaded: Bool; var error: String? = nil }
+
+    struct Ingested: Encodable { var accepted: Int; var error: String? = nil }
+
+    struct Health: Encodable {
+        var status: String
+        var pendingRecords: Int
+        var heldEvents: Int
+        var alerts: Int
+        var state: Nullable<String>
+        enum CodingKeys: String, CodingKey { case status, pendingRecords = "pending_records", heldEvents = "held_events", alerts, state }
     }
 
-    static func sessionSummary(_ r: AlertRecord) -> Any { object(r.line) }
+    struct Content: Encodable {
+        struct Model: Encodable { var id, name, kind, scope, feature: String }
+        struct Rule: Encodable {
+            var id, name, kind: String
+            var score: Int
+            var model: Nullable<String>
+            var mitre: [String]
+            var useCases: [String]
+            enum CodingKeys: String, CodingKey { case id, name, kind, score, model, mitre, useCases = "use_cases" }
+        }
+        var models: [Model]
+        var rules: [Rule]
+    }
 
+    struct Notable: Encodable { var sessions: [AnalyticsOutput]; var users: [User] }
+
+    /// A user with alerts: the highest session score, notable sessions, rule triggers, sessions.
+    struct User: Encodable {
+        var user: String
+        var maxScore, notableSessions, ruleTriggers, sessions: Int
+        enum CodingKeys: String, CodingKey {
+            case user, maxScore = "max_score", notableSessions = "notable_sessions", ruleTriggers = "rule_triggers", sessions
+        }
+    }
+
+    struct UserSessions: Encodable {
+        /// A session with its rule triggers; the open session without rules carries its running score and events.
+        struct Session: Encodable {
+            var session: String
+            var summary: Nullable<AnalyticsOutput>
+            var open: Bool
+            var rules: [AnalyticsOutput]
+            var score: Int? = nil
+            var events: Int? = nil
+        }
+        var user: String
+        var sessions: [Session]
+    }
+
+    struct Timeline: Encodable {
+        struct Event: Encodable {
+            var time, activityType, parser: String
+            var fields: [String: String]
+            enum CodingKeys: String, CodingKey { case time, activityType = "activity_type", parser, fields }
+        }
+        var session, user: String
+        var summary: Nullable<AnalyticsOutput>
+        var timeline: [AnalyticsOutput]
+        var events: [Event]
+    }
+
+    struct Baselines: Encodable {
+        struct Baseline: Encodable {
+            struct Value: Encodable { var label: String; var count: Int }
+            var model, name, kind: String
+            var observations, distinct: Int
+            var converged: Bool
+            var values: [Value]
+        }
+        var user: String
+        var baselines: [Baseline]
+    }
+}
+
+enum API {
     /// Users with alerts: the highest session score, notable sessions, rule triggers.
-    static func users(_ engine: ServeEngine, notableOnly: Bool) -> [[String: Any]] {
+    static func users(_ engine: ServeEngine, notableOnly: Bool) -> [APIResponse.User] {
         // Open sessions count too: a live `notable` record, and the open session's running score.
         var byUser: [String: (score: Int, notable: Set<String>, rules: Int, sessions: Set<String>)] = [:]
         for r in engine.index.all() {
@@ -229,59 +324,56 @@ enum API {
             u.sessions.insert(r.session)
             byUser[r.user] = u
         }
-        for o in engine.read({ $0.analytics.openSessions }) where byUser[o.user] != nil {
-            byUser[o.user]!.score = max(byUser[o.user]!.score, o.score)
+        for o in engine.read({ $0.analytics.openSessions }) {
+            if let u = byUser[o.user] { byUser[o.user]?.score = max(u.score, o.score) }
         }
         return byUser.filter { !notableOnly || !$0.value.notable.isEmpty }
             .sorted { $0.value.score != $1.value.score ? $0.value.score > $1.value.score : $0.key < $1.key }
-            .map { ["user": $0.key, "max_score": $0.value.score, "notable_sessions": $0.value.notable.count,
-                    "rule_triggers": $0.value.rules, "sessions": $0.value.sessions.count] }
+            .map { .init(user: $0.key, maxScore: $0.value.score, notableSessions: $0.value.notable.count,
+                         ruleTriggers: $0.value.rules, sessions: $0.value.sessions.count) }
     }
 
     /// A user's sessions (closed with rules, and the open one), each with its rule triggers (reason, evidence).
-    static func userSessions(_ engine: ServeEngine, user: String) -> [String: Any] {
+    static func userSessions(_ engine: ServeEngine, user: String) -> APIResponse.UserSessions {
         var order: [String] = []
-        var rules: [String: [Any]] = [:]
-        var summary: [String: Any] = [:]
+        var rules: [String: [AnalyticsOutput]] = [:]
+        var summary: [String: AnalyticsOutput] = [:]
         for r in engine.index.forUser(user) {
             if rules[r.session] == nil { order.append(r.session); rules[r.session] = [] }
-            if r.kind == "rule" { rules[r.session]!.append(object(r.line)) } else { summary[r.session] = object(r.line) }
+            if r.kind == "rule" { rules[r.session, default: []].append(r.alert) } else { summary[r.session] = r.alert }
         }
         let open = engine.read { $0.analytics.openSessions }.first { $0.user == user }
-        var sessions: [[String: Any]] = order.map { s in
-            ["session": s, "summary": summary[s] ?? NSNull(), "open": open?.session == s, "rules": rules[s] ?? []]
+        var sessions: [APIResponse.UserSessions.Session] = order.map { s in
+            .init(session: s, summary: Nullable(summary[s]), open: open?.session == s, rules: rules[s] ?? [])
         }
         if let open, rules[open.session] == nil {
-            sessions.append(["session": open.session, "summary": NSNull(), "open": true, "rules": [],
-                             "score": open.score, "events": open.events])
+            sessions.append(.init(session: open.session, summary: Nullable(nil), open: true, rules: [], score: open.score, events: open.events))
         }
-        return ["user": user, "sessions": sessions]
+        return .init(user: user, sessions: sessions)
     }
 
     /// A session's timeline: its rule triggers in event-time order with reason and evidence, its summary, and
     /// the user's events within the session's span that the in-memory event log still holds (EventLog).
-    static func timeline(_ engine: ServeEngine, session: String) -> [String: Any] {
+    static func timeline(_ engine: ServeEngine, session: String) -> APIResponse.Timeline {
         let recs = engine.index.forSession(session)
         let rules = recs.filter { $0.kind == "rule" }.sorted { $0.timeMillis != $1.timeMillis ? $0.timeMillis < $1.timeMillis : $0.seq < $1.seq }
         let summary = recs.first { $0.kind == "session" }
         // The session's span: from its summary when closed, else from the engine's open sessions.
         var user = recs.first?.user ?? ""
         var from: Int64 = 0, to: Int64 = 0
-        if let s = summary, let o = object(s.line) as? [String: Any],
-           let a = (o["start"] as? String).flatMap(AlertIndex.parseTime), let b = (o["end"] as? String).flatMap(AlertIndex.parseTime) {
-            from = a; to = b
+        if let s = summary, case .session(let closed) = s.alert {
+            from = closed.startMillis; to = closed.endMillis
         } else if let open = engine.read({ $0.analytics.openSessions }).first(where: { $0.session == session }) {
             user = open.user; from = open.startMillis; to = open.lastMillis
         }
         let events = user.isEmpty ? [] : engine.events.events(user: user, from: from, to: to)
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return ["session": session, "user": user, "summary": summary.map { object($0.line) } ?? NSNull(),
-                "timeline": rules.map { object($0.line) },
-                "events": events.map { e in
-                    ["time": f.string(from: Date(timeIntervalSince1970: Double(e.timeMillis) / 1000)), "activity_type": e.activity,
-                     "parser": e.parser, "fields": Dictionary(e.fields, uniquingKeysWith: { a, _ in a })] as [String: Any]
-                }]
+        return .init(session: session, user: user, summary: Nullable(summary?.alert), timeline: rules.map(\.alert),
+                     events: events.map { e in
+                         .init(time: f.string(from: Date(timeIntervalSince1970: Double(e.timeMillis) / 1000)), activityType: e.activity,
+                               parser: e.parser, fields: Dictionary(e.fields, uniquingKeysWith: { a, _ in a }))
+                     })
     }
 }
 

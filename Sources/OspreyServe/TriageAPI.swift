@@ -67,7 +67,7 @@ enum TriageAPI {
         }
         secured.get("/api/triage") { _, _ in
             guard let book else { return jsonResponse(["error": bookError], status: .internalServerError) }
-            return jsonResponse(["persistent": book.persistent, "decisions": book.all().map(json)])
+            return jsonResponse(Decisions(persistent: book.persistent, decisions: book.all().map(Decision.init)))
         }
         secured.post("/api/triage") { request, _ -> Response in
             guard let book else { return jsonResponse(["error": bookError], status: .internalServerError) }
@@ -75,23 +75,12 @@ enum TriageAPI {
             guard let body = try? await request.collectBody(upTo: 64 * 1024) else {
                 return jsonResponse(["error": "body over 65536 bytes"], status: .contentTooLarge)
             }
-            let data = Data(body.readableBytesView)
-            guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                return jsonResponse(["error": "body must be a JSON object {session, decision, comment}"], status: .badRequest)
+            let triage: TriageRequest
+            switch TriageRequest.read(Data(body.readableBytesView)) {
+            case .success(let r): triage = r
+            case .failure(let problem): return jsonResponse(["error": problem.message], status: .badRequest)
             }
-            guard let session = o["session"] as? String, !session.isEmpty, session.count <= 512 else {
-                return jsonResponse(["error": "session must be a non-empty string"], status: .badRequest)
-            }
-            guard let decision = o["decision"] as? String, ["accept", "dismiss", "reopen"].contains(decision) else {
-                return jsonResponse(["error": "decision must be accept, dismiss or reopen"], status: .badRequest)
-            }
-            let comment = o["comment"] as? String ?? ""
-            if o["comment"] != nil, !(o["comment"] is String) {
-                return jsonResponse(["error": "comment must be a string"], status: .badRequest)
-            }
-            guard comment.count <= maxCommentCharacters else {
-                return jsonResponse(["error": "comment over \(maxCommentCharacters) characters"], status: .badRequest)
-            }
+            let (session, decision, comment) = (triage.session, triage.decision, triage.comment)
             guard let user = sessionUser(engine, session: session) else {
                 return jsonResponse(["error": "unknown session"], status: .notFound)
             }
@@ -103,7 +92,7 @@ enum TriageAPI {
                 let d = TriageDecision(session: session, user: user, decision: decision, comment: comment,
                                        decidedMillis: Int64(Date().timeIntervalSince1970 * 1000))
                 try book.set(d)
-                return jsonResponse(json(d))
+                return jsonResponse(Decision(d))
             } catch {
                 return jsonResponse(["error": "could not store the decision: \(error)"], status: .internalServerError)
             }
@@ -116,8 +105,66 @@ enum TriageAPI {
         return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
-    static func json(_ d: TriageDecision) -> [String: Any] {
-        ["session": d.session, "user": d.user, "decision": d.decision, "comment": d.comment, "decided": iso(d.decidedMillis)]
+    /// A decision as the API shows it (`decided`: ISO 8601 wall-clock time).
+    struct Decision: Encodable {
+        var session, user, decision, comment, decided: String
+        init(_ d: TriageDecision) {
+            session = d.session; user = d.user; decision = d.decision; comment = d.comment; decided = TriageAPI.iso(d.decidedMillis)
+        }
+    }
+
+    struct Decisions: Encodable { var persistent: Bool; var decisions: [Decision] }
+
+    /// The body of `POST /api/triage`: `{session, decision, comment}` (comment optional).
+    struct TriageRequest: Decodable {
+        var session: String
+        var decision: String
+        var comment: String
+
+        enum CodingKeys: String, CodingKey { case session, decision, comment }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            session = try c.decode(String.self, forKey: .session)
+            decision = try c.decode(String.self, forKey: .decision)
+            // Present means a string: `null` or a number is an error, not an empty comment.
+            comment = c.contains(.comment) ? try c.decode(String.self, forKey: .comment) : ""
+        }
+
+        /// Why a body is refused (the 400 answer's `error`).
+        struct Problem: Error { var message: String }
+
+        /// The request in `body`, checked (session length, decision word, comment length), or the problem
+        /// naming the first key that is wrong.
+        static func read(_ body: Data) -> Result<TriageRequest, Problem> {
+            let r: TriageRequest
+            do {
+                r = try JSONDecoder().decode(TriageRequest.self, from: body)
+            } catch let DecodingError.keyNotFound(key, _) {
+                return .failure(problem(key.stringValue))
+            } catch let DecodingError.typeMismatch(_, c) {
+                return .failure(problem(c.codingPath.first?.stringValue))
+            } catch let DecodingError.valueNotFound(_, c) {
+                return .failure(problem(c.codingPath.first?.stringValue))
+            } catch {
+                return .failure(problem(nil))
+            }
+            guard !r.session.isEmpty, r.session.count <= 512 else { return .failure(problem("session")) }
+            guard ["accept", "dismiss", "reopen"].contains(r.decision) else { return .failure(problem("decision")) }
+            guard r.comment.count <= maxCommentCharacters else {
+                return .failure(Problem(message: "comment over \(maxCommentCharacters) characters"))
+            }
+            return .success(r)
+        }
+
+        private static func problem(_ key: String?) -> Problem {
+            switch key {
+            case "session": return Problem(message: "session must be a non-empty string of at most 512 characters")
+            case "decision": return Problem(message: "decision must be accept, dismiss or reopen")
+            case "comment": return Problem(message: "comment must be a string")
+            default: return Problem(message: "body must be a JSON object {session, decision, comment}")
+            }
+        }
     }
 
     /// The user of a session the server knows (in the alert index or open).
@@ -126,72 +173,94 @@ enum TriageAPI {
         return engine.read { $0.analytics.openSessions }.first { $0.session == session }?.user
     }
 
+    /// `GET /api/user`: the context's record of the user (absent keys for an unknown user) and their risk
+    /// over time.
+    struct UserCard: Encodable {
+        struct Session: Encodable {
+            var session, start, end: String
+            var score: Int
+            var notable, open: Bool
+            var rules: [String]
+            var triage: String? = nil
+        }
+        struct Day: Encodable {
+            var day: String
+            var maxScore, totalScore, sessions, notable: Int
+            enum CodingKeys: String, CodingKey { case day, maxScore = "max_score", totalScore = "total_score", sessions, notable }
+        }
+        var user: String
+        var known: Bool
+        var id, displayName: String?
+        var aliases: [String]?
+        var department, title, manager, managerName, peerGroup: String?
+        var executive, serviceAccount, privileged, deactivated: Bool?
+        /// Present (null when not deactivated) for a known user.
+        var deactivatedAt: Nullable<String>?
+        var sessions: [Session] = []
+        var days: [Day] = []
+
+        enum CodingKeys: String, CodingKey {
+            case user, known, id, displayName = "display_name", aliases, department, title, manager, managerName = "manager_name"
+            case peerGroup = "peer_group", executive, serviceAccount = "service_account", privileged, deactivated
+            case deactivatedAt = "deactivated_at", sessions, days
+        }
+    }
+
     /// The user's record in the context (department, title, manager, flags, peer group) and their risk over
     /// time: every session with rules (closed, from the alert index, and the open one) and a per-day roll-up.
-    static func userCard(_ engine: ServeEngine, user: String, book: TriageBook?) -> [String: Any] {
+    static func userCard(_ engine: ServeEngine, user: String, book: TriageBook?) -> UserCard {
         let (context, clock, open) = engine.read { ($0.contextStore.current, $0.analytics.clockMillis, $0.analytics.openSessions) }
-        var out: [String: Any] = ["user": user]
+        var out = UserCard(user: user, known: false)
         if let u = context.user(user) {
             let at = clock > 0 ? clock : Int64(Date().timeIntervalSince1970 * 1000)
-            out["known"] = true
-            out["id"] = u.id
-            out["display_name"] = u.displayName
-            out["aliases"] = u.aliases
-            out["department"] = u.department
-            out["title"] = u.title
-            out["manager"] = u.manager
-            if let m = context.user(u.manager), !u.manager.isEmpty { out["manager_name"] = m.displayName.isEmpty ? m.id : m.displayName }
-            out["peer_group"] = context.attribute("peer_group", of: u.id, at: at) ?? ""
-            out["executive"] = u.isExecutive
-            out["service_account"] = u.isServiceAccount
-            out["privileged"] = u.isPrivileged
-            out["deactivated"] = u.isDeactivated(at: at)
-            out["deactivated_at"] = u.deactivatedAtMillis.map { iso($0) as Any } ?? NSNull()
-        } else {
-            out["known"] = false
+            out.known = true
+            out.id = u.id
+            out.displayName = u.displayName
+            out.aliases = u.aliases
+            out.department = u.department
+            out.title = u.title
+            out.manager = u.manager
+            if let m = context.user(u.manager), !u.manager.isEmpty { out.managerName = m.displayName.isEmpty ? m.id : m.displayName }
+            out.peerGroup = context.attribute("peer_group", of: u.id, at: at) ?? ""
+            out.executive = u.isExecutive
+            out.serviceAccount = u.isServiceAccount
+            out.privileged = u.isPrivileged
+            out.deactivated = u.isDeactivated(at: at)
+            out.deactivatedAt = Nullable(u.deactivatedAtMillis.map(iso))
         }
         // Sessions with rules, oldest first.
-        var sessions: [String: [String: Any]] = [:]
+        var sessions: [String: UserCard.Session] = [:]
         var order: [String] = []
-        var firstRule: [String: Int64] = [:]
         for r in engine.index.forUser(user) {
-            if r.kind == "rule" {
-                firstRule[r.session] = min(firstRule[r.session] ?? r.timeMillis, r.timeMillis)
-                continue
-            }
             guard r.kind == "session", case .session(let s) = r.alert else { continue }
             if sessions[r.session] == nil { order.append(r.session) }
-            sessions[r.session] = ["session": r.session, "start": UTCTime.format(s.startMillis), "end": UTCTime.format(s.endMillis),
-                                   "score": r.score, "notable": r.notable, "open": false, "rules": s.rules]
+            sessions[r.session] = .init(session: r.session, start: UTCTime.format(s.startMillis), end: UTCTime.format(s.endMillis),
+                                        score: r.score, notable: r.notable, open: false, rules: s.rules)
         }
         if let o = open.first(where: { $0.user == user }), o.score > 0 || !o.rules.isEmpty {
             if sessions[o.session] == nil { order.append(o.session) }
-            sessions[o.session] = ["session": o.session, "start": iso(o.startMillis), "end": iso(o.lastMillis), "score": o.score,
-                                   "notable": false, "open": true, "rules": o.rules]
+            sessions[o.session] = .init(session: o.session, start: iso(o.startMillis), end: iso(o.lastMillis), score: o.score,
+                                        notable: false, open: true, rules: o.rules)
         }
-        var list: [[String: Any]] = order.compactMap { sessions[$0] }
-        for i in list.indices {
-            if let s = list[i]["session"] as? String, let d = book?.get(s) { list[i]["triage"] = d.decision }
-        }
-        list.sort { ($0["start"] as? String ?? "") < ($1["start"] as? String ?? "") }
+        var list = order.compactMap { sessions[$0] }
+        for i in list.indices { list[i].triage = book?.get(list[i].session)?.decision }
+        list.sort { $0.start < $1.start }
         // Per UTC day (of the session's start): highest and summed score, sessions, notable sessions.
         var days: [String: (max: Int, total: Int, sessions: Int, notable: Int)] = [:]
         for s in list {
-            let day = String((s["start"] as? String ?? "").prefix(10))
+            let day = String(s.start.prefix(10))
             guard day.count == 10 else { continue }
-            let score = s["score"] as? Int ?? 0
             var d = days[day] ?? (0, 0, 0, 0)
-            d.max = max(d.max, score)
-            let (t, o) = d.total.addingReportingOverflow(score)
+            d.max = max(d.max, s.score)
+            let (t, o) = d.total.addingReportingOverflow(s.score)
             d.total = o ? Int.max : t
             d.sessions += 1
-            if s["notable"] as? Bool == true { d.notable += 1 }
+            if s.notable { d.notable += 1 }
             days[day] = d
         }
-        out["sessions"] = list
-        out["days"] = days.sorted { $0.key < $1.key }.map {
-            ["day": $0.key, "max_score": $0.value.max, "total_score": $0.value.total, "sessions": $0.value.sessions,
-             "notable": $0.value.notable] as [String: Any]
+        out.sessions = list
+        out.days = days.sorted { $0.key < $1.key }.map {
+            .init(day: $0.key, maxScore: $0.value.max, totalScore: $0.value.total, sessions: $0.value.sessions, notable: $0.value.notable)
         }
         return out
     }
@@ -272,9 +341,30 @@ enum TriageAPI {
         }
     }
 
+    /// `GET /api/pivot`: who touched a value, and the rule triggers that hold it.
+    struct Pivot: Encodable {
+        struct User: Encodable {
+            var user: String
+            var events: Int
+            var first, last: Nullable<String>
+            var fields: [String]
+            var alerts: Int
+        }
+        struct Alert: Encodable { var user, session, rule, name, time: String; var score: Int }
+        var field, kind, value: String
+        var users: [User]
+        var userCount: Int
+        var alerts: [Alert]
+        var alertCount: Int
+        var eventsScanned: Int
+        enum CodingKeys: String, CodingKey {
+            case field, kind, value, users, userCount = "user_count", alerts, alertCount = "alert_count", eventsScanned = "events_scanned"
+        }
+    }
+
     /// Everyone who touched a value: users whose kept events carry it (the in-memory event log), and rule
     /// triggers whose evidence holds it (the alert index).
-    static func pivot(_ engine: ServeEngine, field: String, value raw: String) -> [String: Any] {
+    static func pivot(_ engine: ServeEngine, field: String, value raw: String) -> Pivot {
         let kind = PivotKind(field)
         let value = raw.trimmingCharacters(in: .whitespaces).lowercased()
         var users: [String: (events: Int, first: Int64, last: Int64, fields: Set<String>)] = [:]
@@ -295,7 +385,7 @@ enum TriageAPI {
                 }
             }
         }
-        var alerts: [[String: Any]] = []
+        var alerts: [Pivot.Alert] = []
         var alertUsers: [String: Int] = [:]
         var alertCount = 0
         for r in engine.index.all() where r.kind == "rule" && r.line.range(of: raw.trimmingCharacters(in: .whitespaces), options: .caseInsensitive) != nil {
@@ -306,22 +396,21 @@ enum TriageAPI {
             alertCount += 1
             alertUsers[r.user, default: 0] += 1
             if alerts.count < maxPivotAlerts {
-                alerts.append(["user": r.user, "session": r.session, "rule": r.rule ?? "", "name": t.name,
-                               "time": UTCTime.format(t.timeMillis), "score": r.score])
+                alerts.append(.init(user: r.user, session: r.session, rule: r.rule ?? "", name: t.name,
+                                    time: UTCTime.format(t.timeMillis), score: r.score))
             }
         }
-        alerts.sort { ($0["time"] as? String ?? "") > ($1["time"] as? String ?? "") }
+        alerts.sort { $0.time > $1.time }
         let names = Set(users.keys).union(alertUsers.keys)
-        let rows: [[String: Any]] = names.map { n in
+        let rows: [Pivot.User] = names.map { n in
             let u = users[n]
-            return ["user": n, "events": u?.events ?? 0, "first": u.map { iso($0.first) as Any } ?? NSNull(),
-                    "last": u.map { iso($0.last) as Any } ?? NSNull(), "fields": (u?.fields ?? []).sorted(),
-                    "alerts": alertUsers[n] ?? 0]
+            return .init(user: n, events: u?.events ?? 0, first: Nullable(u.map { iso($0.first) }), last: Nullable(u.map { iso($0.last) }),
+                         fields: (u?.fields ?? []).sorted(), alerts: alertUsers[n] ?? 0)
         }.sorted {
-            let a = ($0["events"] as? Int ?? 0) + ($0["alerts"] as? Int ?? 0), b = ($1["events"] as? Int ?? 0) + ($1["alerts"] as? Int ?? 0)
-            return a != b ? a > b : ($0["user"] as? String ?? "") < ($1["user"] as? String ?? "")
+            let a = $0.events + $0.alerts, b = $1.events + $1.alerts
+            return a != b ? a > b : $0.user < $1.user
         }
-        return ["field": field, "kind": kind.name, "value": raw, "users": Array(rows.prefix(maxPivotUsers)), "user_count": rows.count,
-                "alerts": alerts, "alert_count": alertCount, "events_scanned": scanned]
+        return .init(field: field, kind: kind.name, value: raw, users: Array(rows.prefix(maxPivotUsers)), userCount: rows.count,
+                     alerts: alerts, alertCount: alertCount, eventsScanned: scanned)
     }
 }

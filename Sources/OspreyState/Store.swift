@@ -305,28 +305,90 @@ public final class StateStore: @unchecked Sendable {
         try db.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
     }
 
-    static func encodeStats(_ p: ParseStats) -> String {
-        var o: [String: Any] = ["lines": p.lines, "records": p.records, "events": p.events, "empty_pages": p.emptyPages]
-        o["by_parser"] = p.eventsByParser
-        o["rejects"] = Dictionary(uniqueKeysWithValues: p.rejectsByReason.map { ($0.key.rawValue, $0.value) })
-        let d = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
-        return String(decoding: d, as: UTF8.self)
+    /// `checkpoint.parse_stats`: the parse counters as a JSON object, keys sorted (the text format every
+    /// schema version wrote: lines, records, events, empty_pages, by_parser, rejects by reason name).
+    struct StoredParseStats: Codable {
+        var lines, records, events, emptyPages: Int
+        var byParser: [String: Int]
+        var rejects: [String: Int]
+        enum CodingKeys: String, CodingKey { case lines, records, events, emptyPages = "empty_pages", byParser = "by_parser", rejects }
+
+        init(_ p: ParseStats) {
+            lines = p.lines; records = p.records; events = p.events; emptyPages = p.emptyPages
+            byParser = p.eventsByParser
+            rejects = Dictionary(uniqueKeysWithValues: p.rejectsByReason.map { ($0.key.rawValue, $0.value) })
+        }
+
+        /// A missing key reads as 0 (empty); a present one must be a counter in 0…maxCounter.
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            lines = try c.decodeIfPresent(Int.self, forKey: .lines) ?? 0
+            records = try c.decodeIfPresent(Int.self, forKey: .records) ?? 0
+            events = try c.decodeIfPresent(Int.self, forKey: .events) ?? 0
+            emptyPages = try c.decodeIfPresent(Int.self, forKey: .emptyPages) ?? 0
+            byParser = try Self.counters(c, .byParser)
+            rejects = try Self.counters(c, .rejects)
+        }
+
+        /// A nested object of counters, decoded key by key so that an error names the key (`by_parser.p`).
+        private static func counters(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [String: Int] {
+            struct Name: CodingKey {
+                var stringValue: String
+                var intValue: Int? { nil }
+                init(stringValue: String) { self.stringValue = stringValue }
+                init?(intValue: Int) { nil }
+            }
+            guard c.contains(key), try !c.decodeNil(forKey: key) else { return [:] }
+            let n = try c.nestedContainer(keyedBy: Name.self, forKey: key)
+            var out: [String: Int] = [:]
+            for k in n.allKeys {
+                guard let v = try? n.decode(Int.self, forKey: k) else {
+                    throw DecodingError.typeMismatch(Int.self, .init(codingPath: [key, k], debugDescription: "not an integer counter"))
+                }
+                out[k.stringValue] = v
+            }
+            return out
+        }
+
+        var parseStats: ParseStats {
+            var p = ParseStats()
+            p.lines = lines; p.records = records; p.events = events; p.emptyPages = emptyPages
+            p.eventsByParser = byParser
+            // A reason this build does not know (written by another version) is left out.
+            for (k, v) in rejects { if let r = RejectReason(rawValue: k) { p.rejectsByReason[r] = v } }
+            return p
+        }
+
+        /// The first counter outside 0…maxCounter, by its key.
+        var outOfRange: (key: String, value: Int)? {
+            let counters = [("lines", lines), ("records", records), ("events", events), ("empty_pages", emptyPages)]
+                + byParser.sorted { $0.key < $1.key }.map { ("by_parser." + $0.key, $0.value) }
+                + rejects.sorted { $0.key < $1.key }.map { ("rejects." + $0.key, $0.value) }
+            return counters.first { $0.1 < 0 || $0.1 > StateStore.maxCounter }.map { (key: $0.0, value: $0.1) }
+        }
+    }
+
+    static func encodeStats(_ p: ParseStats) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(StoredParseStats(p)), as: UTF8.self)
     }
 
     static func decodeStats(_ s: String, directory: String) throws -> ParseStats {
-        var p = ParseStats()
-        guard let o = (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: Any] else {
-            throw StateError(directory: directory, problem: "checkpoint.parse_stats is not a JSON object")
+        func problem(_ what: String) -> StateError { StateError(directory: directory, problem: "checkpoint.parse_stats " + what) }
+        let stored: StoredParseStats
+        do {
+            stored = try JSONDecoder().decode(StoredParseStats.self, from: Data(s.utf8))
+        } catch DecodingError.typeMismatch(_, let c) where !c.codingPath.isEmpty {
+            throw problem("'\(c.codingPath.map(\.stringValue).joined(separator: "."))' is not an integer counter")
+        } catch DecodingError.valueNotFound(_, let c) where !c.codingPath.isEmpty {
+            throw problem("'\(c.codingPath.map(\.stringValue).joined(separator: "."))' is null")
+        } catch DecodingError.dataCorrupted(let c) where !c.codingPath.isEmpty {
+            throw problem("'\(c.codingPath.map(\.stringValue).joined(separator: "."))' is not an integer counter")
+        } catch {
+            throw problem("is not a JSON object")
         }
-        func n(_ v: Any?) -> Int {
-            guard let v = v as? Int, v >= 0, v <= StateStore.maxCounter else { return 0 }
-            return v
-        }
-        p.lines = n(o["lines"]); p.records = n(o["records"]); p.events = n(o["events"]); p.emptyPages = n(o["empty_pages"])
-        for (k, v) in o["by_parser"] as? [String: Any] ?? [:] { p.eventsByParser[k] = n(v) }
-        for (k, v) in o["rejects"] as? [String: Any] ?? [:] {
-            if let r = RejectReason(rawValue: k) { p.rejectsByReason[r] = n(v) }
-        }
-        return p
+        if let bad = stored.outOfRange { throw problem("'\(bad.key)' = \(bad.value) is out of range (0…2^62)") }
+        return stored.parseStats
     }
 }

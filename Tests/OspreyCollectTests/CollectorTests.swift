@@ -162,6 +162,27 @@ final class CollectorTests: XCTestCase {
         XCTAssertEqual(RecordJSON.lines(Array("{\"a\": \"b c\"}\n\n  \nnot json\n".utf8)).map { String(decoding: $0, as: UTF8.self) }, ["{\"a\":\"b c\"}", "not json"])
     }
 
+    /// The small API bodies go through Codable: the paged request's exact bytes (keys sorted), and the token
+    /// answer with `expires_in` as a number, a numeric string, or something else (the default life).
+    func testPagedRequestAndTokenResponse() throws {
+        let spec = MimecastAPI.paged(.audit)!
+        let first = try Collector.pagedRequest(spec: spec, pageSize: 500, pageToken: nil, start: "2026-11-02T08:00:00+0000", end: "2026-11-02T09:00:00+0000")
+        XCTAssertEqual(String(decoding: first, as: UTF8.self),
+                       #"{"data":[{"endDateTime":"2026-11-02T09:00:00+0000","startDateTime":"2026-11-02T08:00:00+0000"}],"meta":{"pagination":{"pageSize":500}}}"#)
+        let next = try Collector.pagedRequest(spec: spec, pageSize: 7, pageToken: "t\"1", start: "a", end: "b")
+        XCTAssertEqual(String(decoding: next, as: UTF8.self),
+                       #"{"data":[{"endDateTime":"b","startDateTime":"a"}],"meta":{"pagination":{"pageSize":7,"pageToken":"t\"1"}}}"#)
+        func token(_ body: String) -> MimecastClient.TokenResponse? {
+            try? JSONDecoder().decode(MimecastClient.TokenResponse.self, from: Data(body.utf8))
+        }
+        XCTAssertEqual(token(#"{"access_token":"a","expires_in":1800}"#)?.expiresIn, 1800)
+        XCTAssertEqual(token(#"{"access_token":"a","expires_in":"900"}"#)?.expiresIn, 900)
+        XCTAssertNil(token(#"{"access_token":"a","expires_in":[1]}"#)?.expiresIn)
+        XCTAssertEqual(token(#"{"access_token":"a"}"#)?.accessToken, "a")
+        XCTAssertNil(token(#"{"access_token":5}"#)?.accessToken)
+        XCTAssertNil(token("[]"))
+    }
+
     func testPositionsRoundTrip() {
         var s = StreamState(limit: 3)
         s.cursor.pageToken = "p:10"; s.cursor.skip = 4; s.cursor.lastEventMillis = 1_700_000_000_000

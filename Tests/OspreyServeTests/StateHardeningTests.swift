@@ -91,6 +91,10 @@ final class StateHardeningTests: XCTestCase {
             ("UPDATE checkpoint SET analytics = 'text'", "checkpoint.analytics is not a blob"),
             ("UPDATE checkpoint SET analytics = x'0102'", "truncated analytics snapshot"),
             ("UPDATE checkpoint SET parse_stats = x'00ff'", "parse_stats"),
+            ("UPDATE checkpoint SET parse_stats = '[1]'", "checkpoint.parse_stats is not a JSON object"),
+            ("UPDATE checkpoint SET parse_stats = '{\"lines\":-1}'", "checkpoint.parse_stats 'lines' = -1 is out of range"),
+            ("UPDATE checkpoint SET parse_stats = '{\"events\":\"many\"}'", "checkpoint.parse_stats 'events' is not an integer counter"),
+            ("UPDATE checkpoint SET parse_stats = '{\"by_parser\":{\"p\":2.5}}'", "checkpoint.parse_stats 'by_parser.p' is not an integer counter"),
             ("UPDATE inputs SET lines = 2.5", "lines is not an integer"),
             ("UPDATE inputs SET inode = NULL", "file identity partly NULL"),
         ]
@@ -108,6 +112,13 @@ final class StateHardeningTests: XCTestCase {
             XCTAssertEqual(check.status, 1, sql)
             try saved.write(to: URL(fileURLWithPath: tmp + "/s/osprey.sqlite"))
         }
+        // The text every version wrote (JSONSerialization, keys sorted) still reads, an unknown reject reason left out.
+        let store = try StateStore(directory: tmp + "/s")
+        try store.db.write {
+            try $0.execute(sql: #"UPDATE checkpoint SET parse_stats = '{"by_parser":{"mimecast-x":3},"empty_pages":1,"events":3,"lines":5,"records":4,"rejects":{"a reason from elsewhere":1}}'"#)
+        }
+        try store.db.close()
+        XCTAssertNoThrow(try reopen())
         // A file that is not a database at all.
         try Data("not sqlite".utf8).write(to: URL(fileURLWithPath: tmp + "/s/osprey.sqlite"))
         XCTAssertThrowsError(try reopen()) { XCTAssertTrue("\($0)".contains("cannot"), "\($0)") }

@@ -29,6 +29,31 @@ final class TriageAPITests: XCTestCase {
         XCTAssertEqual(post(server, ["session": "nope", "decision": "accept"]).0, 404, "unknown session")
     }
 
+    /// A refused triage body names its first wrong key (the request is decoded with JSONDecoder).
+    func testTriageRequestErrorsNameTheKey() throws {
+        let dir = try makeTempDir("triage-errors")
+        let server = try ServerProcess(dir: dir, context: nil)
+        defer { server.stop() }
+        func refused(_ body: Data) -> String {
+            let (status, d) = server.http("POST", "/api/triage", body: body)
+            XCTAssertEqual(status, 400, String(decoding: body, as: UTF8.self))
+            return ((try? JSONSerialization.jsonObject(with: d)) as? [String: Any])?["error"] as? String ?? ""
+        }
+        func refused(_ object: Any) -> String { refused(try! JSONSerialization.data(withJSONObject: object)) }
+        XCTAssertTrue(refused(Data("not json".utf8)).hasPrefix("body must be a JSON object"))
+        XCTAssertTrue(refused([1, 2]).hasPrefix("body must be a JSON object"))
+        XCTAssertTrue(refused(["decision": "accept"]).hasPrefix("session must be"))
+        XCTAssertTrue(refused(["session": 5, "decision": "accept"]).hasPrefix("session must be"))
+        XCTAssertTrue(refused(["session": "", "decision": "accept"]).hasPrefix("session must be"))
+        XCTAssertTrue(refused(["session": "s"]).hasPrefix("decision must be"))
+        XCTAssertTrue(refused(["session": "s", "decision": "maybe"]).hasPrefix("decision must be"))
+        XCTAssertEqual(refused(["session": "s", "decision": "accept", "comment": NSNull()]), "comment must be a string")
+        XCTAssertEqual(refused(["session": "s", "decision": "accept", "comment": 7]), "comment must be a string")
+        XCTAssertEqual(refused(["session": "s", "decision": "accept", "comment": String(repeating: "x", count: 4001)]), "comment over 4000 characters")
+        // Valid but unknown: the shape is fine, the session is not.
+        XCTAssertEqual(post(server, ["session": "s", "decision": "accept", "extra": true]).0, 404)
+    }
+
     func testUserCardPivotAndTriage() throws {
         let org = try GeneratedOrg.shared.path()
         let dir = try makeTempDir("triage-api")
