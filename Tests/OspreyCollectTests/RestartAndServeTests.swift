@@ -128,10 +128,10 @@ final class RestartAndServeTests: XCTestCase {
         """ + TestData.config(emu, name: "m", sources: sources, pageSize: 40, secretFile: secret, kind: "input mimecast",
                               interval: 3600, extra: "lookback = 10000000")
         try conf.write(toFile: work + "/serve.conf", atomically: true, encoding: .utf8)
-        let server = try ServeProcess(config: work + "/serve.conf")
+        let server = try ServerProcess(configPath: work + "/serve.conf")
         defer { server.stop() }
         XCTAssertTrue(server.waitMetric("osprey_records_in_total{transport=\"mimecast\"}", atLeast: Double(lines.value.count)),
-                      "serve did not take every record: \(server.stderr.value)")
+                      "serve did not take every record: \(server.stderrText)")
         XCTAssertTrue(server.waitMetric("osprey_pending_records", atMost: 0))
         XCTAssertEqual(server.http("POST", "/api/flush", token: "t0ken-for-the-collect-tests").0, 200)
         let metrics = String(decoding: server.http("GET", "/metrics").1, as: UTF8.self)
@@ -167,19 +167,19 @@ final class RestartAndServeTests: XCTestCase {
         try conf.write(toFile: work + "/serve.conf", atomically: true, encoding: .utf8)
         var kills = 0
         for _ in 0..<2 {
-            let server = try ServeProcess(config: work + "/serve.conf")
+            let server = try ServerProcess(configPath: work + "/serve.conf")
             usleep(UInt32.random(in: 800_000...1_600_000))
             let lines = server.metric("osprey_lines_total")
             kill(server.process.processIdentifier, SIGKILL)
             server.process.waitUntilExit()
             if lines > 0 && lines < Double(total) { kills += 1 }
         }
-        var server = try ServeProcess(config: work + "/serve.conf")
+        var server = try ServerProcess(configPath: work + "/serve.conf")
         XCTAssertTrue(server.waitMetric("osprey_lines_total", atLeast: Double(total), timeout: 120), "lines: \(server.metric("osprey_lines_total")) of \(total)")
         usleep(500_000)
         XCTAssertEqual(server.metric("osprey_lines_total"), Double(total), "every record in the pipeline exactly once after \(kills) kills")
         server.stop()
-        server = try ServeProcess(config: work + "/serve.conf")
+        server = try ServerProcess(configPath: work + "/serve.conf")
         XCTAssertTrue(server.waitMetric("osprey_mimecast_requests_total{stream=\"m/held-release\"}", atLeast: 1))
         usleep(300_000)
         XCTAssertEqual(server.metric("osprey_lines_total"), Double(total), "a restart after the end fetched nothing twice")
@@ -187,79 +187,5 @@ final class RestartAndServeTests: XCTestCase {
         server.stop()
         print("RestartAndServeTests: serve with state: \(kills) kills mid-run, \(total) records")
         XCTAssertGreaterThanOrEqual(kills, 1, "serve was killed mid-run")
-    }
-}
-
-/// `osprey serve --config FILE` as a child process, with its HTTP port read from the "listening" line.
-final class ServeProcess {
-    let process = Process()
-    var port = 0
-    let stderr = LockedBox("")
-
-    init(config: String) throws {
-        process.executableURL = URL(fileURLWithPath: try ospreyBinary())
-        process.arguments = ["serve", "--config", config]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        let buf = stderr
-        err.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if !d.isEmpty { buf.value += String(decoding: d, as: UTF8.self) }
-        }
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let line = buf.value.split(separator: "\n").first(where: { $0.contains("listening") }),
-               let part = line.split(separator: " ").first(where: { $0.hasPrefix("http=") }), let p = Int(part.dropFirst(5)) {
-                port = p; return
-            }
-            if !process.isRunning { break }
-            usleep(50_000)
-        }
-        stop()
-        throw NSError(domain: "osprey serve did not start: \(buf.value)", code: 1)
-    }
-
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(30)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-    }
-
-    func http(_ method: String, _ path: String, token: String? = nil) -> (Int, Data) {
-        var req = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: 60)
-        req.httpMethod = method
-        if let token { req.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
-        let sem = DispatchSemaphore(value: 0)
-        let result = LockedBox<(Int, Data)>((0, Data()))
-        URLSession.shared.dataTask(with: req) { d, r, _ in
-            result.value = ((r as? HTTPURLResponse)?.statusCode ?? 0, d ?? Data())
-            sem.signal()
-        }.resume()
-        sem.wait()
-        return result.value
-    }
-
-    func metric(_ name: String) -> Double {
-        let (_, d) = http("GET", "/metrics")
-        for line in String(decoding: d, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.split(separator: " ").last!) ?? -1
-        }
-        return -1
-    }
-
-    func waitMetric(_ name: String, atLeast: Double = -.infinity, atMost: Double = .infinity, timeout: TimeInterval = 120) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let v = metric(name)
-            if v >= atLeast && v <= atMost && v >= 0 { return true }
-            usleep(50_000)
-        }
-        return false
     }
 }
