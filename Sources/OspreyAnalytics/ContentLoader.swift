@@ -257,13 +257,15 @@ public final class AnalyticsContent {
         // day, so observations ≈ active days. Eight active days in the window make a usable per-user
         // categorical or numeric baseline (up to half of its observations may be distinct values); the
         // window is 40 days so that eight days of a person active twice a week stay inside it. Shared
-        // scopes (peer group, organization, application…) collect many people's sessions: 20 / 0.8 / 32 days.
+        // scopes (peer group, organization, application…) collect many people's sessions: 10 / 0.8 / 32 days;
+        // the 0.8 confidence bar (at most one distinct value in five) keeps one person's habits from defining
+        // the group, and ten observations let an application only one or two administrators open converge.
         // Time-of-week models keep 20 / 0.6: 168 hourly bins need more than eight days to say "unusual hour".
         let perUser = scopeEntry.value == "user"
         let defaults: (Double, Double, Double)
         switch kind {
         case .timeOfWeek: defaults = (20, 0.6, perUser ? 40 : 32)
-        case .categorical, .numeric: defaults = perUser ? (8, 0.5, 40) : (20, 0.8, 32)
+        case .categorical, .numeric: defaults = perUser ? (8, 0.5, 40) : (10, 0.8, 32)
         }
         return ModelDefinition(
             id: s.name, name: try s.required("name").value, description: try s.optional("description")?.value ?? "",

@@ -109,6 +109,8 @@ public struct Organization: Sendable {
             // Used by the realistic profiles: remote staff, conference hotels, a hosting range at home.
             ("ES", "Iberia Fibra", .residential), ("PT", "Lusa Net", .residential), ("US", "Bluehaze VPS", .hosting),
             ("SG", "Marina Hotel Wifi", .residential),
+            // Conference destinations no scenario's attacker uses (appended so earlier blocks keep their addresses).
+            ("IT", "Tevere Hotel Wifi", .residential), ("CA", "Maple Fibre", .residential),
         ]
         return specs.enumerated().map { i, s in
             let first = UInt32(100) << 24 | UInt32(64 + i) << 16

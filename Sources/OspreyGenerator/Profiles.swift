@@ -44,7 +44,10 @@ extension OrganizationGenerator {
         for d in [11, 25] where d < days && d % 7 < 5 { holidays.insert(d) }
         // Travellers: a conference week abroad (about 5%, at least one), in the middle third.
         let ordinary = org.people.indices.filter { !org.people[$0].isExecutive && !org.people[$0].isService }
-        let abroad = org.networks.indices.filter { ["JP", "SG", "FR", "ES"].contains(org.networks[$0].country) && org.networks[$0].kind == .residential }
+        // Destinations apart from the scenarios' attacker countries (FR, JP, SG, NG, BR…): a benign trip to the
+        // attacker's country would make the attack's "first time in the organization" rules rightly silent,
+        // which measures the draw, not the detection.
+        let abroad = org.networks.indices.filter { ["ES", "IT", "CA"].contains(org.networks[$0].country) && org.networks[$0].kind == .residential }
         var pool = ordinary.shuffled(using: &rng)
         for _ in 0..<max(1, n / 20) where !pool.isEmpty && days >= 21 {
             let i = pool.removeLast()
@@ -86,7 +89,7 @@ extension OrganizationGenerator {
     }
 
     /// Standard UTC offsets of the conference countries (no daylight saving: the generator's year is flat).
-    static let standardOffsetHours: [String: Int] = ["JP": 9, "SG": 8, "FR": 1, "ES": 1]
+    static let standardOffsetHours: [String: Int] = ["JP": 9, "SG": 8, "FR": 1, "ES": 1, "IT": 1, "CA": -5]
 
     /// Each scenario on a random working day in the last third (its victim has had weeks of ordinary life).
     func planScenarioDays() {
