@@ -143,6 +143,28 @@ struct Histogram {
         big = b
     }
 
+    /// Forgets the given values (an evicted identity in a shared model of users); returns whether any was held.
+    @discardableResult
+    mutating func removeValues(_ values: Set<UInt32>) -> Bool {
+        let S = stride
+        var write = 0, i = 0
+        var removed: UInt32 = 0
+        while i < data.count {
+            if values.contains(data[i]) {
+                removed &+= sum(i)
+            } else {
+                if write != i { for k in 0..<S { data[write + k] = data[i + k] } }
+                write += S
+            }
+            i += S
+        }
+        guard write < data.count else { return false }
+        data.removeSubrange(write..<data.count)
+        total = total >= removed ? total - removed : 0
+        if big != nil { rebuildIndex() }
+        return true
+    }
+
     /// Interner compaction: renumbers the value ids (categorical models), keeping the entry order and the
     /// rarity cache (it depends on counts only).
     mutating func renumberValues(_ remap: [UInt32]) {

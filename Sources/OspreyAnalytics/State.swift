@@ -304,7 +304,14 @@ extension AnalyticsState {
         guard unknown.count > cap else { return }
         unknown.sort { $0.last != $1.last ? $0.last < $1.last : $0.name < $1.name }
         let userScoped = content.models.indices.filter { content.models[$0].scopeText == "user" }
+        // Shared models whose values are users (people per app, per client id, per file…) hold the evicted
+        // names too: forgotten there as well, or a flood of names would stay interned through them.
+        let usersAsValues = content.models.indices.filter {
+            content.models[$0].kind == .categorical && content.models[$0].scopeText != "user" && content.models[$0].featureText == "user"
+        }
+        var evicted = Set<UInt32>()
         for e in unknown.prefix(unknown.count - cap) {
+            evicted.insert(e.uid)
             lastSeen[e.uid] = nil
             if sessions.removeValue(forKey: e.uid) != nil { r.sessionsDropped += 1 }
             for m in userScoped {
@@ -315,6 +322,12 @@ extension AnalyticsState {
                 store.free.append(slot)
             }
             r.identitiesEvicted += 1
+        }
+        for m in usersAsValues {
+            let store = stores[m]
+            for (k, v) in zip(store.index.keys, store.index.values) where k != UInt32.max {
+                store.hists[Int(v)].removeValues(evicted)
+            }
         }
     }
 }

@@ -51,7 +51,7 @@ struct OpenMessage: Sendable {
 
     mutating func add(_ event: Event, seq: UInt64) {
         var type = ""
-        if let v = event[F.recordType] { type = MergeText.asciiLower(v.text) }
+        if let v = event[F.recordType] { type = ASCII.lowercased(v.text) }
         var part = Part(event: event, seq: seq, rank: PartRank.of(type), failed: event.activityType.isFailure,
                         recordType: type, recipients: [])
         if part.rank == PartRank.journal {
@@ -102,7 +102,7 @@ struct OpenMessage: Sendable {
     }
 
     private mutating func index(ofRecipient name: String, add: Bool) -> Int32? {
-        let key = MergeText.asciiLower(name)
+        let key = ASCII.lowercased(name)
         if recipientKeys.count < 16 {
             for (i, k) in recipientKeys.enumerated() where k == key { return Int32(i) }
         } else {
@@ -128,21 +128,6 @@ enum MergeText {
         var copy = s
         copy.makeContiguousUTF8()
         return copy.utf8.withContiguousStorageIfAvailable(body)!
-    }
-
-    /// Lowercases ASCII letters; returns the same string when there are none to change.
-    static func asciiLower(_ s: String) -> String {
-        let upper = bytes(s) { b in
-            for c in b where c >= 0x41 && c <= 0x5A { return true }
-            return false
-        }
-        guard upper else { return s }
-        return bytes(s) { b in
-            String(unsafeUninitializedCapacity: b.count) { out in
-                for i in 0..<b.count { let c = b[i]; out[i] = c >= 0x41 && c <= 0x5A ? c + 32 : c }
-                return b.count
-            }
-        }
     }
 
     @inline(__always) static func hasAt(_ s: String) -> Bool { bytes(s) { $0.contains(0x40) } }
@@ -326,7 +311,7 @@ struct Merger: Sendable {
         else if heldProcess >= 0 { outcome = .held; deciding = heldProcess }
         else if otherFailure >= 0 {
             deciding = otherFailure
-            let action = parts[otherFailure].event.string(F.action).map(MergeText.asciiLower) ?? ""
+            let action = parts[otherFailure].event.string(F.action).map(ASCII.lowercased) ?? ""
             outcome = action.contains("hold") || action.contains("held") || action == "hld" ? .held : .failed
         }
         else if accepted { outcome = .accepted }
@@ -388,7 +373,7 @@ struct Merger: Sendable {
         if e[F.fileExt] == nil, let name = e.string(F.emailAttachment), let ext = FileNames.fileExtension(name) {
             e[F.fileExt] = .string(ext)
         }
-        var direction = e.string(F.direction).map(MergeText.asciiLower)
+        var direction = e.string(F.direction).map(ASCII.lowercased)
         if let d = direction, d != "inbound", d != "outbound", d != "internal" { direction = nil }
         if let d = direction { e[F.direction] = .string(d) }
         let out: Bool
@@ -411,7 +396,7 @@ struct Merger: Sendable {
             }
         }
         if let u = user {
-            let lower = MergeText.asciiLower(u)
+            let lower = ASCII.lowercased(u)
             e[F.user] = .string(lower)
             if let d = Addresses.domain(of: lower) { e[F.emailDomain] = .string(d) }
         }

@@ -1,7 +1,9 @@
 import Synchronization
 
 /// A field name interned to a small integer, so events store and look up fields without hashing strings.
-/// The normalized names of docs/architecture.md#the-normalized-event are registered first; content files may register more at load time.
+/// The names are the field catalog's (`FieldCatalog.parse` registers every entry of Content/fields/fields.conf
+/// when it loads) and those the code names (`F`, parser mappings); ids follow first registration and are
+/// never persisted, so no second list of names is kept here.
 public struct Field: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let id: UInt16
     public init(id: UInt16) { self.id = id }
@@ -22,9 +24,7 @@ public final class FieldRegistry: Sendable {
     private struct Table { var names: [String] = []; var ids: [String: UInt16] = [:] }
     private let table = Mutex(Table())
 
-    init() {
-        for name in FieldRegistry.normalizedNames { _ = intern(name) }
-    }
+    init() {}
 
     public func intern(_ name: String) -> Field {
         table.withLock { t in
@@ -45,20 +45,6 @@ public final class FieldRegistry: Sendable {
     public func name(of field: Field) -> String {
         table.withLock { t in Int(field.id) < t.names.count ? t.names[Int(field.id)] : "field#\(field.id)" }
     }
-
-    /// The seed's information model (parsers' capture names) plus the derived names of docs/architecture.md#the-normalized-event.
-    public static let normalizedNames: [String] = [
-        "time", "user", "email_address", "email_domain", "src_ip", "src_port", "app", "operation", "category",
-        "additional_info", "sender", "dest_email_address", "email_recipients", "email_subject",
-        "email_attachments", "email_attachment", "file_ext", "file_type", "file_name", "hash_md5",
-        "attachment_count", "attachment_size", "bytes", "direction", "action", "result", "alert_id",
-        "alert_name", "message_id", "url", "url_verdict", "failure_reason", "service_name", "host",
-        "email_user", "dproc", "dest_ip", "policy", "join_key", "record_type", "user_agent", "client_id",
-        "method", "object", "mime_type", "auth_2fa", "account",
-        // derived by the event builder and enrichment
-        "activity_type", "outcome", "dest_domain", "sender_domain", "src_country", "src_asn", "src_isp",
-        "src_zone", "dest_country", "peer_group",
-    ]
 }
 
 /// Well-known fields, resolved once.

@@ -4,8 +4,8 @@ import OspreyCore
 
 /// The analytics image stored in content-defined chunks, so that a checkpoint writes what changed.
 ///
-/// The image (AnalyticsEngine.snapshot) streams through a gear rolling hash that cuts it where the top 12
-/// bits of the hash (which depend on the last 64 bytes) are zero (1 KiB … 32 KiB, about 5 KiB on average;
+/// The image (AnalyticsEngine.snapshot) streams through a gear rolling hash that cuts it where the top 11
+/// bits of the hash (which depend on the last 64 bytes) are zero (512 B … 32 KiB, about 2.5 KiB on average;
 /// the low bits would see only the last few bytes, too little in an image full of small integers): a change inside the image
 /// alters only the chunks around it, and bytes inserted or removed shift later boundaries with them, so the
 /// unchanged parts give the same chunks again. Each chunk is keyed by two 64-bit hashes of its bytes; a
@@ -13,9 +13,9 @@ import OspreyCore
 /// manifest (chunk ids in order, the image's length and hash) in the checkpoint row — all in the
 /// checkpoint's transaction. Table `analytics_chunks(id, h1, h2, bytes)`.
 struct ImageChunker {
-    static let minChunk = 1024
+    static let minChunk = 512
     static let maxChunk = 1 << 15
-    static let cutShift: UInt64 = 64 - 12
+    static let cutShift: UInt64 = 64 - 11
     static let gear: [UInt64] = {
         var r = SplitMix64(state: 0x6F73_7072_6579_6763)   // "ospreygc"
         return (0..<256).map { _ in r.next() }

