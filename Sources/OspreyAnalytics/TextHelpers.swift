@@ -90,21 +90,40 @@ public enum TextHelpers {
 
     /// Whether two address local parts plausibly name the same person: equal after removing separators
     /// and digits, or sharing both name tokens (`john.smith` ~ `smith_john`, `johnsmith85`), or one
-    /// containing the other when that other is at least 6 letters (`jsmith` is not enough on its own).
+    /// containing the other when that other is at least 6 letters and starts where a name token of the
+    /// longer one starts (`liam.brown` ~ `liambrownhome`; not `m.brown`, whose letters sit inside
+    /// `lia|mbrown` across the token boundary: another person with the same surname).
     public static func nameMatch(_ a: String, _ b: String) -> Bool {
-        func letters(_ s: String) -> String { String(s.asciiLowercased.filter { $0.isLetter }) }
+        /// The letters of `s`, lowercased, and the offsets (in those letters) where a token of letters starts.
+        func letters(_ s: String) -> (text: [Character], starts: Set<Int>) {
+            var out: [Character] = [], starts = Set<Int>(), inToken = false
+            for c in s.asciiLowercased {
+                if c.isLetter {
+                    if !inToken { starts.insert(out.count) }
+                    out.append(c); inToken = true
+                } else { inToken = false }
+            }
+            return (out, starts)
+        }
         func tokens(_ s: String) -> [String] {
             s.asciiLowercased.split(whereSeparator: { !$0.isLetter }).map(String.init).filter { $0.count >= 2 }
         }
+        /// `inner` occurs in `outer` at an offset where one of outer's tokens starts.
+        func containsAligned(_ outer: (text: [Character], starts: Set<Int>), _ inner: [Character]) -> Bool {
+            guard inner.count >= 6, outer.text.count > inner.count else { return false }
+            for s in outer.starts.sorted() where s + inner.count <= outer.text.count {
+                if Array(outer.text[s..<(s + inner.count)]) == inner { return true }
+            }
+            return false
+        }
         let la = letters(a), lb = letters(b)
-        guard la.count >= 3, lb.count >= 3 else { return false }
-        if la == lb { return true }
+        guard la.text.count >= 3, lb.text.count >= 3 else { return false }
+        if la.text == lb.text { return true }
+        let sa = String(la.text), sb = String(lb.text)
         let ta = tokens(a), tb = tokens(b)
-        if ta.count >= 2, ta.allSatisfy({ lb.contains($0) }) { return true }
-        if tb.count >= 2, tb.allSatisfy({ la.contains($0) }) { return true }
-        if la.count >= 6, lb.contains(la) { return true }
-        if lb.count >= 6, la.contains(lb) { return true }
-        return false
+        if ta.count >= 2, ta.allSatisfy({ sb.contains($0) }) { return true }
+        if tb.count >= 2, tb.allSatisfy({ sa.contains($0) }) { return true }
+        return containsAligned(la, lb.text) || containsAligned(lb, la.text)
     }
 
     static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

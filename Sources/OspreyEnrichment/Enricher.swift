@@ -441,7 +441,10 @@ public final class Enricher {
             if let a = address, let u = user, !f.isCompany, !personal {
                 let bare = EnrichText.bareAddress(a)
                 if u.personalEmails.contains(bare) { personal = true }
-                else if ctx.config.personalNameMatch, f.isWebmail, EnrichText.nameMatches(localPart: bare, user: u) {
+                // Names only guess for people whose personal addresses the directory does not list: a listed
+                // address is the answer, and a customer who shares a name form (k.williams@…) is not the user.
+                else if ctx.config.personalNameMatch, u.personalEmails.isEmpty, f.isWebmail,
+                        EnrichText.nameMatches(localPart: bare, user: u) {
                     personal = true; personalByName = true
                 }
             }

@@ -147,7 +147,11 @@ public struct Evaluation: Sendable {
         return e
     }
 
-    static let variants: [(String, String)] = [("UA-OC-F", "UA-OC-new"), ("UA-GC-F", "UA-GC-new"), ("UA-UC-F", "UA-UC-new")]
+    /// EM-OD-A defers to the user's own model when the user mailed the domain three times or more
+    /// (its condition `model_count("EM-UD") < 3`): a vendor rare for the organization but regular for this
+    /// person is then judged by EM-UD-A, the same "rare recipient domain" question at the user's scope.
+    static let variants: [(String, String)] = [("UA-OC-F", "UA-OC-new"), ("UA-GC-F", "UA-GC-new"), ("UA-UC-F", "UA-UC-new"),
+                                               ("EM-OD-A", "EM-UD-A")]
 
     /// People in context/users.csv × daily log files, when the labels sit in a generated directory.
     static func userDays(besideLabels path: String) -> Int {

@@ -131,7 +131,12 @@ public final class OrganizationGenerator {
         var lines: [(Int64, Int, String)] = []
         for d in 0..<options.days {
             func add(_ items: [(Int64, String)]) { for (t, s) in items { seq += 1; lines.append((t, seq, s)) } }
-            for i in org.people.indices { add(normalDay(person: i, day: d)) }
+            for i in org.people.indices {
+                // A leaver's last local evening can run past the UTC midnight of their deactivation: nothing
+                // of theirs happens after it (only the scenarios about deactivated accounts act then).
+                let p = org.people[i]
+                add(normalDay(person: i, day: d).filter { p.deactivatedAt == nil || $0.0 < p.deactivatedAt! })
+            }
             for spec in specs {
                 guard let v = victims[spec.id], scenarioDay(spec) == d else { continue }
                 let (items, label) = scenario(spec, victim: v, day: d)

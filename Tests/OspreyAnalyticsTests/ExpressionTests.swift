@@ -82,6 +82,12 @@ final class ExpressionTests: XCTestCase {
         XCTAssertEqual(try eval(#"extract(additional_info, "mailbox (?<v>\S+@\S+)")"#, f).0, .str("ceo@corp.com"))
         XCTAssertEqual(try eval(#"name_match("john.smith", "smith_john84")"#, f).0, .bool(true))
         XCTAssertEqual(try eval(#"name_match("jo", "jo")"#, f).0, .bool(false))
+        // Containment counts only where a name token starts: another person with the same surname
+        // (`m.brown91` inside `lia|mbrown`) is not the user; a suffix on the user's own name is.
+        XCTAssertEqual(try eval(#"name_match("liam.brown82", "m.brown91")"#, f).0, .bool(false))
+        XCTAssertEqual(try eval(#"name_match("liam.brown", "liambrownhome")"#, f).0, .bool(true))
+        XCTAssertEqual(try eval(#"name_match("liam.brown", "the.liambrown")"#, f).0, .bool(true))
+        XCTAssertEqual(try eval(#"name_match("sam.jones", "adamjones")"#, f).0, .bool(false))
         XCTAssertEqual(try eval(#"hour_of_week()"#, f).0, .num(24), "2024-04-01 00:00 UTC is Monday: hour 24 of the week")
     }
 
