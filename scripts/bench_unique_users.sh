@@ -4,6 +4,7 @@
 # With --serve, the same lines go over TCP syslog to `osprey serve` (with state, checkpoints every 50000
 # records and 5 s), and the peak RSS of the server is printed once every line was processed.
 # Usage: scripts/bench_unique_users.sh [--serve] [N] [OSPREY_BINARY]
+# (OSPREY_SERVE_EXTRA: more `key = value` lines for the serve section, e.g. "api_alert_limit = 1000")
 set -eu
 MODE=replay
 if [ "${1:-}" = "--serve" ]; then MODE=serve; shift; fi
@@ -34,13 +35,15 @@ tcp = 127.0.0.1:0
 http = 127.0.0.1:0
 auth = none
 state = $TMP/state
+${OSPREY_SERVE_EXTRA:-}
 EOF
 "$BIN" serve --config "$TMP/serve.conf" 2> "$TMP/serve.err" &
 SERVER=$!
 i=0
 until grep -q "listening" "$TMP/serve.err"; do i=$((i + 1)); [ $i -lt 600 ] || { cat "$TMP/serve.err"; exit 1; }; sleep 0.1; done
-TCP=$(sed -n 's/.*tcp=[^ ]*:\([0-9][0-9]*\).*/\1/p' "$TMP/serve.err" | head -1)
-HTTP=$(sed -n 's/.*http=[^ ]*:\([0-9][0-9]*\).*/\1/p' "$TMP/serve.err" | head -1)
+# "listening … tcp=PORT http=PORT" (or HOST:PORT)
+TCP=$(sed -n 's/.* tcp=\([^ ]*:\)\{0,1\}\([0-9][0-9]*\).*/\2/p' "$TMP/serve.err" | head -1)
+HTTP=$(sed -n 's/.* http=\([^ ]*:\)\{0,1\}\([0-9][0-9]*\).*/\2/p' "$TMP/serve.err" | head -1)
 START=$(date +%s)
 python3 - "$TCP" "$TMP/flood.log" <<'EOF'
 import socket, sys

@@ -16,12 +16,21 @@ public struct AlertRecord: Sendable {
     public var score: Int { alert.score }
     public var notable: Bool { if case .session(let s) = alert { return s.notable }; return false }
     public var timeMillis: Int64 { alert.timeMillis }
+
+    /// What one kept record costs in memory, estimated from its line: the line itself and the decoded alert
+    /// (the same strings again, in a dictionary of evidence), plus the indexes' entries and the allocator's
+    /// slack. Fitted on a flood of new names (release): 200,000 alerts held ~290 MB, and a 64 MiB budget at
+    /// 2 × line + 256 held 82 MB.
+    static func estimatedBytes(line: String) -> Int { line.utf8.count * 5 / 2 + 320 }
 }
 
-/// The outputs kept in memory for the API (at most `limit`; the oldest half is dropped beyond it),
-/// indexed by user and session. Thread-safe.
+/// The outputs kept in memory for the API (at most `limit` records and about `memoryBytes`; the oldest
+/// half is dropped beyond either), indexed by user and session. Thread-safe.
 public final class AlertIndex: @unchecked Sendable {
     let limit: Int
+    let memoryBytes: Int
+    /// Estimated bytes held by the kept records (`AlertRecord.estimatedBytes`).
+    private var heldBytes = 0
     private let lock = NSLock()
     private var records: [AlertRecord] = []
     private var base = 0                       // records[0] is the base-th record ever kept
@@ -30,7 +39,10 @@ public final class AlertIndex: @unchecked Sendable {
     private var unreadable: [AlertLineError] = []
     private var unreadableCount = 0
 
-    init(limit: Int) { self.limit = max(1000, limit) }
+    init(limit: Int, memoryBytes: Int = 32 << 20) {
+        self.limit = max(1000, limit)
+        self.memoryBytes = max(1 << 20, memoryBytes)
+    }
 
     /// Adds an emitted alert; without `output` (alerts loaded from the state at start) its line is decoded,
     /// and a line that cannot be read is counted (`unreadableLines`), not indexed.
@@ -48,9 +60,11 @@ public final class AlertIndex: @unchecked Sendable {
             }
         }
         let r = AlertRecord(seq: seq, alert: alert, line: line)
+        let cost = AlertRecord.estimatedBytes(line: line)
         lock.lock(); defer { lock.unlock() }
-        if records.count >= limit {
+        if records.count >= limit || (heldBytes + cost > memoryBytes && records.count >= 2) {
             let drop = records.count / 2
+            for x in records.prefix(drop) { heldBytes -= AlertRecord.estimatedBytes(line: x.line) }
             records.removeFirst(drop)
             base += drop
             byUser.removeAll(); bySession.removeAll()
@@ -61,6 +75,7 @@ public final class AlertIndex: @unchecked Sendable {
         }
         let pos = base + records.count
         records.append(r)
+        heldBytes += cost
         byUser[r.user, default: []].append(pos)
         bySession[r.session, default: []].append(pos)
     }

@@ -77,8 +77,12 @@ public struct ServeConfig: Sendable {
     /// A connection without a complete frame (TCP) or request (HTTP) for this long is closed; bytes that do
     /// not complete a frame do not reset it.
     public var idleSeconds = 300
-    /// Alerts kept in memory for the API (the state database keeps all of them).
+    /// Alerts kept in memory for the API (the state database keeps all of them), at most this many ...
     public var apiAlertLimit = 200_000
+    /// ... and about this many MiB (the oldest half is dropped beyond either).
+    public var apiAlertMemoryMB = 32
+    /// The per-user event timeline of the API: about this many MiB in all (least recently active users go first).
+    public var eventLogMemoryMB = 32
     /// Time sanity: events more than this far ahead of the wall clock are quarantined (0 = off).
     public var maxFutureSkewSeconds = 86_400
     /// Bounded state: identities not in users.csv kept at most (least recently seen dropped first, counted
@@ -112,7 +116,7 @@ public struct ServeConfig: Sendable {
         "udp", "tcp", "http", "auth", "token", "token_file", "token_env", "state", "context", "content",
         "checkpoint_records", "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
         "max_pending_records", "max_connections", "max_connections_per_source", "frame_timeout_seconds",
-        "min_bytes_per_second", "idle_seconds", "api_alert_limit", "notable_threshold", "max_future_skew_seconds",
+        "min_bytes_per_second", "idle_seconds", "api_alert_limit", "api_alert_memory_mb", "event_log_memory_mb", "notable_threshold", "max_future_skew_seconds",
         "max_unknown_identities",
     ]
 
@@ -161,6 +165,13 @@ public struct ServeConfig: Sendable {
         c.minBytesPerSecond = try int("min_bytes_per_second", c.minBytesPerSecond)
         c.idleSeconds = try int("idle_seconds", c.idleSeconds)
         c.apiAlertLimit = try int("api_alert_limit", c.apiAlertLimit)
+        func mebibytes(_ key: String, _ d: Int) throws -> Int {
+            let v = try int(key, d)
+            if v > 65_536, let e = try s.optional(key) { throw s.error(at: e.line, "\(key) must be 1 … 65536 (MiB)") }
+            return v
+        }
+        c.apiAlertMemoryMB = try mebibytes("api_alert_memory_mb", c.apiAlertMemoryMB)
+        c.eventLogMemoryMB = try mebibytes("event_log_memory_mb", c.eventLogMemoryMB)
         if c.listeners.isEmpty { throw s.error(at: s.line, "[serve \(s.name)] has no listener (udp, tcp or http)") }
         if let e = try s.optional("max_future_skew_seconds") {
             guard let v = Int(e.value), v >= 0, v <= 3_153_600_000 else {

@@ -42,7 +42,7 @@ public final class ServeEngine: @unchecked Sendable {
     private var lastEventMillis: Int64 = 0
     private var lastProcessedWall = Date()
     let index: AlertIndex
-    let events = EventLog()
+    let events: EventLog
     let sinks: Sinks
     /// Connection limits of the TCP syslog and HTTP listeners.
     let tcpLimiter: ConnectionLimiter
@@ -61,7 +61,8 @@ public final class ServeEngine: @unchecked Sendable {
         options.maxFutureSkewMillis = config.maxFutureSkewSeconds == 0 ? nil : Int64(config.maxFutureSkewSeconds) * 1000
         options.wallClock = { Int64(Date().timeIntervalSince1970 * 1000) }
         options.maxUnknownIdentities = config.maxUnknownIdentities
-        index = AlertIndex(limit: config.apiAlertLimit)
+        index = AlertIndex(limit: config.apiAlertLimit, memoryBytes: config.apiAlertMemoryMB << 20)
+        events = EventLog(memoryBytes: config.eventLogMemoryMB << 20)
         tcpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)
         httpLimiter = ConnectionLimiter(max: config.maxConnections, maxPerSource: config.maxConnectionsPerSource)
         sinks = try Sinks(config.outputs)

@@ -171,11 +171,17 @@ final class StateHardeningTests: XCTestCase {
     func testARecordFromTheFutureDoesNotChangeDetection() throws {
         let org = try GeneratedOrg.shared.path()
         let tmp = try makeTempDir("future"); defer { try? FileManager.default.removeItem(atPath: tmp) }
-        try FileManager.default.createDirectory(atPath: tmp + "/logs", withIntermediateDirectories: true)
+        // Both runs get one extra record at the same place, so their checkpoints fall at the same records (a
+        // checkpoint flushes the reorder window and open messages: README "Durable state"): the clean run a
+        // line no parser takes, the poisoned one the copy of a record dated a year ahead.
+        for dir in ["/clean", "/logs"] {
+            try FileManager.default.createDirectory(atPath: tmp + dir, withIntermediateDirectories: true)
+        }
         let files = try FileManager.default.contentsOfDirectory(atPath: org + "/logs").sorted()
         var poisoned = false
         for f in files {
             var text = try String(contentsOfFile: org + "/logs/" + f, encoding: .utf8)
+            var clean = text
             if !poisoned, let line = text.split(separator: "\n").dropFirst(200).first(where: { $0.contains("datetime") }),
                let r = String(line).range(of: #"20[0-9][0-9]-"#, options: .regularExpression) {
                 var future = String(line)
@@ -183,15 +189,17 @@ final class StateHardeningTests: XCTestCase {
                 future.replaceSubrange(r, with: "\(year + 1)-")
                 let at = text.range(of: String(line) + "\n")!.upperBound
                 text.insert(contentsOf: future + "\n", at: at)
+                clean.insert(contentsOf: "not a record\n", at: clean.range(of: String(line) + "\n")!.upperBound)
                 poisoned = true
             }
             try text.write(toFile: tmp + "/logs/" + f, atomically: false, encoding: .utf8)
+            try clean.write(toFile: tmp + "/clean/" + f, atomically: false, encoding: .utf8)
         }
         XCTAssertTrue(poisoned)
         func args(_ logs: String, _ state: String, _ out: String) -> [String] {
             ["replay", logs, "--context", org + "/context", "--state", state, "--out", out, "--checkpoint-records", "2000", "--finish"]
         }
-        let clean = try runOsprey(args(org + "/logs", tmp + "/sa", tmp + "/a.jsonl"))
+        let clean = try runOsprey(args(tmp + "/clean", tmp + "/sa", tmp + "/a.jsonl"))
         XCTAssertEqual(clean.status, 0, clean.stderr)
         let bad = try runOsprey(args(tmp + "/logs", tmp + "/sb", tmp + "/b.jsonl") + ["--rejects", tmp + "/rejects.jsonl"])
         XCTAssertEqual(bad.status, 0, bad.stderr)
