@@ -106,12 +106,18 @@ public final class ServerProcess {
         if let t { req.setValue("Bearer " + t, forHTTPHeaderField: "Authorization") }
         let sem = DispatchSemaphore(value: 0)
         let result = LockedBox<(Int, Data)>((0, Data()))
-        URLSession.shared.dataTask(with: req) { d, r, e in
+        let task = URLSession.shared.dataTask(with: req) { d, r, e in
             if let e { print("HTTP \(method) \(path): \(e)") }
             result.value = ((r as? HTTPURLResponse)?.statusCode ?? 0, d ?? Data())
             sem.signal()
-        }.resume()
-        sem.wait()
+        }
+        task.resume()
+        // timeoutInterval is an idle timeout: bound the whole exchange too, so no request hangs the run.
+        if sem.wait(timeout: .now() + timeout * 2 + 30) == .timedOut {
+            task.cancel()
+            FileHandle.standardError.write(Data("HTTP \(method) \(path): no answer within \(Int(timeout * 2 + 30)) s\n".utf8))
+            return (0, Data())
+        }
         return result.value
     }
 

@@ -74,7 +74,11 @@ public func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws
     let box = LockedBox<Result<T, Error>?>(nil)
     let sem = DispatchSemaphore(value: 0)
     Task.detached { do { box.value = .success(try await body()) } catch { box.value = .failure(error) }; sem.signal() }
-    sem.wait()
+    // Bounded, so a body that never returns fails its test instead of hanging the whole run.
+    if sem.wait(timeout: .now() + 600) == .timedOut {
+        XCTFail("blocking: no result within 600 s")
+        throw CancellationError()
+    }
     guard let r = box.value else { throw XCTSkip("blocking: no result") }
     return try r.get()
 }
@@ -97,6 +101,13 @@ public enum Loopback {
 
     public static func tcpConnect(_ port: Int, from source: String? = nil) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        // A test never waits forever on the server: connect() and each send() give up after 120 s (on Linux
+        // SO_SNDTIMEO bounds connect too), so a full accept backlog or a server that stopped reading fails
+        // the test instead of hanging the run. Not shorter: serve holds a sender back (no reads) while its
+        // pipeline works through a backlog, which takes tens of seconds in a debug build under load.
+        var tv = timeval(tv_sec: 120, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         if let source {
             // Another loopback address as the source (all of 127/8 is local on Linux).
             var b = sockaddr_in()
