@@ -134,8 +134,8 @@ public final class OrganizationGenerator {
             for i in org.people.indices {
                 // A leaver's last local evening can run past the UTC midnight of their deactivation: nothing
                 // of theirs happens after it (only the scenarios about deactivated accounts act then).
-                let p = org.people[i]
-                add(normalDay(person: i, day: d).filter { p.deactivatedAt == nil || $0.0 < p.deactivatedAt! })
+                let gone = org.people[i].deactivatedAt ?? .max
+                add(normalDay(person: i, day: d).filter { $0.0 < gone })
             }
             for spec in specs {
                 guard let v = victims[spec.id], scenarioDay(spec) == d else { continue }
