@@ -132,13 +132,6 @@ public final class AnalyticsEngine {
         }
     }
 
-    /// Forgets each person's last travel place (a checkpoint boundary): travel memory is not in the durable
-    /// state, so forgetting it at every checkpoint keeps a restarted run identical to an uninterrupted one.
-    /// The cost: a leg that spans a checkpoint is not measured (docs/analytics.md, "Travel speed").
-    public func forgetTravel() {
-        state.ctx?.travel.last.removeAll()
-    }
-
     /// Closes every open session (end of input) and returns them.
     public func finish() -> [AnalyticsOutput] {
         var out: [AnalyticsOutput] = []

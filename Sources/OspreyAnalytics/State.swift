@@ -421,6 +421,9 @@ extension AnalyticsState {
         }
         sessions = open
         heap.renumber(remap)
+        var fixes: [UInt32: TravelMemory.Fix] = [:]
+        for (k, f) in ctx.travel.last where Int(k) < remap.count && remap[Int(k)] != UInt32.max { fixes[remap[Int(k)]] = f }
+        ctx.travel.last = fixes
         resetMemos()
         return dead
     }

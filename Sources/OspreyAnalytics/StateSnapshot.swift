@@ -4,101 +4,13 @@ import OspreyCore
 /// a versioned little-endian binary image. `restore` into an engine built from the same content and
 /// options gives an engine whose future outputs equal those of the engine the snapshot was taken from —
 /// including the rarity caches of large histograms, which depend on history.
-public enum AnalyticsSnapshotError: Error, CustomStringConvertible {
-    case badMagic, badVersion(UInt32), truncated, contentMismatch(String)
-    /// A structurally invalid image: what is wrong, and at which byte offset it was found.
-    case corrupt(String, offset: Int)
-    public var description: String {
-        switch self {
-        case .badMagic: return "not an analytics snapshot (bad magic number)"
-        case .badVersion(let v): return "unsupported analytics snapshot version \(v) (this build reads version \(AnalyticsEngine.snapshotVersion))"
-        case .truncated: return "truncated analytics snapshot"
-        case .contentMismatch(let s): return "snapshot was taken with other content: \(s)"
-        case .corrupt(let s, let offset): return "corrupt analytics snapshot at byte \(offset): \(s)"
-        }
-    }
-}
-
-public struct SnapshotWriter {
-    public private(set) var bytes: [UInt8] = []
-    /// When set, `spill()` hands the bytes written so far to it once they reach `spillBytes` (and starts
-    /// afresh), so a large image never sits whole in memory (the state store chunks it as it streams).
-    var sink: (([UInt8]) -> Void)?
-    static let spillBytes = 1 << 20
-    public init() {}
-    init(sink: @escaping ([UInt8]) -> Void) { self.sink = sink; bytes.reserveCapacity(SnapshotWriter.spillBytes + 4096) }
-    @inline(__always) mutating func spill() {
-        if bytes.count >= SnapshotWriter.spillBytes, let sink { sink(bytes); bytes.removeAll(keepingCapacity: true) }
-    }
-    /// The rest to the sink (end of the image).
-    mutating func end() { if let sink, !bytes.isEmpty { sink(bytes); bytes.removeAll() } }
-    public mutating func u8(_ v: UInt8) { bytes.append(v) }
-    public mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    public mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    public mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
-    public mutating func int(_ v: Int) { i64(Int64(v)) }
-    public mutating func f64(_ v: Double) { u64(v.bitPattern) }
-    public mutating func bool(_ v: Bool) { u8(v ? 1 : 0) }
-    public mutating func str(_ s: String) { let u = Array(s.utf8); u32(UInt32(u.count)); bytes.append(contentsOf: u) }
-    public mutating func u32s(_ a: [UInt32]) {
-        u32(UInt32(a.count)); bytes.reserveCapacity(bytes.count + a.count * 4)
-        for v in a { u32(v) }
-    }
-}
-
-public struct SnapshotReader {
-    let bytes: [UInt8]
-    var pos = 0
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-    public var atEnd: Bool { pos == bytes.count }
-    public var offset: Int { pos }
-    var remaining: Int { bytes.count - pos }
-
-    /// A count of items that take at least `each` bytes apiece: rejected when the rest of the image
-    /// cannot hold that many, so a flipped length never makes a huge allocation or a long loop.
-    public mutating func count(_ what: String, each: Int) throws -> Int {
-        let at = pos
-        let n = Int(try u32())
-        guard n <= remaining / max(1, each) else {
-            throw AnalyticsSnapshotError.corrupt("\(what): count \(n) cannot fit in the \(remaining) bytes left", offset: at)
-        }
-        return n
-    }
-
-    public func corrupt(_ what: String) -> AnalyticsSnapshotError { .corrupt(what, offset: pos) }
-    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, pos + n <= bytes.count else { throw AnalyticsSnapshotError.truncated }
-        defer { pos += n }
-        return bytes[pos..<pos + n]
-    }
-    public mutating func u8() throws -> UInt8 { try take(1).first! }
-    public mutating func u32() throws -> UInt32 {
-        let s = try take(4); var v: UInt32 = 0
-        for (k, b) in s.enumerated() { v |= UInt32(b) << (8 * UInt32(k)) }
-        return v
-    }
-    public mutating func u64() throws -> UInt64 {
-        let s = try take(8); var v: UInt64 = 0
-        for (k, b) in s.enumerated() { v |= UInt64(b) << (8 * UInt64(k)) }
-        return v
-    }
-    public mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
-    public mutating func int() throws -> Int { Int(try i64()) }
-    public mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
-    public mutating func bool() throws -> Bool { try u8() != 0 }
-    public mutating func str() throws -> String { String(decoding: try take(Int(try u32())), as: UTF8.self) }
-    public mutating func u32s() throws -> [UInt32] {
-        let n = Int(try u32())
-        guard n <= remaining / 4 else { throw AnalyticsSnapshotError.truncated }
-        var a = [UInt32](); a.reserveCapacity(n)
-        for _ in 0..<n { a.append(try u32()) }
-        return a
-    }
-}
+/// The analytics image's errors are the state images' errors (OspreyCore/StateImage.swift).
+public typealias AnalyticsSnapshotError = StateImageError
 
 extension AnalyticsEngine {
     static let snapshotMagic: UInt32 = 0x4F53_4153   // "OSAS"
-    static let snapshotVersion: UInt32 = 1
+    /// 2: the travel memory (each person's last geolocated activity) follows the expiry heap. 1 is still read.
+    static let snapshotVersion: UInt32 = 2
 
     /// Content identity checked on restore: the models and rules, in order.
     var contentSignature: String {
@@ -187,6 +99,11 @@ extension AnalyticsEngine {
         // Expiry heap, in array order (pushing in that order rebuilds the same array).
         w.u32(UInt32(st.heap.items.count))
         for e in st.heap.items { w.i64(e.expiry); w.str(e.user); w.u32(e.uid); w.spill() }
+        // Travel memory: the place is the country's, looked up again on restore.
+        let fixes = st.ctx.travel.last.sorted { $0.key < $1.key }
+        w.u32(UInt32(fixes.count))
+        for (uid, f) in fixes { w.u32(uid); w.i64(f.millis); w.str(f.country); w.spill() }
+        w.int(st.ctx.travel.updates)
     }
 
     private func writeSet(_ w: inout SnapshotWriter, _ s: U64Set) {
@@ -218,7 +135,7 @@ extension AnalyticsEngine {
         var r = SnapshotReader(bytes)
         guard try r.u32() == AnalyticsEngine.snapshotMagic else { throw AnalyticsSnapshotError.badMagic }
         let version = try r.u32()
-        guard version == AnalyticsEngine.snapshotVersion else { throw AnalyticsSnapshotError.badVersion(version) }
+        guard version == 1 || version == AnalyticsEngine.snapshotVersion else { throw AnalyticsSnapshotError.badVersion(version, expected: AnalyticsEngine.snapshotVersion) }
         let sig = try r.str()
         guard sig == contentSignature else { throw AnalyticsSnapshotError.contentMismatch("models/rules differ") }
         precondition(st.interner.count == 0 && st.sessions.isEmpty, "restore into a fresh engine")
@@ -342,6 +259,16 @@ extension AnalyticsEngine {
             let e = try r.i64(); let u = try r.str(); let uid = try r.u32()
             guard uid < known else { throw r.corrupt("expiry of '\(u)': user id \(uid) beyond the interned strings") }
             st.heap.push(.init(expiry: e, user: u, uid: uid))
+        }
+        if version >= 2 {
+            let nFixes = try r.count("travel fixes", each: 16)
+            for _ in 0..<nFixes {
+                let uid = try r.u32(), t = try r.i64(), cc = try r.str()
+                guard uid < known else { throw r.corrupt("travel fix: user id \(uid) beyond the interned strings") }
+                // A country the content no longer places is forgotten (as a fix never made).
+                if let place = content.geo?[cc] { st.ctx.travel.last[uid] = TravelMemory.Fix(millis: t, country: cc, place: place) }
+            }
+            st.ctx.travel.updates = try r.int()
         }
         guard r.atEnd else { throw r.corrupt("\(bytes.count - r.offset) bytes after the end of the image") }
     }

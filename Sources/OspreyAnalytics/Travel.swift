@@ -75,8 +75,8 @@ struct TravelLeg {
 
 /// Each person's last geolocated activity (the content macro `travel_fix` decides which events place a
 /// person). Bounded: a fix older than `horizonMillis` cannot make any speed worth judging (half the Earth's
-/// circumference in 48 h is 417 km/h) and is forgotten; a sweep every 4,096 updates drops them. Not part of
-/// the durable state: after a restart the first fix of each person has no predecessor.
+/// circumference in 48 h is 417 km/h) and is forgotten; a sweep every 4,096 updates drops them. Part of
+/// the durable state (the analytics image, version 2), renumbered when the interner is compacted.
 final class TravelMemory {
     struct Fix { var millis: Int64; var country: String; var place: GeoPlace }
     static let horizonMillis: Int64 = 48 * 3_600_000

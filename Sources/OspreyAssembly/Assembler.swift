@@ -221,6 +221,67 @@ public struct Assembler: Sendable {
         return MergeText.bytes(key) { b in String(decoding: UnsafeBufferPointer(rebasing: b[0..<cut]), as: UTF8.self) }
     }
 
+    // MARK: Checkpoints
+
+    /// Every counter, in the order a checkpoint writes them.
+    nonisolated(unsafe) private static let counters: [WritableKeyPath<AssemblyStats, Int>] = [
+        \.eventsIn, \.partsIn, \.passThrough, \.lateParts, \.messagesOpened, \.messagesClosed, \.closedByWindow,
+        \.closedByOpenLimit, \.closedByBufferLimit, \.closedByFinish, \.emailEvents, \.partialEvents, \.orphanParts,
+        \.orphanMessages, \.messagesWithoutRecipient, \.eventsOut, \.openMessages, \.bufferedEvents,
+        \.peakOpenMessages, \.peakBufferedEvents]
+
+    /// The open messages (their parts, in arrival order, with their sequence numbers) and the events waiting
+    /// for release, for a checkpoint. Both heaps are written in array order, so `init(reading:)` rebuilds
+    /// them as they were and the assembler goes on exactly as this one would have.
+    public func write(to w: inout SnapshotWriter) {
+        for k in Assembler.counters { w.int(stats[keyPath: k]) }
+        w.i64(watermark); w.u64(nextSeq)
+        w.u32(UInt32(open.items.count))
+        for o in open.items {
+            let msg = slots[Int(o.slot)]
+            w.str(msg.key); w.i64(msg.anchorTime); w.u64(msg.anchorSeq)
+            w.u32(UInt32(msg.parts.count))
+            for p in msg.parts { w.u64(p.seq); w.event(p.event); w.spill() }
+        }
+        w.u32(UInt32(ready.items.count))
+        for r in ready.items {
+            w.i64(r.time); w.u64(r.seq); w.u32(UInt32(bitPattern: r.sub)); w.event(readyEvents[Int(r.slot)]); w.spill()
+        }
+    }
+
+    public init(reading r: inout SnapshotReader, config: AssemblyConfig) throws {
+        self.init(config: config)
+        for k in Assembler.counters { stats[keyPath: k] = try r.int() }
+        watermark = try r.i64(); nextSeq = try r.u64()
+        let nOpen = try r.count("open messages", each: 24)
+        guard nOpen < Int(Int32.max) else { throw r.corrupt("\(nOpen) open messages") }
+        for i in 0..<nOpen {
+            let key = try r.str(), anchorTime = try r.i64(), anchorSeq = try r.u64()
+            guard byKey[key] == nil else { throw r.corrupt("open message '\(key)' written twice") }
+            var msg = OpenMessage(key: key, anchorTime: anchorTime, anchorSeq: anchorSeq)
+            let nParts = try r.count("message parts", each: 28)
+            guard nParts > 0 else { throw r.corrupt("open message '\(key)' has no part") }
+            for _ in 0..<nParts {
+                let seq = try r.u64()
+                msg.add(try r.event(), seq: seq)
+            }
+            openParts += nParts
+            slots.append(msg)
+            byKey[key] = Int32(i)
+            open.append(OpenEntry(time: anchorTime, seq: anchorSeq, slot: Int32(i)))
+        }
+        guard open.isHeap else { throw r.corrupt("open messages out of heap order") }
+        let nReady = try r.count("events waiting for release", each: 40)
+        guard nReady < Int(Int32.max) else { throw r.corrupt("\(nReady) events waiting") }
+        for i in 0..<nReady {
+            let time = try r.i64(), seq = try r.u64(), sub = Int32(bitPattern: try r.u32())
+            readyEvents.append(try r.event())
+            ready.append(ReadyEntry(time: time, seq: seq, sub: sub, slot: Int32(i)))
+        }
+        guard ready.isHeap else { throw r.corrupt("waiting events out of heap order") }
+        noteLevels()
+    }
+
     // MARK: Internals
 
     private enum CloseReason { case window, openLimit, bufferLimit, finish }

@@ -9,6 +9,12 @@ struct MinHeap<Element: Comparable & Sendable>: Sendable {
     var count: Int { items.count }
     var top: Element? { items.first }
 
+    /// Appends without sifting (rebuilding a heap from its array order; check `isHeap` after).
+    mutating func append(_ e: Element) { items.append(e) }
+
+    /// Every element is no smaller than its parent.
+    var isHeap: Bool { items.indices.dropFirst().allSatisfy { !(items[$0] < items[($0 - 1) / 2]) } }
+
     mutating func push(_ e: Element) {
         items.append(e)
         var i = items.count - 1

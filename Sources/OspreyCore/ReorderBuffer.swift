@@ -51,6 +51,44 @@ public struct ReorderBuffer {
         while !heap.isEmpty { out.append(pop()) }
     }
 
+    /// Event time moved on to `t` without an event (serve, when input is idle): releases what is past the
+    /// window of `t`.
+    public mutating func advance(toMillis t: Int64, into out: inout [Event]) {
+        newest = max(newest, t)
+        while let top = heap.first, top.time <= newest &- windowMillis { out.append(pop()) }
+    }
+
+    /// The held events and counters, for a checkpoint: the heap in array order, so `init(reading:)` rebuilds
+    /// the same heap and later releases come out exactly as they would have.
+    public func write(to w: inout SnapshotWriter) {
+        w.int(reordered); w.int(late); w.int(peak); w.int(seq); w.i64(newest); w.i64(released)
+        w.u32(UInt32(heap.count))
+        for h in heap {
+            w.i64(h.time); w.u64(h.tie); w.int(h.seq)
+            if let e = slots[Int(h.slot)] { w.event(e) }
+            w.spill()
+        }
+    }
+
+    public init(reading r: inout SnapshotReader, windowMillis: Int64, maxBuffered: Int = 1_000_000) throws {
+        self.init(windowMillis: windowMillis, maxBuffered: maxBuffered)
+        reordered = try r.int(); late = try r.int(); peak = try r.int(); seq = try r.int()
+        newest = try r.i64(); released = try r.i64()
+        let n = try r.count("reorder buffer events", each: 40)
+        guard n < Int(Int32.max) else { throw r.corrupt("reorder buffer: \(n) events") }
+        heap.reserveCapacity(n); slots.reserveCapacity(n)
+        for i in 0..<n {
+            let time = try r.i64(), tie = try r.u64(), s = try r.int()
+            let e = try r.event()
+            guard e.timeMillis == time else { throw r.corrupt("reorder entry \(i): time \(time) is not its event's") }
+            heap.append((time, tie, s, Int32(i)))
+            slots.append(e)
+        }
+        for i in heap.indices.dropFirst() where less(i, (i - 1) / 2) {
+            throw r.corrupt("reorder entry \(i) is out of heap order")
+        }
+    }
+
     private mutating func pop() -> Event {
         let top = heap[0]
         let last = heap.removeLast()

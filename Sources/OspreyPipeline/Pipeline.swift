@@ -247,15 +247,62 @@ public final class Pipeline {
         for o in analytics.finish() { emit(o) }
     }
 
-    /// A checkpoint boundary (durable state): releases every event held by the reorder buffer and the
-    /// assembler, then starts both afresh, so that everything up to here lives only in the analytics state.
-    /// Sessions stay open. A run that checkpoints at the same input positions gives the same outputs
-    /// whether or not it was restarted there.
+    /// Releases every event held by the reorder buffer and the assembler (`POST /api/flush`, and a stateless
+    /// serve's shutdown, where nothing would keep them), then starts both afresh. Sessions stay open.
+    /// Checkpoints do not flush: they keep the held events (`writeInFlight`).
     public func flushBuffers(emit: (AnalyticsOutput) -> Void) {
         releaseHeld(emit)
-        analytics.forgetTravel()
         reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
         assembler = Assembler(config: options.assembly)
+    }
+
+    /// Event time moved on by itself (serve, input idle): the reorder buffer releases what is past its window
+    /// of `t`, and the assembler closes messages whose window `t` passed. Replay never calls it (its output
+    /// must depend on the input alone).
+    public func advance(toMillis t: Int64, emit: (AnalyticsOutput) -> Void) {
+        ordered.removeAll(keepingCapacity: true)
+        reorder.advance(toMillis: t, into: &ordered)
+        drain(emit)
+        assembled.removeAll(keepingCapacity: true)
+        assembler.advance(toMillis: t, into: &assembled)
+        analyze(emit)
+    }
+
+    static let inFlightMagic: UInt32 = 0x4F53_4946   // "OSIF"
+    static let inFlightVersion: UInt32 = 1
+
+    /// The events in flight — held by the reorder buffer, the assembler and time sanity — for a checkpoint,
+    /// so that a checkpoint changes nothing: a run restored from it goes on exactly as an uninterrupted one,
+    /// wherever the checkpoints fell.
+    public func writeInFlight(to w: inout SnapshotWriter) {
+        w.u32(Pipeline.inFlightMagic); w.u32(Pipeline.inFlightVersion)
+        reorder.write(to: &w)
+        assembler.write(to: &w)
+        w.u32(UInt32(futureHeld.count))
+        for h in futureHeld {
+            w.event(h.event); w.u64(h.tie)
+            w.u32(UInt32(h.line.count)); w.raw(h.line)
+        }
+    }
+
+    /// Restores what `writeInFlight` wrote (before any line is pushed). Throws `StateImageError` on a
+    /// corrupt image; the pipeline must then be discarded.
+    public func restoreInFlight(_ bytes: [UInt8]) throws {
+        var r = SnapshotReader(bytes)
+        guard try r.u32() == Pipeline.inFlightMagic else { throw StateImageError.badMagic }
+        let version = try r.u32()
+        guard version == Pipeline.inFlightVersion else { throw StateImageError.badVersion(version, expected: Pipeline.inFlightVersion) }
+        reorder = try ReorderBuffer(reading: &r, windowMillis: options.reorderWindowMillis)
+        assembler = try Assembler(reading: &r, config: options.assembly)
+        let n = try r.count("held future records", each: 32)
+        var held: [(event: Event, tie: UInt64, line: [UInt8])] = []
+        for _ in 0..<n {
+            let e = try r.event(), tie = try r.u64()
+            let len = try r.count("held record bytes", each: 1)
+            held.append((e, tie, Array(try r.take(len))))
+        }
+        guard r.atEnd else { throw r.corrupt("\(bytes.count - r.offset) bytes after the in-flight events") }
+        futureHeld = held
     }
 
     /// Releases everything the reorder buffer and the assembler hold, through enrichment and analytics.

@@ -150,7 +150,7 @@ public struct ServeConfig: Sendable {
         c.content = try s.optional("content")?.value
         c.checkpointRecords = try int("checkpoint_records", c.checkpointRecords)
         if let e = try s.optional("checkpoint_seconds") {
-            guard let v = Double(e.value), v > 0 else { throw s.error(at: e.line, "checkpoint_seconds must be positive") }
+            guard let v = Double(e.value), v > 0, v <= 86_400 else { throw s.error(at: e.line, "checkpoint_seconds must be a number of seconds, more than 0 and at most 86400") }
             c.checkpointSeconds = v
         }
         c.reorderSeconds = try int("reorder_seconds", c.reorderSeconds)

@@ -39,8 +39,9 @@ public final class ServeEngine: @unchecked Sendable {
     var pipeline: Pipeline { plain ?? durable!.pipeline }
     private var seq = 0
     var sinceCheckpoint = 0  // internal: MimecastInput counts its records
-    private var lastEventMillis: Int64 = 0
     private var lastProcessedWall = Date()
+    /// The stream's newest event time when input went idle, and how far idle time has advanced it.
+    private var idleFrom: (wall: Date, eventMillis: Int64)?
     let index: AlertIndex
     let events: EventLog
     let sinks: Sinks
@@ -83,31 +84,59 @@ public final class ServeEngine: @unchecked Sendable {
         mimecastInputs = try config.mimecast.map { try MimecastInput(config: $0, engine: self) }
     }
 
-    /// Starts the checkpoint timer (durable state only) and the event log.
+    /// Starts the timer (checkpoints with state, idle advance) and the event log.
     public func start() {
         let log = events
         queue.sync { pipeline.onEvent = { log.add($0) } }
         for m in mimecastInputs { m.start() }
-        guard durable != nil else { return }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + config.checkpointSeconds, repeating: config.checkpointSeconds)
         t.setEventHandler { [weak self] in
-            guard let self, self.sinceCheckpoint > 0 else { return }
-            self.checkpointNow()
+            guard let self else { return }
+            self.advanceIfIdle()
+            if self.durable != nil, self.sinceCheckpoint > 0 { self.checkpointNow() }
         }
         t.resume()
         timer = t
+    }
+
+    /// Input idle for a second or more: event time moves on with the wall clock from the newest event seen,
+    /// so events held for reordering and open messages are released after their windows even when no newer
+    /// event comes to push them out. While input flows, event time moves only with the events (a backfill
+    /// through serve is reordered as replay would).
+    private func advanceIfIdle() {
+        let now = Date()
+        guard now.timeIntervalSince(lastProcessedWall) >= 1, pipeline.heldEvents > 0, let newest = pipeline.highWater else {
+            return
+        }
+        if idleFrom == nil { idleFrom = (lastProcessedWall, newest) }
+        guard let from = idleFrom else { return }
+        let idleMillis = Int64(min(now.timeIntervalSince(from.wall), 1e9) * 1000)
+        let (t, overflow) = from.eventMillis.addingReportingOverflow(idleMillis)
+        guard !overflow else { return }
+        if let durable {
+            do { try durable.advance(toMillis: t) } catch { report(error) }
+        } else {
+            pipeline.advance(toMillis: t, emit: emitNow)
+        }
     }
 
     private func report(_ error: Error) {
         FileHandle.standardError.write("osprey serve: checkpoint failed: \(error)\n".data(using: .utf8)!)
     }
 
-    private func checkpointNow() {
+    private func checkpointNow(flush: Bool = false) {
         guard let durable else { return }
-        do { try durable.checkpoint(); sinceCheckpoint = 0 } catch {
-            FileHandle.standardError.write("osprey serve: checkpoint failed: \(error)\n".data(using: .utf8)!)
-        }
+        do { try durable.checkpoint(flush: flush); sinceCheckpoint = 0 } catch { report(error) }
+    }
+
+    /// Stateless serve: an output goes to the API index and the sinks as it is made.
+    private func emitNow(_ o: AnalyticsOutput) {
+        seq += 1
+        let line = o.jsonLine
+        index.add(seq: seq, o, line: line)
+        fired.count(o)
+        sinks.deliver([(seq, o, line)])
     }
 
     /// Records accepted but not processed yet.
@@ -162,13 +191,7 @@ public final class ServeEngine: @unchecked Sendable {
     }
 
     private func process(_ records: [IngestRecord], source: String) {
-        let emit: (AnalyticsOutput) -> Void = { [self] o in
-            seq += 1
-            let line = o.jsonLine
-            index.add(seq: seq, o, line: line)
-            fired.count(o)
-            sinks.deliver([(seq, o, line)])
-        }
+        let emit: (AnalyticsOutput) -> Void = { [self] o in emitNow(o) }
         for r in records {
             switch r {
             case .line(let bytes):
@@ -188,31 +211,31 @@ public final class ServeEngine: @unchecked Sendable {
         }
         sinceCheckpoint += records.count
         lastProcessedWall = Date()
+        idleFrom = nil
     }
 
-    /// Releases held events and, with state, checkpoints (shutdown; also `POST /api/flush`).
+    /// Releases held events now and, with state, checkpoints (`POST /api/flush`).
     public func flush() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            queue.async { [self] in
-                if durable != nil { checkpointNow() } else {
-                    pipeline.flushBuffers { o in
-                        seq += 1
-                        let line = o.jsonLine
-                        index.add(seq: seq, o, line: line)
-                        fired.count(o)
-                        sinks.deliver([(seq, o, line)])
-                    }
-                }
-                c.resume()
-            }
+        await onQueue { [self] in
+            if durable != nil { checkpointNow(flush: true) } else { pipeline.flushBuffers(emit: emitNow) }
         }
     }
 
+    /// Shutdown: with state, a checkpoint keeps the events in flight for the next start; without, nothing
+    /// would keep them, so they are released.
     public func shutdown() async {
         for m in mimecastInputs { await m.stop() }
-        await flush()
+        await onQueue { [self] in
+            if durable != nil { checkpointNow() } else { pipeline.flushBuffers(emit: emitNow) }
+        }
         timer?.cancel()
         sinks.close()
+    }
+
+    private func onQueue(_ body: @escaping () -> Void) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            queue.async { body(); c.resume() }
+        }
     }
 
     /// Runs `body` on the pipeline queue (reads of pipeline state for the API and metrics).

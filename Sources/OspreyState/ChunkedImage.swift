@@ -134,7 +134,7 @@ extension StateStore {
 
     /// Writes the image streamed by `image` as chunks (inside the caller's transaction): inserts the new
     /// ones, deletes the ones no longer used; returns the manifest and the new index, and what was written.
-    func writeChunks(_ db: Database, index old: [ChunkKey: Int64],
+    func writeChunks(_ db: Database, index old: [ChunkKey: Int64], head: [UInt8] = [],
                      image: (@escaping ([UInt8]) -> Void) -> Void) throws -> (ImageManifest, [ChunkKey: Int64], written: Int, bytes: Int) {
         var index = old
         var used = Set<Int64>()
@@ -158,11 +158,13 @@ extension StateStore {
             used.insert(id)
             manifest.ids.append(id)
         }
-        image { piece in
+        let feed: ([UInt8]) -> Void = { piece in
             guard failure == nil else { return }
             hash.add(piece)
             do { try chunker.feed(piece, put) } catch { failure = error }
         }
+        if !head.isEmpty { feed(head) }
+        image(feed)
         if let failure { throw failure }
         try chunker.finish(put)
         for (key, id) in index where !used.contains(id) {

@@ -7,16 +7,15 @@ import OspreyPipeline
 /// A Pipeline whose state survives restarts.
 ///
 /// Every `checkpointEvery` records (counted over all inputs, across restarts) and at `checkpoint()`:
-/// the reorder buffer and assembler are flushed (Pipeline.flushBuffers), then one SQLite transaction
-/// saves the analytics state, the input positions and the outputs made since the previous checkpoint.
+/// one SQLite transaction saves the analytics state, the events still in flight (reorder buffer, open
+/// messages, held future records), the input positions and the outputs made since the previous checkpoint.
 /// Outputs are handed to `deliver` only after their transaction committed, so an output is either
 /// durable and delivered, or (killed before the commit) re-made by the restarted run from the same input.
 ///
-/// Determinism: the outputs are a function of the input sequence and `checkpointEvery`: a run killed
-/// at any moment and restarted over the same inputs delivers exactly the alerts of an uninterrupted run
-/// with the same `checkpointEvery` (tested by killing the process). Without a state directory there are
-/// no flushes, so a stateless replay can differ from a stateful one only where a message or an
-/// out-of-order event straddles a checkpoint.
+/// Determinism: the outputs are a function of the input sequence alone: a run killed at any moment and
+/// restarted over the same inputs delivers exactly the alerts of an uninterrupted run, and a checkpoint
+/// changes nothing, so a stateful replay equals a stateless one (both tested). Only an explicit flush
+/// (`checkpoint(flush: true)`) and serve's idle advance release events before their time.
 public final class DurablePipeline {
     public let pipeline: Pipeline
     public let store: StateStore
@@ -40,7 +39,8 @@ public final class DurablePipeline {
         if let cp = try store.loadCheckpoint() {
             do {
                 try pipeline.analytics.restore(snapshot: cp.analytics)
-            } catch let e as AnalyticsSnapshotError {
+                if let inFlight = cp.inFlight { try pipeline.restoreInFlight(inFlight) }
+            } catch let e as StateImageError {
                 throw StateError(directory: stateDirectory, problem: "\(e)")
             }
             pipeline.parseStats = cp.parseStats
@@ -145,10 +145,18 @@ public final class DurablePipeline {
         if records % checkpointEvery == 0 { try checkpoint() }
     }
 
-    /// Flushes the buffers, commits, then delivers the outputs made since the last checkpoint.
-    public func checkpoint() throws {
-        pipeline.flushBuffers(emit: collect)
+    /// Commits (the analytics state with the events still in flight), then delivers the outputs made since
+    /// the last checkpoint. `flush`: first release the events in flight (`POST /api/flush`).
+    public func checkpoint(flush: Bool = false) throws {
+        if flush { pipeline.flushBuffers(emit: collect) }
         try commit()
+    }
+
+    /// Serve, input idle: event time moves on to `t` (see `Pipeline.advance`); what it releases is committed
+    /// and delivered at once.
+    public func advance(toMillis t: Int64) throws {
+        pipeline.advance(toMillis: t, emit: collect)
+        if !pending.isEmpty { try commit() }
     }
 
     /// End of input for good: closes every open session, then commits (models are kept).
@@ -159,7 +167,9 @@ public final class DurablePipeline {
 
     private func commit() throws {
         let engine = pipeline.analytics
-        try store.save(seq: seq, records: records, image: { engine.snapshot(streamingTo: $0) },
+        var inFlight = SnapshotWriter()
+        pipeline.writeInFlight(to: &inFlight)
+        try store.save(seq: seq, records: records, image: { engine.snapshot(streamingTo: $0) }, inFlight: inFlight.bytes,
                        parseStats: pipeline.parseStats, highWater: pipeline.highWater, inputs: positions, newAlerts: pending)
         checkpoints += 1
         let out = pending

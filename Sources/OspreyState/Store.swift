@@ -133,6 +133,9 @@ public final class StateStore: @unchecked Sendable {
         public var seq: Int
         public var records: Int
         public var analytics: [UInt8]
+        /// The pipeline's events in flight (`Pipeline.writeInFlight`); nil in checkpoints written before they
+        /// were kept (those flushed them).
+        public var inFlight: [UInt8]?
         public var parseStats: ParseStats
         public var inputs: [String: InputPosition]
         /// The latest event time accepted from the stream (nil: none yet, or a v1 database).
@@ -219,8 +222,9 @@ public final class StateStore: @unchecked Sendable {
                     }
                     image = try readChunks(db, manifest: manifest)
                 }
+                let (inFlight, analytics) = try StateStore.unframe(image)
                 return Checkpoint(seq: try counter(row, 0, "checkpoint.seq"), records: try counter(row, 1, "checkpoint.records"),
-                                  analytics: image,
+                                  analytics: analytics, inFlight: inFlight,
                                   parseStats: try StateStore.decodeStats(try text(row, 3, "checkpoint.parse_stats"), directory: directory),
                                   inputs: inputs, highWater: hw)
             }
@@ -232,17 +236,40 @@ public final class StateStore: @unchecked Sendable {
     }
 
     /// One checkpoint: state, positions and the alerts emitted since the previous one, atomically.
-    public func save(seq: Int, records: Int, analytics: [UInt8], parseStats: ParseStats, highWater: Int64? = nil,
-                     inputs: [String: InputPosition], newAlerts: [(seq: Int, output: AnalyticsOutput, line: String)]) throws {
-        try save(seq: seq, records: records, image: { $0(analytics) }, parseStats: parseStats, highWater: highWater,
-                 inputs: inputs, newAlerts: newAlerts)
+    public func save(seq: Int, records: Int, analytics: [UInt8], inFlight: [UInt8]? = nil, parseStats: ParseStats,
+                     highWater: Int64? = nil, inputs: [String: InputPosition],
+                     newAlerts: [(seq: Int, output: AnalyticsOutput, line: String)]) throws {
+        try save(seq: seq, records: records, image: { $0(analytics) }, inFlight: inFlight, parseStats: parseStats,
+                 highWater: highWater, inputs: inputs, newAlerts: newAlerts)
+    }
+
+    /// The stored image is the in-flight events framed by a magic number and their length, then the analytics
+    /// image; an image without the frame (written before in-flight events were kept) is the analytics image.
+    static let inFlightFrameMagic: UInt32 = 0x4F53_5046   // "OSPF"
+
+    func frame(_ inFlight: [UInt8]) throws -> [UInt8] {
+        guard let n = UInt32(exactly: inFlight.count) else {
+            throw problem("\(inFlight.count) bytes of events in flight cannot be saved (at most 4 GiB)")
+        }
+        var w = SnapshotWriter()
+        w.u32(StateStore.inFlightFrameMagic); w.u32(n); w.raw(inFlight)
+        return w.bytes
+    }
+
+    static func unframe(_ image: [UInt8]) throws -> (inFlight: [UInt8]?, analytics: [UInt8]) {
+        var r = SnapshotReader(image)
+        guard image.count >= 4, try r.u32() == inFlightFrameMagic else { return (nil, image) }
+        let n = try r.count("in-flight image bytes", each: 1)
+        let inFlight = Array(try r.take(n))
+        return (inFlight, Array(image[r.offset...]))
     }
 
     /// The same, with the analytics image streamed in pieces by `image` (AnalyticsEngine.snapshot(streamingTo:)):
     /// it is chunked as it streams and only chunks the previous checkpoint did not have are written.
-    public func save(seq: Int, records: Int, image: (@escaping ([UInt8]) -> Void) -> Void, parseStats: ParseStats,
-                     highWater: Int64? = nil, inputs: [String: InputPosition],
+    public func save(seq: Int, records: Int, image: (@escaping ([UInt8]) -> Void) -> Void, inFlight: [UInt8]? = nil,
+                     parseStats: ParseStats, highWater: Int64? = nil, inputs: [String: InputPosition],
                      newAlerts: [(seq: Int, output: AnalyticsOutput, line: String)]) throws {
+        let head = try inFlight.map { try frame($0) } ?? []
         let known = chunkIndex
         chunkIndex = nil   // unknown until this transaction commits
         var newIndex: [ChunkKey: Int64] = [:]
@@ -266,7 +293,7 @@ public final class StateStore: @unchecked Sendable {
                                            id?.size, id?.headLength, id.map { Int64(bitPattern: $0.headHash) }])
             }
             try writeParticipants(db)  // side state (SideState.swift), same transaction
-            let (manifest, index, written, bytes) = try writeChunks(db, index: try known ?? loadChunkIndex(db), image: image)
+            let (manifest, index, written, bytes) = try writeChunks(db, index: try known ?? loadChunkIndex(db), head: head, image: image)
             newIndex = index
             stats = (written, manifest.ids.count, bytes, manifest.length)
             try db.execute(sql: "INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?, ?, ?, ?, ?, ?)",

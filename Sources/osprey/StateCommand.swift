@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OspreyAnalytics
 import OspreyContent
+import OspreyPipeline
 import OspreyState
 
 struct StateCommand: ParsableCommand {
@@ -57,8 +58,13 @@ enum StateCheck {
             guard let cp = try store.loadCheckpoint() else {
                 return .success("\(path): no checkpoint yet (a run starts afresh)")
             }
-            let engine = AnalyticsEngine(content: try AnalyticsContent.load(directory: content))
-            do { try engine.restore(snapshot: cp.analytics) } catch {
+            // The organization's context is not needed to read the images: the default lists stand in.
+            let pipeline = try Pipeline(options: PipelineOptions(contentDirectory: content, contextDirectory: nil))
+            let engine = pipeline.analytics
+            do {
+                try engine.restore(snapshot: cp.analytics)
+                if let inFlight = cp.inFlight { try pipeline.restoreInFlight(inFlight) }
+            } catch {
                 return .failure(StateError(directory: directory, problem: "\(error)"))
             }
             let alerts = try store.alertLines()
@@ -69,7 +75,7 @@ enum StateCheck {
             let m = engine.memoryReport()
             return .success("\(path): checkpoint seq \(cp.seq), \(cp.records) records over \(cp.inputs.count) inputs, "
                             + "analytics image \(cp.analytics.count) bytes (\(m.strings) interned strings, \(m.histograms) histograms, "
-                            + "\(engine.openSessions.count) open sessions)")
+                            + "\(engine.openSessions.count) open sessions), \(pipeline.heldEvents) events in flight")
         } catch let e as StateError {
             return .failure(e)
         } catch {

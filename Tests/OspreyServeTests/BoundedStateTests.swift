@@ -136,6 +136,9 @@ final class BoundedStateTests: XCTestCase {
         let rows = try d.store.db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM analytics_chunks") }
         XCTAssertEqual(rows, few.of, "chunks no longer used are deleted")
         XCTAssertEqual(try d.store.loadCheckpoint()?.analytics, image)
+        var inFlight = SnapshotWriter()
+        d.pipeline.writeInFlight(to: &inFlight)
+        XCTAssertEqual(try d.store.loadCheckpoint()?.inFlight, inFlight.bytes)
         try d.store.db.write { try $0.execute(sql: "UPDATE analytics_chunks SET h2 = h2 + 1 WHERE id = (SELECT min(id) FROM analytics_chunks)") }
         XCTAssertThrowsError(try d.store.loadCheckpoint()) { XCTAssertTrue("\($0)".contains("do not match their hash"), "\($0)") }
         try d.store.db.write { try $0.execute(sql: "DELETE FROM analytics_chunks WHERE id = (SELECT min(id) FROM analytics_chunks)") }

