@@ -64,11 +64,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // Linked with Debian's jemalloc (replaces malloc for the whole process): events cross from the parse
+        // thread to the pipeline thread, and glibc's cross-thread frees cost 15-18% of replay's wall time
+        // (paired runs, README "Performance").
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator", "OspreyPipeline", "OspreyAnalytics",
             "OspreyState", "OspreyServe", "OspreyCollect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: [.linkedLibrary("jemalloc")]),
         .executableTarget(name: "osprey-bench", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,7 +3,7 @@
 set -euo pipefail
 # Build dependencies; with --test also chromium, in which the web page test renders the serve UI (the test
 # skips with a message when it is absent).
-packages=(pkg-config libpcre2-dev zlib1g-dev libmaxminddb-dev libsqlite3-dev)
+packages=(pkg-config libpcre2-dev zlib1g-dev libmaxminddb-dev libsqlite3-dev libjemalloc-dev)
 [ "${1:-}" = "--test" ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do
