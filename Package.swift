@@ -66,7 +66,7 @@ let package = Package(
         ]),
         // Linked with Debian's jemalloc (replaces malloc for the whole process): events cross from the parse
         // thread to the pipeline thread, and glibc's cross-thread frees cost 15-18% of replay's wall time
-        // (paired runs, README "Performance").
+        // (paired runs, README "Benchmark").
         .executableTarget(name: "osprey", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyGenerator", "OspreyPipeline", "OspreyAnalytics",
             "OspreyState", "OspreyServe", "OspreyCollect",
