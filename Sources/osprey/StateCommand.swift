@@ -74,7 +74,7 @@ enum StateCheck {
             }
             let m = engine.memoryReport()
             return .success("\(path): checkpoint seq \(cp.seq), \(cp.records) records over \(cp.inputs.count) inputs, "
-                            + "analytics image \(cp.analytics.count) bytes (\(m.strings) interned strings, \(m.histograms) histograms, "
+                            + "analytics image \(cp.analytics.count) bytes, about \(m.totalBytes) in memory (\(m.strings) interned strings, \(m.histograms) histograms, "
                             + "\(engine.openSessions.count) open sessions), \(pipeline.heldEvents) events in flight")
         } catch let e as StateError {
             return .failure(e)
