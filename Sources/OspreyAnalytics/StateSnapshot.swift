@@ -149,10 +149,11 @@ extension AnalyticsEngine {
         let hasOrg = try r.bool(); let org = try r.i64()
         st.orgStart = hasOrg ? org : nil
         var s = AnalyticsStats()
-        s.events = try r.int(); s.eventsWithoutUser = try r.int(); s.lateEvents = try r.int()
-        s.ruleTriggers = try r.int(); s.suppressedByFamily = try r.int(); s.suppressedByDedup = try r.int()
-        s.sessionsClosed = try r.int(); s.sessionsEmitted = try r.int(); s.notableSessions = try r.int()
-        s.trainings = try r.int()
+        s.events = try r.counter("events"); s.eventsWithoutUser = try r.counter("events without user")
+        s.lateEvents = try r.counter("late events"); s.ruleTriggers = try r.counter("rule triggers")
+        s.suppressedByFamily = try r.counter("suppressed by family"); s.suppressedByDedup = try r.counter("suppressed by dedup")
+        s.sessionsClosed = try r.counter("sessions closed"); s.sessionsEmitted = try r.counter("sessions emitted")
+        s.notableSessions = try r.counter("notable sessions"); s.trainings = try r.counter("trainings")
         st.stats = s
         let nStores = Int(try r.u32())
         guard nStores == st.stores.count else { throw AnalyticsSnapshotError.contentMismatch("model count") }
@@ -223,7 +224,7 @@ extension AnalyticsEngine {
             let hasPrev = try r.bool(); let prev = try r.i64()
             let se = Session(userId: uid, user: user, start: start, previousActivity: hasPrev ? prev : nil)
             se.last = last
-            se.events = try r.int(); se.score = try r.int()
+            se.events = try r.counter("session events"); se.score = try r.int()
             let nRules = try r.count("session rules", each: 8)
             for _ in 0..<nRules {
                 let rule = try r.int()
@@ -238,7 +239,7 @@ extension AnalyticsEngine {
             for _ in 0..<nAggs {
                 switch try r.u8() {
                 case 0: se.aggs.append(nil)
-                case 1: se.aggs.append(.count(try r.int()))
+                case 1: se.aggs.append(.count(try r.counter("count aggregate")))
                 case 2: se.aggs.append(.sum(try r.f64()))
                 case 3:
                     let n = try r.count("distinct aggregate", each: 4); var l: [String] = []
@@ -246,7 +247,7 @@ extension AnalyticsEngine {
                     se.aggs.append(.distinct(l))
                 case 4:
                     let n = try r.count("count_by aggregate", each: 12); var m: [String: Int] = [:]
-                    for _ in 0..<n { let k = try r.str(); m[k] = try r.int() }
+                    for _ in 0..<n { let k = try r.str(); m[k] = try r.counter("count_by aggregate") }
                     se.aggs.append(.countBy(m))
                 case 5: se.aggs.append(.max(try r.f64()))
                 case let k: throw r.corrupt("open session of '\(user)': aggregate kind \(k)")
@@ -268,7 +269,7 @@ extension AnalyticsEngine {
                 // A country the content no longer places is forgotten (as a fix never made).
                 if let place = content.geo?[cc] { st.ctx.travel.last[uid] = TravelMemory.Fix(millis: t, country: cc, place: place) }
             }
-            st.ctx.travel.updates = try r.int()
+            st.ctx.travel.updates = try r.counter("travel updates")
         }
         guard r.atEnd else { throw r.corrupt("\(bytes.count - r.offset) bytes after the end of the image") }
     }

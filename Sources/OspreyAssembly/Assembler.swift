@@ -251,7 +251,7 @@ public struct Assembler: Sendable {
 
     public init(reading r: inout SnapshotReader, config: AssemblyConfig) throws {
         self.init(config: config)
-        for k in Assembler.counters { stats[keyPath: k] = try r.int() }
+        for k in Assembler.counters { stats[keyPath: k] = try r.counter("assembly counter") }
         watermark = try r.i64(); nextSeq = try r.u64()
         let nOpen = try r.count("open messages", each: 24)
         guard nOpen < Int(Int32.max) else { throw r.corrupt("\(nOpen) open messages") }

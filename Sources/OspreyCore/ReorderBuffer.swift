@@ -72,13 +72,14 @@ public struct ReorderBuffer {
 
     public init(reading r: inout SnapshotReader, windowMillis: Int64, maxBuffered: Int = 1_000_000) throws {
         self.init(windowMillis: windowMillis, maxBuffered: maxBuffered)
-        reordered = try r.int(); late = try r.int(); peak = try r.int(); seq = try r.int()
+        reordered = try r.counter("reorder reordered"); late = try r.counter("reorder late")
+        peak = try r.counter("reorder peak"); seq = try r.counter("reorder sequence")
         newest = try r.i64(); released = try r.i64()
         let n = try r.count("reorder buffer events", each: 40)
         guard n < Int(Int32.max) else { throw r.corrupt("reorder buffer: \(n) events") }
         heap.reserveCapacity(n); slots.reserveCapacity(n)
         for i in 0..<n {
-            let time = try r.i64(), tie = try r.u64(), s = try r.int()
+            let time = try r.i64(), tie = try r.u64(), s = try r.counter("reorder entry sequence")
             let e = try r.event()
             guard e.timeMillis == time else { throw r.corrupt("reorder entry \(i): time \(time) is not its event's") }
             heap.append((time, tie, s, Int32(i)))

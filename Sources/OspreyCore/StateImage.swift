@@ -82,6 +82,13 @@ public struct SnapshotReader {
     }
     public mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
     public mutating func int() throws -> Int { Int(try i64()) }
+    /// A counter: 0 through 2^62, so that adding to it after a restore cannot overflow.
+    public mutating func counter(_ what: String) throws -> Int {
+        let at = pos
+        let v = try int()
+        guard v >= 0, v <= 1 << 62 else { throw StateImageError.corrupt("\(what) = \(v) is not a counter", offset: at) }
+        return v
+    }
     public mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
     public mutating func bool() throws -> Bool { try u8() != 0 }
     public mutating func str() throws -> String { String(decoding: try take(Int(try u32())), as: UTF8.self) }

@@ -104,6 +104,10 @@ final class InFlightCheckpointTests: XCTestCase {
         var again = SnapshotWriter()
         q.writeInFlight(to: &again)
         XCTAssertEqual(again.bytes, image, "restore then write gives the same image")
+        // A counter set to Int.max would trap at its next increment: it is refused by name.
+        var huge = image
+        for k in 0..<8 { huge[8 + k] = k == 7 ? 0x7F : 0xFF }   // the reorder buffer's first counter
+        XCTAssertThrowsError(try fresh().restoreInFlight(huge)) { XCTAssertTrue("\($0)".contains("reorder reordered = 9223372036854775807 is not a counter"), "\($0)") }
         var rng = SplitMix64(state: 5)
         var failures = 0
         for k in 0..<48 {
