@@ -115,15 +115,20 @@ public final class Collector: @unchecked Sendable {
         try await sink(Step(stream: st.name, cursor: c, record: nil, identity: nil, fileDone: fileDone))
     }
 
-    /// Opens the window (start at nextStart, or `start` the first time) unless one is in progress.
-    private func openWindow(_ c: inout Cursor, start: Int64, end: Int64) -> Bool {
-        if c.windowStart != nil, c.windowEnd == nil || c.windowEnd! < c.windowStart! { c.windowEnd = max(end, c.windowStart!) }
-        if c.windowStart == nil {
-            let ws = c.nextStart ?? start
-            guard ws < end else { return false }
-            c.windowStart = ws; c.windowEnd = end; c.pageToken = nil; c.file = nil; c.skip = 0
+    /// Opens the window (start at nextStart, or `start` the first time) unless one is in progress; returns
+    /// the window, or nil when there is nothing to ask for yet. A saved window without a valid end (a cursor
+    /// read back from state) gets one.
+    private func openWindow(_ c: inout Cursor, start: Int64, end: Int64) -> (start: Int64, end: Int64)? {
+        if let ws = c.windowStart {
+            if let we = c.windowEnd, we >= ws { return (ws, we) }
+            let we = max(end, ws)
+            c.windowEnd = we
+            return (ws, we)
         }
-        return true
+        let ws = c.nextStart ?? start
+        guard ws < end else { return nil }
+        c.windowStart = ws; c.windowEnd = end; c.pageToken = nil; c.file = nil; c.skip = 0
+        return (ws, end)
     }
 
     private func closeWindow(_ c: inout Cursor) {
@@ -135,12 +140,12 @@ public final class Collector: @unchecked Sendable {
 
     private func pollPaged(_ st: Stream, _ spec: MimecastAPI.Paged, start: Int64, end: Int64, sink: (Step) async throws -> Void) async throws {
         var c = work[st.name]!.cursor
-        guard openWindow(&c, start: start, end: end) else { return }
+        guard let window = openWindow(&c, start: start, end: end) else { return }
         let fields = spec.timeFields.map(FNV.hash)
         while true {
             try Task.checkCancellation()
             let json = try Collector.pagedRequest(spec: spec, pageSize: config.pageSize, pageToken: c.pageToken,
-                                                  start: MimecastAPI.time(c.windowStart!), end: MimecastAPI.time(c.windowEnd!))
+                                                  start: MimecastAPI.time(window.start), end: MimecastAPI.time(window.end))
             let resp = try await client.call(stream: st.name, method: "POST", url: config.baseURL + spec.path, json: json)
             let (records, next) = try Collector.pagedRecords(resp.body, spec: spec)
             for i in records.indices where i >= c.skip {
@@ -231,13 +236,13 @@ public final class Collector: @unchecked Sendable {
 
     private func pollBatch(_ st: Stream, start: Int64, end: Int64, sink: (Step) async throws -> Void) async throws {
         var c = work[st.name]!.cursor
-        guard openWindow(&c, start: start, end: end) else { return }
+        guard let window = openWindow(&c, start: start, end: end) else { return }
         let type = st.siemType!
         while true {
             try Task.checkCancellation()
             var q = "type=\(MimecastClient.queryEncode(type))&pageSize=\(config.pageSize)"
             if let t = c.pageToken { q += "&nextPage=\(MimecastClient.queryEncode(t))" }
-            else { q += "&dateRangeStartsAt=\(MimecastAPI.day(c.windowStart!))&dateRangeEndsAt=\(MimecastAPI.day(c.windowEnd!))" }
+            else { q += "&dateRangeStartsAt=\(MimecastAPI.day(window.start))&dateRangeEndsAt=\(MimecastAPI.day(window.end))" }
             let resp = try await client.call(stream: st.name, method: "GET", url: config.baseURL + MimecastAPI.siemBatch + "?" + q)
             let page = try Collector.siemPage(resp.body, path: MimecastAPI.siemBatch)
             for url in page.urls {
@@ -270,13 +275,14 @@ public final class Collector: @unchecked Sendable {
     /// The stream keeps one token for good: the window is only the first request's start.
     private func pollStream(_ st: Stream, start: Int64, end: Int64, sink: (Step) async throws -> Void) async throws {
         var c = work[st.name]!.cursor
-        if c.windowStart == nil { c.windowStart = c.nextStart ?? start; c.skip = 0 }
+        let windowStart = c.windowStart ?? c.nextStart ?? start
+        if c.windowStart == nil { c.windowStart = windowStart; c.skip = 0 }
         let type = st.siemType!
         while true {
             try Task.checkCancellation()
             var q = "types=\(MimecastClient.queryEncode(type))&pageSize=\(config.pageSize)"
             if let t = c.pageToken { q += "&nextPage=\(MimecastClient.queryEncode(t))" }
-            else { q += "&dateRangeStartsAt=\(MimecastClient.queryEncode(UTCTime.format(c.windowStart!)))" }
+            else { q += "&dateRangeStartsAt=\(MimecastClient.queryEncode(UTCTime.format(windowStart)))" }
             let resp = try await client.call(stream: st.name, method: "GET", url: config.baseURL + MimecastAPI.siemStream + "?" + q)
             let page = try Collector.siemPage(resp.body, path: MimecastAPI.siemStream)
             for i in page.bytes.indices where i >= c.skip {
