@@ -215,26 +215,25 @@ public final class ServeEngine: @unchecked Sendable {
     }
 
     /// Releases held events now and, with state, checkpoints (`POST /api/flush`).
-    public func flush() async {
-        await onQueue { [self] in
-            if durable != nil { checkpointNow(flush: true) } else { pipeline.flushBuffers(emit: emitNow) }
-        }
-    }
+    public func flush() async { await settle(releasing: true) }
 
     /// Shutdown: with state, a checkpoint keeps the events in flight for the next start; without, nothing
     /// would keep them, so they are released.
     public func shutdown() async {
         for m in mimecastInputs { await m.stop() }
-        await onQueue { [self] in
-            if durable != nil { checkpointNow() } else { pipeline.flushBuffers(emit: emitNow) }
-        }
+        await settle(releasing: false)
         timer?.cancel()
         sinks.close()
     }
 
-    private func onQueue(_ body: @escaping () -> Void) async {
+    /// On the pipeline queue: with state, a checkpoint (first releasing held events when asked); without,
+    /// held events are released.
+    private func settle(releasing: Bool) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            queue.async { body(); c.resume() }
+            queue.async { [self] in
+                if durable != nil { checkpointNow(flush: releasing) } else { pipeline.flushBuffers(emit: emitNow) }
+                c.resume()
+            }
         }
     }
 
