@@ -90,7 +90,7 @@ public final class MatchList: @unchecked Sendable {
             }
         case .keyword:
             let hay = Array(value.asciiLowercased.utf8)
-            for (k, kw) in keywords.enumerated() where TextOps.find(kw, in: hay) { return keywordEntries[k] }
+            for (k, kw) in keywords.enumerated() where ASCII.contains(kw, in: hay) { return keywordEntries[k] }
             return nil
         case .cidr:
             if let e = exact[value.asciiLowercased] { return e }
@@ -122,56 +122,5 @@ public final class StaticContextProvider: AnalyticsContextProvider {
     public func match(list name: String, value: String) -> String? { lists[name]?.match(value) }
     public func attribute(_ name: String, of entity: String, at timeMillis: Int64) -> String? {
         attributes[name]?[entity.asciiLowercased]
-    }
-}
-
-extension String {
-    /// ASCII-only lowercasing (domains, addresses, keywords): no Unicode tables on the hot path.
-    public var asciiLowercased: String {
-        var needs = false
-        for b in utf8 where b >= 0x41 && b <= 0x5A { needs = true; break }
-        if !needs { return self }
-        return String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }, as: UTF8.self)
-    }
-}
-
-enum TextOps {
-    /// Whether `needle` occurs in `hay` (both already lowercased bytes).
-    @inline(__always)
-    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Bool {
-        if needle.isEmpty { return true }
-        if needle.count > hay.count { return false }
-        return needle.withUnsafeBytes { n in hay.withUnsafeBytes { h in Bytes.find(n, in: h) != nil } }
-    }
-
-    static func containsCI(_ hay: String, _ needle: String) -> Bool {
-        find(Array(needle.asciiLowercased.utf8), in: Array(hay.asciiLowercased.utf8))
-    }
-
-    static func hasPrefixCI(_ s: String, _ prefix: String) -> Bool {
-        let a = s.utf8, b = prefix.utf8
-        guard b.count <= a.count else { return false }
-        for (x, y) in zip(a, b) where lower(x) != lower(y) { return false }
-        return true
-    }
-
-    static func hasSuffixCI(_ s: String, _ suffix: String) -> Bool {
-        let a = Array(s.utf8), b = Array(suffix.utf8)
-        guard b.count <= a.count else { return false }
-        let off = a.count - b.count
-        for i in 0..<b.count where lower(a[off + i]) != lower(b[i]) { return false }
-        return true
-    }
-
-    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
-
-    /// ASCII case-insensitive equality without allocating (`b` already lowercased).
-    @inline(__always) static func equalsLowered(_ a: String, _ b: String) -> Bool {
-        var ai = a.utf8.makeIterator(), bi = b.utf8.makeIterator()
-        while true {
-            let x = ai.next(), y = bi.next()
-            if x == nil || y == nil { return x == nil && y == nil }
-            if lower(x!) != y! { return false }
-        }
     }
 }

@@ -40,7 +40,7 @@ public enum TextHelpers {
                 while p < n, raw[p] == 0x20 || raw[p] == 0x09 || raw[p] == 0x5B { p += 1 }
                 for pre in replyPrefixes where p + pre.count <= n {
                     var ok = true
-                    for k in 0..<pre.count where TextOps.lower(raw[p + k]) != pre[k] { ok = false; break }
+                    for k in 0..<pre.count where ASCII.lower(raw[p + k]) != pre[k] { ok = false; break }
                     if ok { p += pre.count; changed = true; break }
                 }
             }
@@ -52,7 +52,7 @@ public enum TextHelpers {
                 if c == 0x20 || c == 0x09 { space = true; continue }
                 if space, !out.isEmpty { out.append(0x20) }
                 space = false
-                out.append(TextOps.lower(c))
+                out.append(ASCII.lower(c))
             }
             return String(decoding: out, as: UTF8.self)
         }
@@ -62,7 +62,7 @@ public enum TextHelpers {
     public static func hasReplyPrefix(_ s: String) -> Bool {
         var t = Substring(s)
         while let f = t.first, f == " " || f == "\t" || f == "[" { t = t.dropFirst() }
-        let head = Array(t.utf8.prefix(5)).map(TextOps.lower)
+        let head = Array(t.utf8.prefix(5)).map(ASCII.lower)
         return replyPrefixes.contains { p in head.count >= p.count && Array(head[0..<p.count]) == p }
     }
 
@@ -82,49 +82,12 @@ public enum TextHelpers {
     /// Operating system and browser family of a user agent: `Windows/Chrome`, `iOS/Safari`,
     /// `macOS/Outlook`… Token checks in a fixed order, no regex.
     public static func uaFamily(_ ua: String) -> String {
-        let u = Array(ua.utf8).map(TextOps.lower)
-        let os = osTokens.first { TextOps.find($0.needle, in: u) }?.name ?? "Other"
-        let browser = browserTokens.first { TextOps.find($0.needle, in: u) }?.name ?? "Other"
+        let u = Array(ua.utf8).map(ASCII.lower)
+        let os = osTokens.first { ASCII.contains($0.needle, in: u) }?.name ?? "Other"
+        let browser = browserTokens.first { ASCII.contains($0.needle, in: u) }?.name ?? "Other"
         return os + "/" + browser
     }
 
-    /// Whether two address local parts plausibly name the same person: equal after removing separators
-    /// and digits, or sharing both name tokens (`john.smith` ~ `smith_john`, `johnsmith85`), or one
-    /// containing the other when that other is at least 6 letters and starts where a name token of the
-    /// longer one starts (`liam.brown` ~ `liambrownhome`; not `m.brown`, whose letters sit inside
-    /// `lia|mbrown` across the token boundary: another person with the same surname).
-    public static func nameMatch(_ a: String, _ b: String) -> Bool {
-        /// The letters of `s`, lowercased, and the offsets (in those letters) where a token of letters starts.
-        func letters(_ s: String) -> (text: [Character], starts: Set<Int>) {
-            var out: [Character] = [], starts = Set<Int>(), inToken = false
-            for c in s.asciiLowercased {
-                if c.isLetter {
-                    if !inToken { starts.insert(out.count) }
-                    out.append(c); inToken = true
-                } else { inToken = false }
-            }
-            return (out, starts)
-        }
-        func tokens(_ s: String) -> [String] {
-            s.asciiLowercased.split(whereSeparator: { !$0.isLetter }).map(String.init).filter { $0.count >= 2 }
-        }
-        /// `inner` occurs in `outer` at an offset where one of outer's tokens starts.
-        func containsAligned(_ outer: (text: [Character], starts: Set<Int>), _ inner: [Character]) -> Bool {
-            guard inner.count >= 6, outer.text.count > inner.count else { return false }
-            for s in outer.starts.sorted() where s + inner.count <= outer.text.count {
-                if Array(outer.text[s..<(s + inner.count)]) == inner { return true }
-            }
-            return false
-        }
-        let la = letters(a), lb = letters(b)
-        guard la.text.count >= 3, lb.text.count >= 3 else { return false }
-        if la.text == lb.text { return true }
-        let sa = String(la.text), sb = String(lb.text)
-        let ta = tokens(a), tb = tokens(b)
-        if ta.count >= 2, ta.allSatisfy({ sb.contains($0) }) { return true }
-        if tb.count >= 2, tb.allSatisfy({ sa.contains($0) }) { return true }
-        return containsAligned(la, lb.text) || containsAligned(lb, la.text)
-    }
 
     static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
 

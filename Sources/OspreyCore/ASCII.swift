@@ -1,7 +1,35 @@
 /// Byte-level string helpers for the per-event path: Swift's Character-based String operations
 /// (lastIndex(of:), lowercased(), contains) cost far more than the UTF-8 scans these need.
+/// Two lowercasings, on purpose: `ASCII.lowercased` gives Unicode lowercase (identities and addresses, where
+/// `É` and `é` are the same person), `String.asciiLowercased` folds only A–Z (list entries, keywords and
+/// rule comparisons, which the content defines as ASCII-case-insensitive).
 public enum ASCII {
-    @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+    @inline(__always) public static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+
+    /// Whether `needle` occurs in `hay` (bytes compared as they are).
+    @inline(__always)
+    public static func contains(_ needle: [UInt8], in hay: [UInt8]) -> Bool {
+        if needle.isEmpty { return true }
+        if needle.count > hay.count { return false }
+        return needle.withUnsafeBytes { n in hay.withUnsafeBytes { h in Bytes.find(n, in: h) != nil } }
+    }
+
+    /// Case-insensitive (ASCII) prefix test; neither side needs to be lowercased.
+    public static func hasPrefixIgnoringCase(_ s: String, _ prefix: String) -> Bool {
+        let a = s.utf8, b = prefix.utf8
+        guard b.count <= a.count else { return false }
+        for (x, y) in zip(a, b) where lower(x) != lower(y) { return false }
+        return true
+    }
+
+    /// Case-insensitive (ASCII) suffix test; neither side needs to be lowercased.
+    public static func hasSuffixIgnoringCase(_ s: String, _ suffix: String) -> Bool {
+        let a = Array(s.utf8), b = Array(suffix.utf8)
+        guard b.count <= a.count else { return false }
+        let off = a.count - b.count
+        for i in 0..<b.count where lower(a[off + i]) != lower(b[i]) { return false }
+        return true
+    }
 
     /// Case-insensitive (ASCII) equality; `lowered` must already be lowercase.
     public static func equalsIgnoringCase(_ s: String, lowered: String) -> Bool {
@@ -48,5 +76,15 @@ public enum ASCII {
         if !needs { return s }
         for c in s.utf8 where c >= 0x80 { return s.lowercased() }
         return String(decoding: s.utf8.map(lower), as: UTF8.self)
+    }
+}
+
+extension String {
+    /// A–Z folded to a–z, every other byte kept; the same string (no allocation) when there is nothing to fold.
+    public var asciiLowercased: String {
+        var needs = false
+        for b in utf8 where b >= 0x41 && b <= 0x5A { needs = true; break }
+        if !needs { return self }
+        return String(decoding: utf8.map(ASCII.lower), as: UTF8.self)
     }
 }

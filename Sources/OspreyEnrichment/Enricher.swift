@@ -1,62 +1,5 @@
 import OspreyCore
 
-/// The enrichment fields (docs/fields.md), interned once.
-public enum EF {
-    public static let srcCountry = Field.named("src_country")
-    public static let srcASN = Field.named("src_asn")
-    public static let srcISP = Field.named("src_isp")
-    public static let srcZone = Field.named("src_zone")
-    public static let srcCountrySuspicious = Field.named("src_country_suspicious")
-    public static let destCountry = Field.named("dest_country")
-    public static let destCountrySource = Field.named("dest_country_source")
-    public static let peerGroup = Field.named("peer_group")
-    public static let userKnown = Field.named("user_known")
-    public static let userDepartment = Field.named("user_department")
-    public static let userTitle = Field.named("user_title")
-    public static let userManager = Field.named("user_manager")
-    public static let userIsExecutive = Field.named("user_is_executive")
-    public static let userIsService = Field.named("user_is_service")
-    public static let userIsPrivileged = Field.named("user_is_privileged")
-    public static let userIsDeactivated = Field.named("user_is_deactivated")
-    public static let destIsCompany = Field.named("dest_is_company")
-    public static let destIsExternal = Field.named("dest_is_external")
-    public static let destIsWebmail = Field.named("dest_is_webmail")
-    public static let destIsDisposable = Field.named("dest_is_disposable")
-    public static let destIsCompetitor = Field.named("dest_is_competitor")
-    public static let destIsPersonal = Field.named("dest_is_personal")
-    public static let destPersonalBy = Field.named("dest_personal_by")
-    public static let destRegDomain = Field.named("dest_reg_domain")
-    public static let destUserKnown = Field.named("dest_user_known")
-    public static let destUserIsExecutive = Field.named("dest_user_is_executive")
-    public static let senderIsCompany = Field.named("sender_is_company")
-    public static let senderIsWebmail = Field.named("sender_is_webmail")
-    public static let tiTor = Field.named("ti_tor")
-    public static let tiBlacklist = Field.named("ti_blacklist")
-    public static let tiRansomware = Field.named("ti_ransomware")
-    public static let tiMatch = Field.named("ti_match")
-    public static let fileIsSourceCode = Field.named("file_is_source_code")
-    public static let fileSourceCodeMatch = Field.named("file_source_code_match")
-    public static let exploitLog4j = Field.named("exploit_log4j")
-    public static let exploitMatch = Field.named("exploit_match")
-    public static let exploitField = Field.named("exploit_field")
-    public static let exploitPattern = Field.named("exploit_pattern")
-    public static let userAgent = Field.named("user_agent")
-
-    /// Every field enrichment may add, for documentation checks and output schemas.
-    public static var all: [Field] {
-        [srcCountry, srcASN, srcISP, srcZone, srcCountrySuspicious, destCountry, destCountrySource, peerGroup,
-         userKnown, userDepartment, userTitle, userManager, userIsExecutive, userIsService, userIsPrivileged,
-         userIsDeactivated, destIsCompany, destIsExternal, destIsWebmail, destIsDisposable, destIsCompetitor,
-         destIsPersonal, destPersonalBy, destRegDomain, destUserKnown, destUserIsExecutive, senderIsCompany,
-         senderIsWebmail, tiTor, tiBlacklist, tiRansomware, tiMatch, fileIsSourceCode, fileSourceCodeMatch,
-         exploitLog4j, exploitMatch, exploitField, exploitPattern, F.destDomain]
-            + KeywordList.allCases.flatMap { [$0.field, $0.matchField] }
-    }
-
-    /// Every field the enrichment stage writes (checked against the field catalog when the pipeline
-    /// starts): `all`, and dest_email_address (the target an audit event names in additional_info).
-    public static var writes: [Field] { all + [F.destEmailAddress] }
-}
 
 /// Counters of one enricher; add them up across workers with `+=`.
 public struct EnrichmentStats: Sendable, Equatable, CustomStringConvertible {
@@ -444,7 +387,7 @@ public final class Enricher {
                 // Names only guess for people whose personal addresses the directory does not list: a listed
                 // address is the answer, and a customer who shares a name form (k.williams@…) is not the user.
                 else if ctx.config.personalNameMatch, u.personalEmails.isEmpty, f.isWebmail,
-                        EnrichText.nameMatches(localPart: bare, user: u) {
+                        PersonNames.localPartIsOwnName(bare, forms: u.nameForms) {
                     personal = true; personalByName = true
                 }
             }
@@ -535,83 +478,5 @@ public final class Enricher {
         f.tldCountry = Countries.country(ofDomain: domain, generic: ctx.config.genericCcTLDs)
         domKeys[h] = rawDomain; domFacts[h] = f
         return h
-    }
-}
-
-/// Small text helpers for the per-event path.
-public enum EnrichText {
-    /// `Name <A@B.com>` → `a@b.com`. Returns the string itself (no allocation) when it is already bare.
-    public static func bareAddress(_ a: String) -> String {
-        if !a.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x3C || $0 == 0x3E || $0 == 0x20 }) { return a }
-        var t = Substring(a)
-        if let lt = t.lastIndex(of: "<") { t = t[t.index(after: lt)...] }
-        while let l = t.last, l == ">" || l == " " { t = t.dropLast() }
-        while t.first == " " { t = t.dropFirst() }
-        return t.lowercased()
-    }
-
-    /// The first email address in free text (`forward to Bob.Smith@gmail.com (invoices)` → `bob.smith@gmail.com`),
-    /// lowercased, skipping `except` (the actor). Nil without one.
-    public static func firstAddress(in text: String, except: String?) -> String? {
-        guard text.utf8.contains(0x40) else { return nil }
-        let u = Array(text.utf8)
-        @inline(__always) func local(_ c: UInt8) -> Bool {
-            (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
-                || c == 0x2E || c == 0x5F || c == 0x25 || c == 0x2B || c == 0x2D
-        }
-        @inline(__always) func host(_ c: UInt8) -> Bool {
-            (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x2D
-        }
-        var i = 0
-        while i < u.count {
-            guard u[i] == 0x40 else { i += 1; continue }
-            var a = i, b = i + 1
-            while a > 0, local(u[a - 1]) { a -= 1 }
-            while b < u.count, host(u[b]) { b += 1 }
-            while b > i + 1, u[b - 1] == 0x2E || u[b - 1] == 0x2D { b -= 1 }   // trailing punctuation
-            while a < i, u[a] == 0x2E { a += 1 }
-            let domain = u[(i + 1)..<b]
-            if a < i, domain.contains(0x2E), domain.first != 0x2E {
-                let addr = String(decoding: u[a..<b], as: UTF8.self).lowercased()
-                if addr != except { return addr }
-            }
-            i = b > i ? b : i + 1
-        }
-        return nil
-    }
-
-    /// FNV-1a over the UTF-8 bytes.
-    @inline(__always) public static func hash(_ s: String) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        if let r = s.utf8.withContiguousStorageIfAvailable({ buf -> UInt64 in
-            var x = h
-            for b in buf { x = (x ^ UInt64(b)) &* 0x100_0000_01b3 }
-            return x
-        }) { h = r } else { for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
-        return Int(truncatingIfNeeded: h ^ (h >> 29))
-    }
-
-    /// Whether the local part of `address` is the user's own name: the same letters as the user's id local
-    /// part (`john.smith` ~ `johnsmith`), or first+last / last+first / initial+last / last+initial of the
-    /// user's name tokens (`jsmith`, `smith.john`), ignoring digits and punctuation. At least 4 letters.
-    public static func nameMatches(localPart address: String, user: UserRecord) -> Bool {
-        guard !user.nameForms.isEmpty else { return false }
-        let u = address.utf8
-        let end = u.firstIndex(of: 0x40) ?? u.endIndex
-        var letters: [UInt8] = []
-        letters.reserveCapacity(32)
-        var ascii = true
-        for c in u[u.startIndex..<end] {
-            if c >= 0x61 && c <= 0x7A { letters.append(c) }
-            else if c >= 0x41 && c <= 0x5A { letters.append(c | 0x20) }
-            else if c >= 0x80 { ascii = false; break }
-        }
-        if ascii {
-            guard letters.count >= 4 else { return false }
-            return user.nameForms.contains(String(decoding: letters, as: UTF8.self))
-        }
-        let local = address[..<end]
-        let r = String(String.UnicodeScalarView(local.unicodeScalars.filter { $0.properties.isAlphabetic })).lowercased()
-        return r.count >= 4 && user.nameForms.contains(r)
     }
 }

@@ -23,7 +23,7 @@ public final class UserRecord: Sendable {
     public let line: Int
     /// Field values prepared once for the enricher.
     let peerGroupValue: Value, departmentValue: Value?, titleValue: Value?, managerValue: Value?
-    /// Letter-only forms of the user's own name a personal address would use (see `EnrichText.nameMatches`).
+    /// Letter-only forms of the user's own name a personal address would use (see `PersonNames.localPartIsOwnName`).
     let nameForms: Set<String>
 
     public init(id: String, aliases: [String], displayName: String, department: String, peerGroup: String, title: String,
@@ -38,22 +38,9 @@ public final class UserRecord: Sendable {
         departmentValue = department.isEmpty ? nil : .string(department)
         titleValue = title.isEmpty ? nil : .string(title)
         managerValue = manager.isEmpty ? nil : .string(manager)
-        nameForms = UserRecord.nameForms(id: id, tokens: nameTokens)
+        nameForms = PersonNames.forms(id: id, tokens: nameTokens)
     }
 
-    /// The id's local part as letters (`john.smith` → `johnsmith`), and first+last, last+first,
-    /// initial+last, last+initial over pairs of name tokens (the last at least 3 letters); 4 letters or more.
-    static func nameForms(id: String, tokens t: [String]) -> Set<String> {
-        var forms = Set<String>()
-        let idLocal = id.split(separator: "@").first ?? Substring(id)
-        let own = String(String.UnicodeScalarView(idLocal.unicodeScalars.filter { $0.properties.isAlphabetic })).lowercased()
-        if own.count >= 4 { forms.insert(own) }
-        for a in t { for b in t where a != b && b.count >= 3 && a.count >= 2 {
-            forms.insert(a + b); forms.insert(b + a)
-            if let i = a.first { forms.insert(String(i) + b); forms.insert(b + String(i)) }
-        } }
-        return forms.filter { $0.count >= 4 }
-    }
 
     public func isDeactivated(at millis: Int64) -> Bool {
         guard let d = deactivatedAtMillis else { return false }

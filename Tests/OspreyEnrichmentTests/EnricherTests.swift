@@ -119,14 +119,14 @@ final class EnricherTests: XCTestCase {
         let john = try UserDirectory.parse("user,display_name\njohn.smith@acme.com,\"Smith, John\"\n", file: "u.csv").lookup("john.smith@acme.com")!
         for yes in ["johnsmith@gmail.com", "John.Smith77@gmail.com", "jsmith@yahoo.com", "smithj@x.com", "smith.john@x.com",
                     "j_smith1980@x.com"] {
-            XCTAssertTrue(EnrichText.nameMatches(localPart: yes, user: john), yes)
+            XCTAssertTrue(PersonNames.localPartIsOwnName(yes, forms: john.nameForms), yes)
         }
         for no in ["john@gmail.com", "smith@gmail.com", "jsmithers@gmail.com", "carol.white@gmail.com", "js@gmail.com"] {
-            XCTAssertFalse(EnrichText.nameMatches(localPart: no, user: john), no)
+            XCTAssertFalse(PersonNames.localPartIsOwnName(no, forms: john.nameForms), no)
         }
         let eve = try UserDirectory.parse("user,display_name\nel@acme.com,Élodie Müller\n", file: "u.csv").lookup("el@acme.com")!
-        XCTAssertTrue(EnrichText.nameMatches(localPart: "élodie.müller@gmx.de", user: eve))
-        XCTAssertTrue(EnrichText.nameMatches(localPart: "emüller@gmx.de", user: eve))
+        XCTAssertTrue(PersonNames.localPartIsOwnName("élodie.müller@gmx.de", forms: eve.nameForms))
+        XCTAssertTrue(PersonNames.localPartIsOwnName("emüller@gmx.de", forms: eve.nameForms))
     }
 
     func testRecipientListWithoutSingleRecipient() {
