@@ -356,7 +356,7 @@ struct Merger: Sendable {
         }
         // Message-level fields from parts for other recipients (a receipt line names one recipient).
         if r != nil {
-            for (f, v) in messageLevel where e[f] == nil { e[f] = v }
+            for (f, v) in messageLevel where !e.has(f) { e[f] = v }
         }
 
         // 4. What the merge decides itself.
@@ -368,9 +368,9 @@ struct Merger: Sendable {
         }
         if !attachments.isEmpty {
             e[F.emailAttachments] = .list(attachments)
-            if e[F.emailAttachment] == nil { e[F.emailAttachment] = .string(attachments[0]) }
+            if !e.has(F.emailAttachment) { e[F.emailAttachment] = .string(attachments[0]) }
         }
-        if e[F.fileExt] == nil, let name = e.string(F.emailAttachment), let ext = FileNames.fileExtension(name) {
+        if !e.has(F.fileExt), let name = e.string(F.emailAttachment), let ext = FileNames.fileExtension(name) {
             e[F.fileExt] = .string(ext)
         }
         var direction = e.string(F.direction).map(ASCII.lowercased)
@@ -387,7 +387,7 @@ struct Merger: Sendable {
         let failed = outcome.isFailure
         e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
         let sender = e.string(F.sender)
-        if e[F.senderDomain] == nil, let s = sender, let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
+        if !e.has(F.senderDomain), let s = sender, let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
         var user: String?
         if let u = out ? sender : recipient, MergeText.hasAt(u) { user = u }
         if user == nil {

@@ -19,9 +19,9 @@ public enum EventBuilder {
             // No direction (process lines): the sender is the only party the record names, so it is read as
             // the sender's outgoing mail; assembly later decides on the whole message.
             let out = direction == "outbound" || direction == "internal"
-                || (direction == nil && e[F.destEmailAddress] == nil && e[F.sender] != nil)
+                || (direction == nil && !e.has(F.destEmailAddress) && e.has(F.sender))
             e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
-            if e[F.user] == nil {
+            if !e.has(F.user) {
                 let key = direction ?? "any"
                 for f in rule.userFields[key] ?? rule.userFields["any"] ?? [] {
                     if let u = e.string(f), u.utf8.contains(0x40) { e[F.user] = .string(ASCII.lowercased(u)); break }
@@ -43,17 +43,17 @@ public enum EventBuilder {
         if let u = e.string(F.user) {
             let lower = ASCII.lowercased(u)
             if lower != u { e[F.user] = .string(lower) }
-            if e[F.emailDomain] == nil, let d = Addresses.domain(of: lower) { e[F.emailDomain] = .string(d) }
+            if !e.has(F.emailDomain), let d = Addresses.domain(of: lower) { e[F.emailDomain] = .string(d) }
         }
-        if e[F.destDomain] == nil, let r = e.string(F.destEmailAddress), let d = Addresses.domain(of: r) { e[F.destDomain] = .string(d) }
-        if e[F.senderDomain] == nil, let s = e.string(F.sender), let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
-        if e[F.fileExt] == nil, let name = e.string(F.emailAttachment) ?? e.string(F.fileName), let ext = FileNames.fileExtension(name) {
+        if !e.has(F.destDomain), let r = e.string(F.destEmailAddress), let d = Addresses.domain(of: r) { e[F.destDomain] = .string(d) }
+        if !e.has(F.senderDomain), let s = e.string(F.sender), let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
+        if !e.has(F.fileExt), let name = e.string(F.emailAttachment) ?? e.string(F.fileName), let ext = FileNames.fileExtension(name) {
             e[F.fileExt] = .string(ext)
         }
     }
 
     static func pickUser(_ e: inout Event, _ rule: ActivityRule) {
-        guard e[F.user] == nil else { return }
+        guard !e.has(F.user) else { return }
         for f in rule.userFields["any"] ?? [] {
             if let u = e.string(f), !u.isEmpty { e[F.user] = .string(ASCII.lowercased(u)); return }
         }

@@ -298,11 +298,11 @@ public final class ParseEngine {
         var event = Event(parser: p.name, activityType: .appActivity, timeMillis: time)
         if fromPage { event[ParseEngine.timeSource] = .string("page") }
         for m in p.mappings {
-            guard let e = view.entry(m.keyHash), e.value.kind != .null else { continue }
+            guard !event.has(m.field), let e = view.entry(m.keyHash), e.value.kind != .null else { continue }
             guard let v = value(of: e, in: view, transforms: m.transforms) else { continue }
-            if event[m.field] == nil { event[m.field] = v }
+            event[m.field] = v
         }
-        for (f, v) in p.constants where event[f] == nil { event[f] = .string(v) }
+        for (f, v) in p.constants where !event.has(f) { event[f] = .string(v) }
         for x in p.extractions {
             if let src = x.source {
                 guard let v = event[src] else { continue }
@@ -310,7 +310,7 @@ public final class ParseEngine {
                 text.withUTF8 { b in
                     let raw = UnsafeRawBufferPointer(b)
                     x.regex.match(raw) { name, r in
-                        if let f = x.fields.first(where: { $0.name == name })?.field, event[f] == nil {
+                        if let f = x.fields.first(where: { $0.name == name })?.field, !event.has(f) {
                             event[f] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[r]), as: UTF8.self))
                         }
                     }
@@ -318,20 +318,20 @@ public final class ParseEngine {
             } else {
                 let raw = view.bytes
                 x.regex.match(raw) { name, r in
-                    if let f = x.fields.first(where: { $0.name == name })?.field, event[f] == nil {
+                    if let f = x.fields.first(where: { $0.name == name })?.field, !event.has(f) {
                         event[f] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[r]), as: UTF8.self))
                     }
                 }
             }
         }
-        for (from, to) in p.copies where event[to] == nil {
+        for (from, to) in p.copies where !event.has(to) {
             if let v = event[from] { event[to] = v }
         }
-        for f in p.required where event[f] == nil {
+        for f in p.required where !event.has(f) {
             return .failure(Reject(reason: .missingField, detail: "\(p.name): \(f.name)"))
         }
         EventBuilder.finish(&event, rule: rule)
-        if event[F.user] == nil, p.required.contains(F.user) {
+        if !event.has(F.user), p.required.contains(F.user) {
             return .failure(Reject(reason: .missingField, detail: "\(p.name): user"))
         }
         return .success(event)
