@@ -30,18 +30,20 @@ public struct ReorderBuffer {
 
     public var count: Int { heap.count }
 
-    public mutating func push(_ e: Event, tiebreak: UInt64 = 0, into out: inout [Event]) {
-        if e.timeMillis < released {
+    /// Takes the event (`consuming`: moved into the buffer, not copied and retained).
+    public mutating func push(_ e: consuming Event, tiebreak: UInt64 = 0, into out: inout [Event]) {
+        let time = e.timeMillis
+        if time < released {
             late += 1
             out.append(e)
             return
         }
-        if e.timeMillis < newest { reordered += 1 }
-        newest = max(newest, e.timeMillis)
+        if time < newest { reordered += 1 }
+        newest = max(newest, time)
         seq += 1
         let slot: Int32
-        if let f = freeSlots.popLast() { slot = f; slots[Int(f)] = e } else { slot = Int32(slots.count); slots.append(e) }
-        heap.append((e.timeMillis, tiebreak, seq, slot))
+        if let f = freeSlots.popLast() { slot = f; slots[Int(f)] = consume e } else { slot = Int32(slots.count); slots.append(consume e) }
+        heap.append((time, tiebreak, seq, slot))
         siftUp(heap.count - 1)
         peak = max(peak, heap.count)
         while let top = heap.first, heap.count > maxBuffered || top.time <= newest &- windowMillis { out.append(pop()) }
@@ -95,8 +97,7 @@ public struct ReorderBuffer {
         let last = heap.removeLast()
         if !heap.isEmpty { heap[0] = last; siftDown(0) }
         released = max(released, top.time)
-        let e = slots[Int(top.slot)]!
-        slots[Int(top.slot)] = nil
+        let e = slots[Int(top.slot)].take()!   // moved out: no retain/release of its storage
         freeSlots.append(top.slot)
         return e
     }
