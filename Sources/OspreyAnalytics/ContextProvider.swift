@@ -40,7 +40,8 @@ public enum ListMatchMode: String, Sendable, CaseIterable {
     case domain
     /// The entry occurs inside the value, ignoring ASCII case (keywords).
     case keyword
-    /// An IPv4/IPv6 address equal to an entry or inside an IPv4 CIDR entry (`10.0.0.0/8`).
+    /// An IPv4/IPv6 address equal to an entry or inside a CIDR or `first-last` entry (`10.0.0.0/8`,
+    /// `2001:db8::/32`), the most specific entry first.
     case cidr
 }
 
@@ -52,7 +53,7 @@ public final class MatchList: @unchecked Sendable {
     private var exact: [String: String] = [:]
     private var keywords: [[UInt8]] = []
     private var keywordEntries: [String] = []
-    private var v4: [(net: UInt32, mask: UInt32, entry: String)] = []
+    private var ranges: [(range: IPRange, entry: String)] = []
 
     public init(name: String, mode: ListMatchMode, entries: [String]) {
         self.name = name
@@ -64,16 +65,19 @@ public final class MatchList: @unchecked Sendable {
             case .exact, .domain: exact[lower] = e
             case .keyword: keywords.append(Array(lower.utf8)); keywordEntries.append(e)
             case .cidr:
-                if let slash = lower.firstIndex(of: "/"), let ip = IPv4.parse(String(lower[..<slash])),
-                   let bits = Int(lower[lower.index(after: slash)...]), bits >= 0, bits <= 32 {
-                    let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - UInt32(bits))
-                    v4.append((ip & mask, mask, e))
+                // The context's own address rules (IPRange: IPv4 and IPv6 CIDRs, `first-last`); a CIDR with
+                // host bits set is read as its network. Anything else is compared as text.
+                if lower.contains("/") || lower.contains("-"), case .success(let r) = IPRange.parse(lower, strict: false) {
+                    ranges.append((r, e))
                 } else {
                     exact[lower] = e
                 }
             }
         }
-        v4.sort { $0.mask > $1.mask }   // most specific first
+        ranges.sort { a, b in   // most specific (smallest) range first
+            let wa = IPRange.width(a.range), wb = IPRange.width(b.range)
+            return wa.hi != wb.hi ? wa.hi < wb.hi : wa.lo < wb.lo
+        }
     }
 
     public func match(_ value: String) -> String? {
@@ -94,8 +98,8 @@ public final class MatchList: @unchecked Sendable {
             return nil
         case .cidr:
             if let e = exact[value.asciiLowercased] { return e }
-            guard let ip = IPv4.parse(value) else { return nil }
-            for r in v4 where ip & r.mask == r.net { return r.entry }
+            guard let ip = IPAddress.parse(value) else { return nil }
+            for r in ranges where r.range.contains(ip) { return r.entry }
             return nil
         }
     }

@@ -1,3 +1,5 @@
+import OspreyCore
+
 /// Maps IP addresses to values through disjoint, sorted ranges and a binary search.
 ///
 /// Built from possibly overlapping ranges (CIDR lists nest: `10.0.0.0/8` and `10.1.0.0/16`); where ranges

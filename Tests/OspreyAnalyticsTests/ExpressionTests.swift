@@ -126,6 +126,14 @@ final class ExpressionTests: XCTestCase {
         XCTAssertEqual(MatchList(name: "c", mode: .cidr, entries: ["192.168.0.0/16", "10.1.1.1"]).match("192.168.7.9"), "192.168.0.0/16")
         XCTAssertEqual(MatchList(name: "c", mode: .cidr, entries: ["192.168.0.0/16", "10.1.1.1"]).match("10.1.1.1"), "10.1.1.1")
         XCTAssertNil(MatchList(name: "c", mode: .cidr, entries: ["192.168.0.0/16"]).match("192.169.0.1"))
+        // The context's address rules: IPv6 CIDRs, `first-last` ranges, the most specific entry first.
+        let v6 = MatchList(name: "c", mode: .cidr, entries: ["2001:db8::/32", "2001:db8:1::/48", "10.0.0.5-10.0.0.9"])
+        XCTAssertEqual(v6.match("2001:db8:1::7"), "2001:db8:1::/48")
+        XCTAssertEqual(v6.match("2001:DB8:2::7"), "2001:db8::/32")
+        XCTAssertNil(v6.match("2001:db9::1"))
+        XCTAssertEqual(v6.match("10.0.0.7"), "10.0.0.5-10.0.0.9")
+        XCTAssertNil(v6.match("10.0.0.10"))
+        XCTAssertNil(v6.match("not an address"))
         XCTAssertEqual(MatchList(name: "k", mode: .keyword, entries: ["Wire Transfer"]).match("urgent WIRE TRANSFER now"), "Wire Transfer")
         XCTAssertEqual(MatchList(name: "e", mode: .exact, entries: ["KP"]).match("kp"), "KP")
     }

@@ -1,4 +1,3 @@
-import OspreyCore
 
 /// An IPv4 or IPv6 address as 128 bits. IPv4 addresses are kept as IPv4-mapped IPv6 (`::ffff:a.b.c.d`) with
 /// `isV4` set, so one representation serves both range tables and the cache.
@@ -148,6 +147,12 @@ public struct IPRange: Hashable, Sendable {
     }
 
     public func contains(_ a: IPAddress) -> Bool { !(a < first) && !(last < a) }
+
+    /// last − first, as a 128-bit (hi, lo) pair: orders ranges from most to least specific.
+    public static func width(_ r: IPRange) -> (hi: UInt64, lo: UInt64) {
+        let (lo, borrow) = r.last.lo.subtractingReportingOverflow(r.first.lo)
+        return (r.last.hi &- r.first.hi &- (borrow ? 1 : 0), lo)
+    }
 
     public enum ParseError: Error, Equatable { case badAddress, badPrefix, hostBitsSet, reversed }
 
