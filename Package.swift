@@ -8,6 +8,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "osprey", targets: ["osprey"]),
+        // The engine's modules, for the benchmark package in Benchmarks/ (which depends on this one by path).
+        .library(name: "OspreyEngine", targets: [
+            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "OspreyAssembly", "OspreyEnrichment",
+            "OspreyAnalytics", "OspreyGenerator", "OspreyPipeline",
+        ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
