@@ -77,24 +77,9 @@ let package = Package(
             "OspreyState", "OspreyServe", "OspreyCollect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [.linkedLibrary("jemalloc")]),
-        .executableTarget(name: "osprey-bench", dependencies: [
-            "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "osprey-assembly-bench", dependencies: [
-            "OspreyCore", "OspreyAssembly", "OspreyGenerator", "OspreyParsing", "OspreyIO", "OspreyContent",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "osprey-enrich-bench", dependencies: [
-            "OspreyCore", "OspreyEnrichment", "OspreyParsing", "OspreyIO", "OspreyContent",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
         // A seeded mutator over every parser family and the framing (`make fuzz`).
         .executableTarget(name: "osprey-fuzz", dependencies: [
             "OspreyCore", "OspreyParsing", "OspreyIO", "OspreyContent", "CZlib",
-        ]),
-        .executableTarget(name: "osprey-analytics-bench", dependencies: [
-            "OspreyCore", "OspreyAnalytics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers shared by the test targets (the osprey binary, scratch directories, loopback sockets);
         // used only by test targets.
