@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`.
-.PHONY: setup build demo sample test bench calibrate fuzz fuzz-libfuzzer clean
+.PHONY: setup build demo sample test bench bench-suite calibrate fuzz fuzz-libfuzzer clean
 
 setup:
 	@./scripts/setup.sh
@@ -23,9 +23,19 @@ test:
 calibrate: build
 	.build/release/osprey calibrate --profiles small,medium,large --seeds 1-5
 
-bench: build
-	swift build -c release --product osprey-bench
-	.build/release/osprey-bench
+# Benchmarks are a package of their own, Benchmarks/ (its own .build; README, "Benchmark").
+# bench: the report (child-process CPU seconds, ratio to the memmem floor, Python reference ratios, goals);
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--lines 100000".
+BENCH_ARGS ?=
+bench: setup
+	cd Benchmarks && swift build -c release --product osprey && swift build -c release --product osprey-bench-report
+	Benchmarks/.build/release/osprey-bench-report $(BENCH_ARGS)
+
+# bench-suite: the ordo-one/benchmark suites, one per stage; BENCH_SUITE_ARGS passes options, e.g.
+# BENCH_SUITE_ARGS="--target ParseBenchmarks".
+BENCH_SUITE_ARGS ?=
+bench-suite: setup
+	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark $(BENCH_SUITE_ARGS)
 
 # Fuzzing: a seeded mutator over every parser family and the line framing (README, "Hostile input").
 FUZZ_COUNT ?= 10000000
