@@ -17,6 +17,15 @@ import OspreyCore
 ///     type = jsonl
 ///     path = /var/log/osprey/alerts.jsonl
 ///
+///     [tenant acme]                   # another organization in the same process: the keys of [serve]
+///     http = 127.0.0.1:8081
+///     token_env = OSPREY_TOKEN_ACME
+///
+///     [output acme-alerts]
+///     tenant = acme                   # an output (or a Mimecast input) of that tenant
+///     type = jsonl
+///     path = /var/log/osprey/acme.jsonl
+///
 /// Safe defaults: the API token is required (at least `minTokenLength` characters) unless `auth = none` is
 /// given and every listener is on loopback. Ports may be 0 (the kernel picks; the ports are printed on stderr).
 public struct ServeConfig: Sendable {
@@ -91,6 +100,10 @@ public struct ServeConfig: Sendable {
     public var outputs: [Output] = []
     /// `[input mimecast NAME]` sections (MimecastInput.swift; keys as in CollectConfig).
     public var mimecast: [CollectConfig] = []
+    /// `[tenant NAME]` sections: further organizations served by the same process, each a complete instance
+    /// (its own listeners, token, state, context, outputs and pipeline on its own queue), so tenants are
+    /// routed by listener and never share state. Empty for a single organization.
+    public var tenants: [ServeConfig] = []
 
     /// Every listener given (syslog UDP, TCP, HTTP) with its key.
     public var listeners: [(key: String, endpoint: Endpoint)] {
@@ -111,7 +124,7 @@ public struct ServeConfig: Sendable {
         return try parse(try readConfigText(path), file: path, environment: environment)
     }
 
-    /// Keys of `[serve NAME]`.
+    /// Keys of `[serve NAME]` and `[tenant NAME]`.
     static let serveKeys: Set<String> = [
         "udp", "tcp", "http", "auth", "token", "token_file", "token_env", "state", "context", "content",
         "checkpoint_records", "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
@@ -122,12 +135,33 @@ public struct ServeConfig: Sendable {
 
     public static func parse(_ text: String, file: String,
                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeConfig {
-        var c = ServeConfig()
         let sections = try ContentFile.parse(text, file: file, inlineComments: true)
         let serves = sections.filter { $0.kind == "serve" }
         guard serves.count == 1, let s = serves.first else {
             throw ContentError(file: file, line: serves.dropFirst().first?.line ?? 1, reason: "expected exactly one [serve NAME] section")
         }
+        var c = try instance(s, environment: environment)
+        for t in sections where t.kind == "tenant" {
+            let tc = try instance(t, environment: environment)
+            if tc.name == c.name || c.tenants.contains(where: { $0.name == tc.name }) {
+                throw t.error(at: t.line, "tenant name '\(tc.name)' is used twice (the [serve] section counts as one)")
+            }
+            c.tenants.append(tc)
+        }
+        try c.readOutputsAndInputs(sections)
+        for other in sections {
+            switch other.kind {
+            case "serve", "tenant", "output", "input": continue
+            default: throw other.error(at: other.line, "unknown section kind '\(other.kind)' (serve, tenant, output, input)")
+            }
+        }
+        try c.checkTenantsApart(sections)
+        return c
+    }
+
+    /// One instance's keys: the `[serve NAME]` section, or a `[tenant NAME]` one (the same keys).
+    static func instance(_ s: ContentSection, environment: [String: String]) throws -> ServeConfig {
+        var c = ServeConfig()
         try s.checkKeys(allowed: serveKeys)
         c.name = s.name
         func endpoint(_ key: String) throws -> Endpoint? {
@@ -172,61 +206,116 @@ public struct ServeConfig: Sendable {
         }
         c.apiAlertMemoryMB = try mebibytes("api_alert_memory_mb", c.apiAlertMemoryMB)
         c.eventLogMemoryMB = try mebibytes("event_log_memory_mb", c.eventLogMemoryMB)
-        if c.listeners.isEmpty { throw s.error(at: s.line, "[serve \(s.name)] has no listener (udp, tcp or http)") }
+        if c.listeners.isEmpty { throw s.error(at: s.line, "[\(s.kind) \(s.name)] has no listener (udp, tcp or http)") }
         if let e = try s.optional("max_future_skew_seconds") {
             guard let v = Int(e.value), v >= 0, v <= 3_153_600_000 else {
                 throw s.error(at: e.line, "max_future_skew_seconds must be 0 (off) … 3153600000")
             }
             c.maxFutureSkewSeconds = v
         }
+        return c
+    }
+
+    /// The instance an `[output]` or `[input]` section belongs to: its `tenant = NAME`, else the serve one.
+    mutating func withOwner(of section: ContentSection, _ body: (inout ServeConfig, ContentSection) throws -> Void) throws {
+        var rest = section
+        guard let t = try section.optional("tenant") else { try body(&self, rest); return }
+        rest.entries.removeAll { $0.key == "tenant" }
+        guard let i = tenants.firstIndex(where: { $0.name == t.value }) else {
+            throw section.error(at: t.line, "tenant '\(t.value)' has no [tenant \(t.value)] section" +
+                                (tenants.isEmpty ? "" : " (tenants: \(tenants.map(\.name).joined(separator: ", ")))"))
+        }
+        try body(&tenants[i], rest)
+    }
+
+    mutating func readOutputsAndInputs(_ sections: [ContentSection]) throws {
         for o in sections where o.kind == "output" {
-            let type = try o.required("type")
-            switch type.value {
-            case "jsonl", "ecs":
-                try o.checkKeys(allowed: ["type", "path"])
-                let path = try o.required("path").value
-                c.outputs.append(Output(name: o.name, kind: type.value == "ecs" ? .ecs(path: path) : .jsonl(path: path)))
-            case "cef", "syslog":
-                try o.checkKeys(allowed: ["type", "target"])
-                let t = try o.required("target")
-                let udp: Bool
-                var rest: Substring
-                if t.value.hasPrefix("udp://") { udp = true; rest = t.value.dropFirst(6) }
-                else if t.value.hasPrefix("tcp://") { udp = false; rest = t.value.dropFirst(6) }
-                else { throw o.error(at: t.line, "target must be udp://HOST:PORT or tcp://HOST:PORT") }
-                guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else {
-                    throw o.error(at: t.line, "target must be udp://HOST:PORT or tcp://HOST:PORT")
-                }
-                guard (1...65535).contains(port) else { throw o.error(at: t.line, "target port must be 1-65535") }
-                rest = rest[..<colon]
-                c.outputs.append(Output(name: o.name, kind: type.value == "cef" ? .cef(udp: udp, host: String(rest), port: port)
-                                                                                 : .syslog(udp: udp, host: String(rest), port: port)))
-            case "webhook":
-                try o.checkKeys(allowed: ["type", "url"])
-                let u = try o.required("url")
-                guard u.value.hasPrefix("http://") || u.value.hasPrefix("https://") else {
-                    throw o.error(at: u.line, "url must be http:// or https://")
-                }
-                c.outputs.append(Output(name: o.name, kind: .webhook(url: u.value)))
-            default:
-                throw o.error(at: type.line, "output type must be jsonl, ecs, cef, syslog or webhook")
-            }
+            try withOwner(of: o) { c, o in try c.readOutput(o) }
         }
         // Mimecast API inputs (MimecastInput.swift).
         for i in sections where i.kind == "input" {
             guard i.name.hasPrefix("mimecast "), case let n = String(i.name.dropFirst(9)).trimmingSpaces, !n.isEmpty else {
                 throw i.error(at: i.line, "input sections are '[input mimecast NAME]'")
             }
-            if c.mimecast.contains(where: { $0.name == n }) { throw i.error(at: i.line, "[input mimecast \(n)] given twice") }
-            c.mimecast.append(try CollectConfig.parse(section: i, name: n))
-        }
-        for other in sections {
-            switch other.kind {
-            case "serve", "output", "input": continue
-            default: throw other.error(at: other.line, "unknown section kind '\(other.kind)' (serve, output, input)")
+            try withOwner(of: i) { c, i in
+                if c.mimecast.contains(where: { $0.name == n }) { throw i.error(at: i.line, "[input mimecast \(n)] given twice") }
+                c.mimecast.append(try CollectConfig.parse(section: i, name: n))
             }
         }
-        return c
+    }
+
+    mutating func readOutput(_ o: ContentSection) throws {
+        let type = try o.required("type")
+        switch type.value {
+        case "jsonl", "ecs":
+            try o.checkKeys(allowed: ["type", "path"])
+            let path = try o.required("path").value
+            outputs.append(Output(name: o.name, kind: type.value == "ecs" ? .ecs(path: path) : .jsonl(path: path)))
+        case "cef", "syslog":
+            try o.checkKeys(allowed: ["type", "target"])
+            let t = try o.required("target")
+            let udp: Bool
+            var rest: Substring
+            if t.value.hasPrefix("udp://") { udp = true; rest = t.value.dropFirst(6) }
+            else if t.value.hasPrefix("tcp://") { udp = false; rest = t.value.dropFirst(6) }
+            else { throw o.error(at: t.line, "target must be udp://HOST:PORT or tcp://HOST:PORT") }
+            guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else {
+                throw o.error(at: t.line, "target must be udp://HOST:PORT or tcp://HOST:PORT")
+            }
+            guard (1...65535).contains(port) else { throw o.error(at: t.line, "target port must be 1-65535") }
+            rest = rest[..<colon]
+            outputs.append(Output(name: o.name, kind: type.value == "cef" ? .cef(udp: udp, host: String(rest), port: port)
+                                                                           : .syslog(udp: udp, host: String(rest), port: port)))
+        case "webhook":
+            try o.checkKeys(allowed: ["type", "url"])
+            let u = try o.required("url")
+            guard u.value.hasPrefix("http://") || u.value.hasPrefix("https://") else {
+                throw o.error(at: u.line, "url must be http:// or https://")
+            }
+            outputs.append(Output(name: o.name, kind: .webhook(url: u.value)))
+        default:
+            throw o.error(at: type.line, "output type must be jsonl, ecs, cef, syslog or webhook")
+        }
+    }
+
+    /// Tenants must not share what would mix their data or fail at run time: a listener (host and port,
+    /// port 0 aside), the API token (a token names one tenant), the state directory, or an output file.
+    func checkTenantsApart(_ sections: [ContentSection]) throws {
+        guard !tenants.isEmpty else { return }
+        let all = [self] + tenants
+        func section(_ c: ServeConfig) -> ContentSection? {
+            sections.first { ($0.kind == "serve" || $0.kind == "tenant") && $0.name == c.name }
+        }
+        func fail(_ c: ServeConfig, _ what: String) throws -> Never {
+            guard let s = section(c) else { throw ServeConfigError(what) }
+            throw s.error(at: s.line, what)
+        }
+        var listeners: [String: String] = [:], tokens: [String: String] = [:], states: [String: String] = [:], files: [String: String] = [:]
+        for c in all {
+            for (key, e) in c.listeners where e.port != 0 {
+                let id = (key == "udp" ? "udp " : "tcp ") + e.description
+                if let other = listeners[id] { try fail(c, "\(key) = \(e) is also a listener of '\(other)': tenants are routed by listener, give each its own") }
+                listeners[id] = c.name
+            }
+            if let t = c.token {
+                if let other = tokens[t] { try fail(c, "the API token is also the token of '\(other)': give each tenant its own token") }
+                tokens[t] = c.name
+            }
+            if let st = c.state {
+                let path = URL(fileURLWithPath: st).standardizedFileURL.path
+                if let other = states[path] { try fail(c, "state = \(st) is also the state directory of '\(other)'") }
+                states[path] = c.name
+            }
+            for o in c.outputs {
+                switch o.kind {
+                case .jsonl(let p), .ecs(let p):
+                    let path = URL(fileURLWithPath: p).standardizedFileURL.path
+                    if let other = files[path] { try fail(c, "output \(o.name) writes \(p), which '\(other)' writes too") }
+                    files[path] = c.name
+                default: break
+                }
+            }
+        }
     }
 
     /// `auth`, `token`, `token_file`, `token_env`: exactly one token source, unless `auth = none` with every
@@ -247,7 +336,7 @@ public struct ServeConfig: Sendable {
             return
         }
         guard let (key, e) = sources.first else {
-            throw s.error(at: s.line, "[serve \(s.name)] has no API token: give token_file = PATH, token_env = NAME or token = … (at least \(ServeConfig.minTokenLength) characters), or auth = none with every listener on loopback")
+            throw s.error(at: s.line, "[\(s.kind) \(s.name)] has no API token: give token_file = PATH, token_env = NAME or token = … (at least \(ServeConfig.minTokenLength) characters), or auth = none with every listener on loopback")
         }
         if sources.count > 1 { throw s.error(at: sources[1].1.line, "give only one of token, token_file, token_env") }
         var value: String

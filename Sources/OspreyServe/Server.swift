@@ -3,14 +3,42 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// `osprey serve`: one ServeEngine (one Pipeline on one serial queue), syslog listeners (UDP, TCP) and
 /// the HTTP server (ingest, API, metrics, web page). Runs until SIGTERM/SIGINT, then flushes, checkpoints
 /// (with a state directory) and waits for the outputs.
+///
+/// With `[tenant NAME]` sections, every tenant is such an instance of its own in the same process, run
+/// side by side: its pipeline on its own queue (so tenants use all cores), its listeners, token, state,
+/// context and outputs. Nothing is shared but the process; a tenant that cannot start stops them all.
 public enum ServeMain {
     public static func run(config: ServeConfig, contentDirectory: String) async throws {
+        StopSignal.shared.install()
+        guard !config.tenants.isEmpty else {
+            try await runInstance(config: config, tenant: nil, contentDirectory: contentDirectory)
+            return
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (i, c) in ([config] + config.tenants).enumerated() {
+                group.addTask {
+                    do { try await runInstance(config: c, tenant: i == 0 ? nil : c.name, contentDirectory: contentDirectory) } catch {
+                        StopSignal.shared.fire()   // one tenant cannot run: stop the others cleanly, then report
+                        throw error
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// One organization's server. `tenant` names it in the log (nil: the `[serve]` section, whose
+    /// "listening" line keeps its one-organization form).
+    static func runInstance(config: ServeConfig, tenant: String?, contentDirectory: String) async throws {
         let started = Date()
-        let log: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data(("osprey serve: " + s + "\n").utf8)) }
+        let prefix = "osprey serve: " + (tenant.map { "tenant \($0): " } ?? "")
+        let log: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data((prefix + s + "\n").utf8)) }
+        let ready = tenant == nil ? "listening" : "ready on"
         for w in config.warnings { log(w) }
         if config.auth == .none { log("warning: auth = none: the API and /ingest accept requests without a token (loopback only)") }
         let engine = try ServeEngine(config: config, contentDirectory: contentDirectory)
@@ -35,19 +63,22 @@ public enum ServeMain {
                 ])),
                 configuration: .init(address: .hostname(h.host, port: h.port), serverName: "osprey"),
                 onServerRunning: { channel in
-                    log("listening udp=\(udp.map(String.init) ?? "-") tcp=\(tcp.map(String.init) ?? "-") http=\(channel.localAddress?.port.map(String.init) ?? "-")")
+                    log("\(ready) udp=\(udp.map(String.init) ?? "-") tcp=\(tcp.map(String.init) ?? "-") http=\(channel.localAddress?.port.map(String.init) ?? "-")")
                 },
                 eventLoopGroupProvider: .shared(group),
                 logger: { var l = Logger(label: "osprey"); l.logLevel = .warning; return l }()
             )
-            do { try await app.runService() } catch {
+            // Signals reach the server through StopSignal, which stops every instance of the process.
+            let service = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: app.logger))
+            StopSignal.shared.register(service)
+            do { try await service.run() } catch {
                 listeners.stop()
                 await engine.shutdown()
                 try? await group.shutdownGracefully()
                 throw ListenerError(key: "http", endpoint: h, error: error)
             }
         } else {
-            log("listening udp=\(listeners.udpPort.map(String.init) ?? "-") tcp=\(listeners.tcpPort.map(String.init) ?? "-") http=-")
+            log("\(ready) udp=\(listeners.udpPort.map(String.init) ?? "-") tcp=\(listeners.tcpPort.map(String.init) ?? "-") http=-")
             await waitForSignal()
         }
         log("stopping")
@@ -57,20 +88,74 @@ public enum ServeMain {
         log("stopped")
     }
 
+    /// Returns at SIGTERM/SIGINT, or when another tenant could not start.
     static func waitForSignal() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        StopSignal.shared.install()
+        await StopSignal.shared.wait()
+    }
+}
+
+/// SIGTERM/SIGINT (or `fire()`, when a tenant cannot start) as one stop for every instance of the process:
+/// instances without HTTP wait on it, HTTP servers are registered and shut down gracefully.
+final class StopSignal: @unchecked Sendable {
+    static let shared = StopSignal()
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextID = 0
+    private var sources: [DispatchSourceSignal] = []
+    private var services: [ServiceGroup] = []
+
+    private init() {}
+
+    /// Takes SIGTERM and SIGINT from their default action (once per process).
+    func install() {
+        lock.withLock {
+            guard sources.isEmpty else { return }
             signal(SIGTERM, SIG_IGN); signal(SIGINT, SIG_IGN)
-            let once = NSLock(); var done = false
-            var sources: [DispatchSourceSignal] = []
             for sig in [SIGTERM, SIGINT] {
                 let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                s.setEventHandler { once.lock(); defer { once.unlock() }; if !done { done = true; c.resume() } }
+                s.setEventHandler { [weak self] in self?.fire() }
                 s.resume()
                 sources.append(s)
             }
-            withExtendedLifetime(sources) {}
-            keep = sources
         }
     }
-    nonisolated(unsafe) static var keep: [DispatchSourceSignal] = []
+
+    func fire() {
+        let (all, groups): ([CheckedContinuation<Void, Never>], [ServiceGroup]) = lock.withLock {
+            fired = true
+            defer { waiters.removeAll() }
+            return (Array(waiters.values), services)
+        }
+        for c in all { c.resume() }
+        for g in groups { Task { await g.triggerGracefulShutdown() } }
+    }
+
+    /// A server to shut down gracefully at the stop (at once when the stop already came: a group not yet
+    /// running starts and then shuts down).
+    func register(_ group: ServiceGroup) {
+        let now: Bool = lock.withLock { services.append(group); return fired }
+        if now { Task { await group.triggerGracefulShutdown() } }
+    }
+
+    private func cancel(_ id: Int) {
+        let c = lock.withLock { waiters.removeValue(forKey: id) }
+        c?.resume()
+    }
+
+    /// Returns at the stop, or when the task is cancelled.
+    func wait() async {
+        let id: Int = lock.withLock { defer { nextID += 1 }; return nextID }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if fired || Task.isCancelled { lock.unlock(); c.resume(); return }
+                waiters[id] = c
+                lock.unlock()
+            }
+        } onCancel: {
+            cancel(id)
+        }
+    }
 }

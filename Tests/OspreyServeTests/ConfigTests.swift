@@ -89,7 +89,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertFalse(blocks.isEmpty, "README has ini config blocks")
         // Serve configs here; `[collect …]` blocks are loaded by the collector's tests (CollectorTests).
         for (line, text) in blocks where !text.hasPrefix("[collect ") {
-            do { _ = try ServeConfig.parse(text, file: "README.md block at line \(line)", environment: ["OSPREY_TOKEN": token]) } catch {
+            do { _ = try ServeConfig.parse(text, file: "README.md block at line \(line)", environment: ["OSPREY_TOKEN": token, "OSPREY_TOKEN_ACME": token + "-acme"]) } catch {
                 XCTFail("README.md config block at line \(line): \(error)")
             }
         }

@@ -83,6 +83,26 @@ public final class ServerProcess {
 
     public var stderrText: String { stderrBuffer.text }
 
+    /// The ports of `[tenant NAME]` from its "tenant NAME: ready on udp=… tcp=… http=…" line (0: none),
+    /// waiting up to 60 s for it; nil when it never comes.
+    public func tenantPorts(_ name: String) -> (udp: Int, tcp: Int, http: Int)? {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let line = stderrText.split(separator: "\n").first(where: { $0.contains("tenant \(name): ready on") }) {
+                var ports = (udp: 0, tcp: 0, http: 0)
+                for part in line.split(separator: " ") {
+                    let kv = part.split(separator: "=")
+                    guard kv.count == 2, let v = Int(kv[1]) else { continue }
+                    switch kv[0] { case "udp": ports.udp = v; case "tcp": ports.tcp = v; case "http": ports.http = v; default: break }
+                }
+                return ports
+            }
+            if !process.isRunning { return nil }
+            usleep(50_000)
+        }
+        return nil
+    }
+
     /// SIGTERM, then SIGKILL after 30 s; waits for the exit.
     public func stop() {
         if process.isRunning {
@@ -96,9 +116,11 @@ public final class ServerProcess {
 
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
-    /// A blocking HTTP request to the server (status, body); `token` "default" sends the test token, nil none.
-    public func http(_ method: String, _ path: String, body: Data? = nil, token: String? = "default", timeout: TimeInterval = 60) -> (Int, Data) {
-        guard let url = URL(string: "http://127.0.0.1:\(httpPort)\(path)") else { return (0, Data()) }
+    /// A blocking HTTP request to the server (status, body); `token` "default" sends the test token, nil none;
+    /// `port` another HTTP listener of the process (a tenant's).
+    public func http(_ method: String, _ path: String, body: Data? = nil, token: String? = "default", timeout: TimeInterval = 60,
+                     port: Int? = nil) -> (Int, Data) {
+        guard let url = URL(string: "http://127.0.0.1:\(port ?? httpPort)\(path)") else { return (0, Data()) }
         var req = URLRequest(url: url, timeoutInterval: timeout)
         req.httpMethod = method
         req.httpBody = body
@@ -138,15 +160,15 @@ public final class ServerProcess {
     }
 
     /// A sample (`name` with its labels, if any) of /metrics, or -1 when absent.
-    public func metric(_ name: String) -> Double {
-        for line in metricLines() where line.hasPrefix(name + " ") {
+    public func metric(_ name: String, port: Int? = nil) -> Double {
+        for line in metricLines(port: port) where line.hasPrefix(name + " ") {
             return line.split(separator: " ").last.flatMap { Double($0) } ?? -1
         }
         return -1
     }
 
-    private func metricLines() -> [Substring] {
-        let (_, d) = http("GET", "/metrics", token: nil)
+    private func metricLines(port: Int? = nil) -> [Substring] {
+        let (_, d) = http("GET", "/metrics", token: nil, port: port)
         return String(decoding: d, as: UTF8.self).split(separator: "\n")
     }
 
@@ -162,10 +184,11 @@ public final class ServerProcess {
     }
 
     /// Waits until `count` records arrived over `transport` and nothing is pending.
-    public func waitProcessed(transport: String, count: Int, timeout: TimeInterval = 120) -> Bool {
+    public func waitProcessed(transport: String, count: Int, timeout: TimeInterval = 120, port: Int? = nil) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if metric("osprey_records_in_total{transport=\"\(transport)\"}") >= Double(count), metric("osprey_pending_records") == 0 {
+            if metric("osprey_records_in_total{transport=\"\(transport)\"}", port: port) >= Double(count),
+               metric("osprey_pending_records", port: port) == 0 {
                 return true
             }
             usleep(20_000)

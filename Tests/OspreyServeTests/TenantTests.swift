@@ -1,0 +1,191 @@
+import Foundation
+import OspreyTestSupport
+import XCTest
+@testable import OspreyServe
+
+/// `[tenant NAME]`: several organizations in one `osprey serve`, each its own instance routed by listener,
+/// with its own token, state, context and outputs.
+final class TenantTests: XCTestCase {
+    let mainToken = "main-token-0123456789", acmeToken = "acme-token-0123456789"
+
+    func parse(_ text: String) throws -> ServeConfig { try ServeConfig.parse(text, file: "t.conf", environment: [:]) }
+    func error(_ text: String) -> String {
+        do { _ = try parse(text); return "" } catch { return "\(error)" }
+    }
+
+    func testTenantSectionsParseAndOutputsFollowTheirTenant() throws {
+        let c = try parse("""
+        [serve main]
+        http = 127.0.0.1:8080
+        token = \(mainToken)
+        state = /var/lib/osprey/main
+
+        [tenant acme]
+        tcp = 127.0.0.1:5515
+        http = 127.0.0.1:8081
+        token = \(acmeToken)
+        state = /var/lib/osprey/acme
+        context = /etc/osprey/acme
+        reorder_seconds = 60
+
+        [output main-file]
+        type = jsonl
+        path = /var/log/osprey/main.jsonl
+
+        [output acme-file]
+        tenant = acme
+        type = jsonl
+        path = /var/log/osprey/acme.jsonl
+        """)
+        XCTAssertEqual(c.name, "main")
+        XCTAssertEqual(c.outputs.map(\.name), ["main-file"])
+        XCTAssertEqual(c.tenants.count, 1)
+        let acme = try XCTUnwrap(c.tenants.first)
+        XCTAssertEqual(acme.name, "acme")
+        XCTAssertEqual(acme.token, acmeToken)
+        XCTAssertEqual(acme.state, "/var/lib/osprey/acme")
+        XCTAssertEqual(acme.context, "/etc/osprey/acme")
+        XCTAssertEqual(acme.reorderSeconds, 60)
+        XCTAssertEqual(acme.tcp?.port, 5515)
+        XCTAssertEqual(acme.outputs.map(\.name), ["acme-file"])
+        XCTAssertTrue(acme.tenants.isEmpty)
+        // A Mimecast input follows its `tenant` too (the key is not passed on to the collector's keys).
+        let withInput = try parse("""
+        [serve main]
+        http = 127.0.0.1:0
+        token = \(mainToken)
+
+        [tenant acme]
+        http = 127.0.0.1:0
+        token = \(acmeToken)
+
+        [input mimecast acme-api]
+        tenant = acme
+        base_url = https://api.services.mimecast.com
+        client_id_env = MIMECAST_CLIENT_ID
+        client_secret_file = /etc/osprey/mimecast-client-secret
+        sources = audit
+        """)
+        XCTAssertTrue(withInput.mimecast.isEmpty)
+        XCTAssertEqual(withInput.tenants.first?.mimecast.map(\.name), ["acme-api"])
+        // Without tenants nothing changes.
+        XCTAssertTrue(try parse("[serve a]\nhttp = 127.0.0.1:0\ntoken = \(mainToken)\n").tenants.isEmpty)
+    }
+
+    func testTenantsMustNotShareListenersTokensStateOrFiles() {
+        let main = "[serve main]\nhttp = 127.0.0.1:8080\ntcp = 127.0.0.1:5514\ntoken = \(mainToken)\nstate = /s/main\n\n"
+        var e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8080\ntoken = \(acmeToken)\n")
+        XCTAssertTrue(e.contains("t.conf:7: http = 127.0.0.1:8080 is also a listener of 'main'"), e)
+        e = error(main + "[tenant acme]\nhttp = 127.0.0.1:5514\ntoken = \(acmeToken)\n")   // tcp and http share TCP ports
+        XCTAssertTrue(e.contains("is also a listener of 'main'"), e)
+        XCTAssertEqual(error(main + "[tenant acme]\nudp = 127.0.0.1:5514\nhttp = 127.0.0.1:0\ntoken = \(acmeToken)\n"), "",
+                       "UDP and TCP on the same port are different listeners; port 0 is never a clash")
+        e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(mainToken)\n")
+        XCTAssertTrue(e.contains("t.conf:7: the API token is also the token of 'main'"), e)
+        e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\nstate = /s/main/\n")
+        XCTAssertTrue(e.contains("state = /s/main/ is also the state directory of 'main'"), e)
+        e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\n\n[output a]\ntype = jsonl\npath = /o/x.jsonl\n\n[output b]\ntenant = acme\ntype = ecs\npath = /o/x.jsonl\n")
+        XCTAssertTrue(e.contains("output b writes /o/x.jsonl, which 'main' writes too"), e)
+        e = error(main + "[output a]\ntenant = acme\ntype = jsonl\npath = /o/x.jsonl\n")
+        XCTAssertTrue(e.contains("t.conf:8: tenant 'acme' has no [tenant acme] section"), e)
+        e = error(main + "[tenant main]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\n")
+        XCTAssertTrue(e.contains("tenant name 'main' is used twice"), e)
+        e = error(main + "[tenant acme]\ntoken = \(acmeToken)\n")
+        XCTAssertTrue(e.contains("t.conf:7: [tenant acme] has no listener"), e)
+        e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8081\n")
+        XCTAssertTrue(e.contains("[tenant acme] has no API token"), e)
+        e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\nbogus = 1\n")
+        XCTAssertTrue(e.contains("bogus"), e)
+    }
+
+    /// One process, two organizations: the tenant's alerts are replay's for its logs, the other instance
+    /// sees none of them, each token opens only its own API, and SIGTERM stops both cleanly.
+    func testTenantsAreSeparateInstancesInOneProcess() throws {
+        let org = try GeneratedOrg.shared.path()
+        let dir = try makeTempDir("tenants")
+        let ref = try runOsprey(["replay", org + "/logs", "--context", org + "/context", "--out", dir + "/ref.jsonl"])
+        XCTAssertEqual(ref.status, 0, ref.stderr)
+        let expected = ruleLines(dir + "/ref.jsonl")
+        XCTAssertFalse(expected.isEmpty)
+
+        let server = try ServerProcess(dir: dir, config: """
+        [serve main]
+        tcp = 127.0.0.1:0
+        http = 127.0.0.1:0
+        token = test-token-0123456789
+
+        [tenant acme]
+        tcp = 127.0.0.1:0
+        http = 127.0.0.1:0
+        token = \(acmeToken)
+        context = \(org)/context
+
+        [output main-file]
+        type = jsonl
+        path = \(dir)/main.jsonl
+
+        [output acme-file]
+        tenant = acme
+        type = jsonl
+        path = \(dir)/acme.jsonl
+        """)
+        defer { server.stop() }
+        let acme = try XCTUnwrap(server.tenantPorts("acme"), server.stderrText)
+        XCTAssertNotEqual(acme.http, server.httpPort)
+
+        let lines = try orgLines(org)
+        var i = 0
+        while i < lines.count {
+            let end = min(lines.count, i + 2000)
+            let body = Data((lines[i..<end].joined(separator: "\n") + "\n").utf8)
+            XCTAssertEqual(server.http("POST", "/ingest", body: body, token: acmeToken, port: acme.http).0, 200)
+            i = end
+        }
+        XCTAssertTrue(server.waitProcessed(transport: "http", count: lines.count, port: acme.http), server.stderrText)
+        XCTAssertEqual(server.http("POST", "/api/flush", token: acmeToken, port: acme.http).0, 200)
+        XCTAssertEqual(server.http("POST", "/api/flush").0, 200)
+
+        let got = ruleLines(dir + "/acme.jsonl")
+        XCTAssertEqual(got.count, expected.count)
+        XCTAssertTrue(got == expected, "the tenant's rule triggers differ from replay's")
+        XCTAssertTrue(ruleLines(dir + "/main.jsonl").isEmpty, "the other instance got the tenant's alerts")
+        XCTAssertLessThan(server.metric("osprey_records_in_total{transport=\"http\"}"), 1, "records crossed over to the main instance")
+
+        // Each token opens its own API only.
+        XCTAssertEqual(server.http("GET", "/api/users", token: acmeToken).0, 401)
+        XCTAssertEqual(server.http("GET", "/api/users", port: acme.http).0, 401)
+        let (status, body) = server.http("GET", "/api/users", token: acmeToken, port: acme.http)
+        XCTAssertEqual(status, 200)
+        let users = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["users"] as? [Any] ?? []
+        XCTAssertFalse(users.isEmpty)
+        let mainUsers = server.json("/api/users")["users"] as? [Any] ?? []
+        XCTAssertTrue(mainUsers.isEmpty)
+
+        server.stop()
+        XCTAssertEqual(server.process.terminationStatus, 0, server.stderrText)
+        XCTAssertTrue(server.stderrText.contains("osprey serve: tenant acme: stopped"), server.stderrText)
+        XCTAssertTrue(server.stderrText.contains("osprey serve: stopped"), server.stderrText)
+    }
+
+    /// A tenant that cannot start (its port is taken) stops the whole process with its reason, instead of
+    /// leaving the other organizations half served.
+    func testATenantThatCannotStartStopsTheProcess() throws {
+        let dir = try makeTempDir("tenant-fail")
+        let (fd, port) = Loopback.tcpListen()
+        XCTAssertGreaterThan(fd, 0)
+        defer { close(fd) }
+        try """
+        [serve main]
+        http = 127.0.0.1:0
+        token = test-token-0123456789
+
+        [tenant acme]
+        tcp = 127.0.0.1:\(port)
+        http = 127.0.0.1:0
+        token = \(acmeToken)
+        """.write(toFile: dir + "/serve.conf", atomically: true, encoding: .utf8)
+        let r = try runOsprey(["serve", "--config", dir + "/serve.conf"], timeout: 60)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("tcp = 127.0.0.1:\(port): cannot listen: address already in use"), r.stderr)
+    }
+}
