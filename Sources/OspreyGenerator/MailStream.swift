@@ -1,7 +1,7 @@
 import OspreyCore
 
 /// A synthetic Mimecast mail stream in the parsers' output shape, for the assembly stage's tests
-/// (determinism, floods) and the `osprey-assembly-bench` executable.
+/// (determinism, floods) and the assembly benchmarks of `Benchmarks/`.
 public enum MailStream {
     /// SplitMix64 draws below a bound (the stream is the same for a seed on every platform).
     struct Draw {
