@@ -161,7 +161,7 @@ public final class AnalyticsEngine {
         if !content.sessionEndModels.isEmpty {
             let ctx = st.ctx!
             var e = Event(parser: "session", activityType: .emailOut, timeMillis: s.last)
-            e[F.user] = .string(s.user)
+            e[Fields.user] = .string(s.user)
             ctx.event = e
             ctx.session = s
             ctx.nextGeneration()

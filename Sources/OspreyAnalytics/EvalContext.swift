@@ -1,7 +1,7 @@
 import OspreyCore
 
 /// A compiled expression: a closure over the evaluation context. Built once at load time.
-public typealias Eval = (EvalContext) -> EV
+public typealias Eval = (EvalContext) -> ExprValue
 
 /// Something a condition matched, kept as evidence: a list entry, a keyword, a regex match.
 public struct EvidenceMatch: Sendable, Equatable {
@@ -23,7 +23,7 @@ public final class EvalContext {
     /// Bumped for every event: memo slots stamped with an older generation are stale.
     @exclusivity(unchecked) var generation: UInt32 = 1
     @exclusivity(unchecked) var slotGen: [UInt32]
-    @exclusivity(unchecked) var slotValue: [EV]
+    @exclusivity(unchecked) var slotValue: [ExprValue]
     @exclusivity(unchecked) var slotMatches: [[EvidenceMatch]]
     /// user agent → OS/browser family (bounded cache).
     @exclusivity(unchecked) var uaFamilies: [String: String] = [:]

@@ -126,7 +126,7 @@ extension AnalyticsEngine {
 
     /// Numbers in reasons: integers from 100 up, else at most two decimals (`1.09`, `65536`).
     static func human(_ d: Double) -> String {
-        if abs(d) >= 100 { return EV.format(d.rounded()) }
+        if abs(d) >= 100 { return ExprValue.format(d.rounded()) }
         return OutputJSONWriter.format((d * 100).rounded() / 100)
     }
 

@@ -117,7 +117,7 @@ struct ExpressionCompiler {
             for i in items {
                 if case .literal(let v) = i.kind, let t = v.text { literal.append(t) } else { allLiteral = false }
             }
-            if allLiteral { let l = EV.list(literal); return { _ in l } }
+            if allLiteral { let l = ExprValue.list(literal); return { _ in l } }
             let evals = try items.map { try compile($0) }
             return { ctx in .list(evals.flatMap { $0(ctx).elements }) }
         case .unary(let op, let a):
@@ -157,7 +157,7 @@ struct ExpressionCompiler {
             let f = Field.named(name)
             return { ctx in
                 guard let v = ctx.event[f] else { return .missing }
-                return EV(v)
+                return ExprValue(v)
             }
         }
     }
@@ -267,7 +267,7 @@ struct ExpressionCompiler {
         }
     }
 
-    static func equal(_ l: EV, _ r: EV) -> Bool {
+    static func equal(_ l: ExprValue, _ r: ExprValue) -> Bool {
         if let p = l.number, let q = r.number, !(l.isText && r.isText) { return p == q }
         let rs = Set(r.elements.map(\.asciiLowercased))
         return l.elements.contains { rs.contains($0.asciiLowercased) }
@@ -302,7 +302,7 @@ struct ExpressionCompiler {
 
 }
 
-extension EV {
+extension ExprValue {
     var isText: Bool { if case .str = self { return true }; return false }
 }
 

@@ -154,7 +154,7 @@ extension ExpressionCompiler {
         case "first":
             try arity(name, args, pos, 1...1)
             let x = try compile(args[0])
-            return { ctx in x(ctx).elements.first.map(EV.str) ?? .missing }
+            return { ctx in x(ctx).elements.first.map(ExprValue.str) ?? .missing }
         case "coalesce":
             guard !args.isEmpty else { throw error(pos, "coalesce() needs at least one argument") }
             let xs = try args.map { try compile($0) }

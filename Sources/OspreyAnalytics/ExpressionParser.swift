@@ -4,7 +4,7 @@ import OspreyCore
 /// into file:line:column by the compiler.
 public final class ExprNode: CustomStringConvertible {
     public indirect enum Kind {
-        case literal(EV)
+        case literal(ExprValue)
         case identifier(String)
         case list([ExprNode])
         case unary(String, ExprNode)
@@ -152,7 +152,7 @@ struct ExprParser {
     func describe(_ t: Token) -> String {
         switch t {
         case .ident(let s): return "'\(s)'"
-        case .number(let d): return "number \(EV.format(d))"
+        case .number(let d): return "number \(ExprValue.format(d))"
         case .string(let s): return "string \"\(s)\""
         case .punct(let s): return "'\(s)'"
         case .end: return "end of expression"

@@ -29,7 +29,7 @@ extension AnalyticsEngine {
                 let label: String
                 switch def.kind {
                 case .categorical: label = st.interner.string(e.value)
-                case .numeric: label = "\(EV.format(NumericBins.lower(e.value)))–\(EV.format(NumericBins.upper(e.value)))"
+                case .numeric: label = "\(ExprValue.format(NumericBins.lower(e.value)))–\(ExprValue.format(NumericBins.upper(e.value)))"
                 case .timeOfWeek: label = TextHelpers.hourOfWeekLabel(Int(e.value))
                 }
                 return (label, Int(e.count))

@@ -212,7 +212,7 @@ final class AnalyticsState {
         let def = content.models[m]
         switch def.kind {
         case .categorical: return idStrings[def.featureSlot][Int(item.valueIdx)]
-        case .numeric: return EV.format(item.number ?? 0)
+        case .numeric: return ExprValue.format(item.number ?? 0)
         case .timeOfWeek: return TextHelpers.hourOfWeekLabel(Int(item.valueId ?? 0))
         }
     }

@@ -86,8 +86,8 @@ public enum AssemblyField {
     /// decides itself (checked against the field catalog when the pipeline starts). The other fields of an
     /// assembled event are copied from its lines as the parsers wrote them.
     public static let writes: [Field] = [parts, assembled, partial, mailOutcome, bytesSent, deliveryAttempts,
-        F.destEmailAddress, F.destDomain, F.emailRecipients, F.emailAttachments, F.emailAttachment, F.fileExt,
-        F.direction, F.senderDomain, F.user, F.emailDomain, F.outcome, F.recordType, F.joinKey]
+        Fields.destEmailAddress, Fields.destDomain, Fields.emailRecipients, Fields.emailAttachments, Fields.emailAttachment, Fields.fileExt,
+        Fields.direction, Fields.senderDomain, Fields.user, Fields.emailDomain, Fields.outcome, Fields.recordType, Fields.joinKey]
 }
 
 /// What happened to one message for one recipient.
@@ -199,7 +199,7 @@ public struct Assembler: Sendable {
 
     /// The event's `join_key`, if it has a non-empty one.
     public static func joinKey(of e: Event) -> String? {
-        guard let v = e[F.joinKey] else { return nil }
+        guard let v = e[Fields.joinKey] else { return nil }
         let s: String
         switch v {
         case .string(let t): s = t

@@ -51,18 +51,18 @@ struct OpenMessage: Sendable {
 
     mutating func add(_ event: Event, seq: UInt64) {
         var type = ""
-        if let v = event[F.recordType] { type = ASCII.lowercased(v.text) }
+        if let v = event[Fields.recordType] { type = ASCII.lowercased(v.text) }
         var part = Part(event: event, seq: seq, rank: PartRank.of(type), failed: event.activityType.isFailure,
                         recordType: type, recipients: [])
         if part.rank == PartRank.journal {
             // A journal copy names the journal's recipients (often the whole distribution, or the journal
             // mailbox): they count only when no other part names recipients.
-            if let v = event[F.emailRecipients] { part.deferred.append(v) }
-            if let v = event[F.destEmailAddress] { part.deferred.append(v) }
+            if let v = event[Fields.emailRecipients] { part.deferred.append(v) }
+            if let v = event[Fields.destEmailAddress] { part.deferred.append(v) }
             journalParts.append(parts.count)
         } else {
-            if let v = event[F.emailRecipients] { collectRecipients(v, into: &part.recipients) }
-            if let v = event[F.destEmailAddress] { collectRecipients(v, into: &part.recipients) }
+            if let v = event[Fields.emailRecipients] { collectRecipients(v, into: &part.recipients) }
+            if let v = event[Fields.destEmailAddress] { collectRecipients(v, into: &part.recipients) }
         }
         if event.timeMillis < minTime { minTime = event.timeMillis }
         parts.append(part)
@@ -188,15 +188,15 @@ struct Merger: Sendable {
     static let outcomeValues: [MailOutcome: Value] = Dictionary(uniqueKeysWithValues: MailOutcome.allCases.map { ($0, .string($0.rawValue)) })
 
     /// Fields a part for another recipient may still give this recipient's event: they describe the message.
-    static let messageFields: [Field] = [F.sender, F.senderDomain, F.emailSubject, F.messageID, F.direction, F.srcIP]
+    static let messageFields: [Field] = [Fields.sender, Fields.senderDomain, Fields.emailSubject, Fields.messageID, Fields.direction, Fields.srcIP]
     /// Fields that describe how the message ended for this recipient: taken only from the part that decided
     /// the outcome (when one did), so a delivered message carries no failure reason from an earlier attempt.
-    static let outcomeFields: Set<Field> = [F.action, F.result, F.failureReason, F.destIP, F.additionalInfo,
+    static let outcomeFields: Set<Field> = [Fields.action, Fields.result, Fields.failureReason, Fields.destIP, Fields.additionalInfo,
                                             Field.named("delivered")]
     /// Fields the merge sets itself.
     static let explicitFields: [Field] = [
-        F.user, F.emailDomain, F.outcome, F.destEmailAddress, F.destDomain, F.emailRecipients, F.recordType,
-        F.joinKey, F.emailAttachments, AssemblyField.parts, AssemblyField.assembled, AssemblyField.partial,
+        Fields.user, Fields.emailDomain, Fields.outcome, Fields.destEmailAddress, Fields.destDomain, Fields.emailRecipients, Fields.recordType,
+        Fields.joinKey, Fields.emailAttachments, AssemblyField.parts, AssemblyField.assembled, AssemblyField.partial,
         AssemblyField.mailOutcome, AssemblyField.bytesSent, AssemblyField.deliveryAttempts,
     ]
 
@@ -311,7 +311,7 @@ struct Merger: Sendable {
         else if heldProcess >= 0 { outcome = .held; deciding = heldProcess }
         else if otherFailure >= 0 {
             deciding = otherFailure
-            let action = parts[otherFailure].event.string(F.action).map(ASCII.lowercased) ?? ""
+            let action = parts[otherFailure].event.string(Fields.action).map(ASCII.lowercased) ?? ""
             outcome = action.contains("hold") || action.contains("held") || action == "hld" ? .held : .failed
         }
         else if accepted { outcome = .accepted }
@@ -343,10 +343,10 @@ struct Merger: Sendable {
                 let (f, v) = pe.field(at: k)
                 let id = Int(f.id)
                 if id < explicit.count, explicit[id] {
-                    if f == F.emailAttachments { for a in v.elements where !attachments.contains(a) { attachments.append(a) } }
+                    if f == Fields.emailAttachments { for a in v.elements where !attachments.contains(a) { attachments.append(a) } }
                     continue
                 }
-                if f == F.emailAttachment, case .string(let a) = v, !attachments.contains(a) { attachments.append(a) }
+                if f == Fields.emailAttachment, case .string(let a) = v, !attachments.contains(a) { attachments.append(a) }
                 if deciding >= 0, i != deciding, id < outcomeOnly.count, outcomeOnly[id] { continue }
                 if id >= seen.count { seen += Array(repeating: 0, count: id + 1 - seen.count) }
                 if seen[id] == generation { continue }
@@ -362,20 +362,20 @@ struct Merger: Sendable {
         // 4. What the merge decides itself.
         let recipient = r.map { msg.recipientNames[$0] }
         if let recipient {
-            e[F.destEmailAddress] = .string(recipient)
-            if let d = Addresses.domain(of: recipient) { e[F.destDomain] = .string(d) }
-            e[F.emailRecipients] = .list(msg.recipientNames)
+            e[Fields.destEmailAddress] = .string(recipient)
+            if let d = Addresses.domain(of: recipient) { e[Fields.destDomain] = .string(d) }
+            e[Fields.emailRecipients] = .list(msg.recipientNames)
         }
         if !attachments.isEmpty {
-            e[F.emailAttachments] = .list(attachments)
-            if !e.has(F.emailAttachment) { e[F.emailAttachment] = .string(attachments[0]) }
+            e[Fields.emailAttachments] = .list(attachments)
+            if !e.has(Fields.emailAttachment) { e[Fields.emailAttachment] = .string(attachments[0]) }
         }
-        if !e.has(F.fileExt), let name = e.string(F.emailAttachment), let ext = FileNames.fileExtension(name) {
-            e[F.fileExt] = .string(ext)
+        if !e.has(Fields.fileExt), let name = e.string(Fields.emailAttachment), let ext = FileNames.fileExtension(name) {
+            e[Fields.fileExt] = .string(ext)
         }
-        var direction = e.string(F.direction).map(ASCII.lowercased)
+        var direction = e.string(Fields.direction).map(ASCII.lowercased)
         if let d = direction, d != "inbound", d != "outbound", d != "internal" { direction = nil }
-        if let d = direction { e[F.direction] = .string(d) }
+        if let d = direction { e[Fields.direction] = .string(d) }
         let out: Bool
         if let d = direction {
             out = d != "inbound"
@@ -386,28 +386,28 @@ struct Merger: Sendable {
         }
         let failed = outcome.isFailure
         e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
-        let sender = e.string(F.sender)
-        if !e.has(F.senderDomain), let s = sender, let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
+        let sender = e.string(Fields.sender)
+        if !e.has(Fields.senderDomain), let s = sender, let d = Addresses.domain(of: s) { e[Fields.senderDomain] = .string(d) }
         var user: String?
         if let u = out ? sender : recipient, MergeText.hasAt(u) { user = u }
         if user == nil {
             for i in contributors {
-                if let u = parts[i].event.string(F.user), !u.isEmpty { user = u; break }
+                if let u = parts[i].event.string(Fields.user), !u.isEmpty { user = u; break }
             }
         }
         if let u = user {
             let lower = ASCII.lowercased(u)
-            e[F.user] = .string(lower)
-            if let d = Addresses.domain(of: lower) { e[F.emailDomain] = .string(d) }
+            e[Fields.user] = .string(lower)
+            if let d = Addresses.domain(of: lower) { e[Fields.emailDomain] = .string(d) }
         }
-        e[F.outcome] = failed ? Merger.failure : Merger.success
+        e[Fields.outcome] = failed ? Merger.failure : Merger.success
         e[AssemblyField.mailOutcome] = Merger.outcomeValues[outcome]!
-        if deciding >= 0, parts[deciding].rank == PartRank.delivery, let b = parts[deciding].event[F.bytes] {
+        if deciding >= 0, parts[deciding].rank == PartRank.delivery, let b = parts[deciding].event[Fields.bytes] {
             e[AssemblyField.bytesSent] = b
         }
         if deliveries > 0 { e[AssemblyField.deliveryAttempts] = .int(Int64(deliveries)) }
-        e[F.recordType] = Merger.recordTypeMessage
-        e[F.joinKey] = .string(msg.key)
+        e[Fields.recordType] = Merger.recordTypeMessage
+        e[Fields.joinKey] = .string(msg.key)
         var known: Int = 0
         var others: [String] = []
         for i in contributors {

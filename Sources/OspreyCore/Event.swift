@@ -82,5 +82,5 @@ public struct Event: Sendable {
     public func field(at i: Int) -> (Field, Value) { (keys[i], values[i]) }
 
     public var outcome: Outcome { activityType.isFailure ? .failure : .success }
-    public var user: String? { string(F.user) }
+    public var user: String? { string(Fields.user) }
 }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// A field name interned to a small integer, so events store and look up fields without hashing strings.
 /// The names are the field catalog's (`FieldCatalog.parse` registers every entry of Content/fields/fields.conf
-/// when it loads) and those the code names (`F`, parser mappings); ids follow first registration and are
+/// when it loads) and those the code names (`Fields`, parser mappings); ids follow first registration and are
 /// never persisted, so no second list of names is kept here.
 public struct Field: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let id: UInt16
@@ -48,7 +48,7 @@ public final class FieldRegistry: Sendable {
 }
 
 /// Well-known fields, resolved once.
-public enum F {
+public enum Fields {
     public static let time = Field.named("time")
     public static let user = Field.named("user")
     public static let emailAddress = Field.named("email_address")

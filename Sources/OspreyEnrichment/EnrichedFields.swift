@@ -1,7 +1,7 @@
 import OspreyCore
 
 /// The enrichment fields (docs/fields.md), interned once.
-public enum EF {
+public enum EnrichedFields {
     public static let srcCountry = Field.named("src_country")
     public static let srcASN = Field.named("src_asn")
     public static let srcISP = Field.named("src_isp")
@@ -49,11 +49,11 @@ public enum EF {
          userIsDeactivated, destIsCompany, destIsExternal, destIsWebmail, destIsDisposable, destIsCompetitor,
          destIsPersonal, destPersonalBy, destRegDomain, destUserKnown, destUserIsExecutive, senderIsCompany,
          senderIsWebmail, tiTor, tiBlacklist, tiRansomware, tiMatch, fileIsSourceCode, fileSourceCodeMatch,
-         exploitLog4j, exploitMatch, exploitField, exploitPattern, F.destDomain]
+         exploitLog4j, exploitMatch, exploitField, exploitPattern, Fields.destDomain]
             + KeywordList.allCases.flatMap { [$0.field, $0.matchField] }
     }
 
     /// Every field the enrichment stage writes (checked against the field catalog when the pipeline
     /// starts): `all`, and dest_email_address (the target an audit event names in additional_info).
-    public static var writes: [Field] { all + [F.destEmailAddress] }
+    public static var writes: [Field] { all + [Fields.destEmailAddress] }
 }

@@ -114,12 +114,12 @@ public final class Enricher {
 
         var r: [Field: UInt32] = [:]
         func add(_ f: Field, _ bit: UInt32) { r[f, default: 0] |= bit }
-        add(F.srcIP, Self.rSrcIP); add(F.user, Self.rUser); add(F.destDomain, Self.rDestDomain)
-        add(F.destEmailAddress, Self.rDestAddress); add(F.emailRecipients, Self.rRecipients); add(F.destIP, Self.rDestIP)
-        add(F.sender, Self.rSender); add(F.senderDomain, Self.rSenderDomain); add(F.additionalInfo, Self.rInfo)
+        add(Fields.srcIP, Self.rSrcIP); add(Fields.user, Self.rUser); add(Fields.destDomain, Self.rDestDomain)
+        add(Fields.destEmailAddress, Self.rDestAddress); add(Fields.emailRecipients, Self.rRecipients); add(Fields.destIP, Self.rDestIP)
+        add(Fields.sender, Self.rSender); add(Fields.senderDomain, Self.rSenderDomain); add(Fields.additionalInfo, Self.rInfo)
         if !context.sourceCodeExtensions.isEmpty {
-            add(F.emailAttachments, Self.rFileName); add(F.emailAttachment, Self.rFileName); add(F.fileName, Self.rFileName)
-            add(F.fileExt, Self.rFileExt)
+            add(Fields.emailAttachments, Self.rFileName); add(Fields.emailAttachment, Self.rFileName); add(Fields.fileName, Self.rFileName)
+            add(Fields.fileExt, Self.rFileExt)
         }
         if !context.exploits.isEmpty { for name in c.exploitFields { add(Field.named(name), Self.rExploit) } }
         if !context.keywords.isEmpty {
@@ -233,16 +233,16 @@ public final class Enricher {
                 let slot = factsSlot(ip)
                 let f = ipFacts[slot]
                 if let c = f.country {
-                    put(&e, EF.srcCountry, .string(c))
-                    put(&e, EF.srcCountrySuspicious, f.countrySuspicious ? vTrue : vFalse)
+                    put(&e, EnrichedFields.srcCountry, .string(c))
+                    put(&e, EnrichedFields.srcCountrySuspicious, f.countrySuspicious ? vTrue : vFalse)
                 }
-                if let a = f.asn { put(&e, EF.srcASN, .int(a)) }
-                if let isp = f.isp { put(&e, EF.srcISP, .string(isp)) }
-                if let z = f.zone { put(&e, EF.srcZone, .string(z)) } else if let z = vDefaultZone { put(&e, EF.srcZone, z) }
-                put(&e, EF.tiTor, f.tor != nil ? vTrue : vFalse)
-                put(&e, EF.tiBlacklist, f.blacklist != nil ? vTrue : vFalse)
-                put(&e, EF.tiRansomware, f.ransomware != nil ? vTrue : vFalse)
-                if let m = f.tor ?? f.blacklist ?? f.ransomware { put(&e, EF.tiMatch, .string(m)) }
+                if let a = f.asn { put(&e, EnrichedFields.srcASN, .int(a)) }
+                if let isp = f.isp { put(&e, EnrichedFields.srcISP, .string(isp)) }
+                if let z = f.zone { put(&e, EnrichedFields.srcZone, .string(z)) } else if let z = vDefaultZone { put(&e, EnrichedFields.srcZone, z) }
+                put(&e, EnrichedFields.tiTor, f.tor != nil ? vTrue : vFalse)
+                put(&e, EnrichedFields.tiBlacklist, f.blacklist != nil ? vTrue : vFalse)
+                put(&e, EnrichedFields.tiRansomware, f.ransomware != nil ? vTrue : vFalse)
+                if let m = f.tor ?? f.blacklist ?? f.ransomware { put(&e, EnrichedFields.tiMatch, .string(m)) }
             } else {
                 stats.unparsableIPs += 1
             }
@@ -263,23 +263,23 @@ public final class Enricher {
             stats.eventsWithoutUser += 1
         }
         if let r = rec {
-            put(&e, EF.peerGroup, r.peerGroup.isEmpty ? vDefaultPeer : r.peerGroupValue)
-            put(&e, EF.userKnown, vTrue)
-            if let v = r.departmentValue { put(&e, EF.userDepartment, v) }
-            if let v = r.titleValue { put(&e, EF.userTitle, v) }
-            if let v = r.managerValue { put(&e, EF.userManager, v) }
-            put(&e, EF.userIsExecutive, r.isExecutive ? vTrue : vFalse)
-            put(&e, EF.userIsService, r.isServiceAccount ? vTrue : vFalse)
-            put(&e, EF.userIsPrivileged, r.isPrivileged ? vTrue : vFalse)
-            put(&e, EF.userIsDeactivated, r.isDeactivated(at: e.timeMillis) ? vTrue : vFalse)
+            put(&e, EnrichedFields.peerGroup, r.peerGroup.isEmpty ? vDefaultPeer : r.peerGroupValue)
+            put(&e, EnrichedFields.userKnown, vTrue)
+            if let v = r.departmentValue { put(&e, EnrichedFields.userDepartment, v) }
+            if let v = r.titleValue { put(&e, EnrichedFields.userTitle, v) }
+            if let v = r.managerValue { put(&e, EnrichedFields.userManager, v) }
+            put(&e, EnrichedFields.userIsExecutive, r.isExecutive ? vTrue : vFalse)
+            put(&e, EnrichedFields.userIsService, r.isServiceAccount ? vTrue : vFalse)
+            put(&e, EnrichedFields.userIsPrivileged, r.isPrivileged ? vTrue : vFalse)
+            put(&e, EnrichedFields.userIsDeactivated, r.isDeactivated(at: e.timeMillis) ? vTrue : vFalse)
         } else {
-            put(&e, EF.peerGroup, vDefaultPeer)
-            put(&e, EF.userKnown, vFalse)
+            put(&e, EnrichedFields.peerGroup, vDefaultPeer)
+            put(&e, EnrichedFields.userKnown, vFalse)
             if user != nil {
-                put(&e, EF.userIsExecutive, vFalse)
-                put(&e, EF.userIsService, vFalse)
-                put(&e, EF.userIsPrivileged, vFalse)
-                put(&e, EF.userIsDeactivated, vFalse)
+                put(&e, EnrichedFields.userIsExecutive, vFalse)
+                put(&e, EnrichedFields.userIsService, vFalse)
+                put(&e, EnrichedFields.userIsPrivileged, vFalse)
+                put(&e, EnrichedFields.userIsDeactivated, vFalse)
             }
         }
 
@@ -288,7 +288,7 @@ public final class Enricher {
         if destAddress == nil, destDomain == nil, recipients == nil, e.activityType == .appActivity,
            let text = info, let target = EnrichText.firstAddress(in: text, except: user) {
             destAddress = target
-            put(&e, F.destEmailAddress, .string(target))
+            put(&e, Fields.destEmailAddress, .string(target))
         }
 
         enrichDestination(&e, destDomain: destDomain, destAddress: destAddress, recipients: recipients, destIP: destIP, user: rec)
@@ -296,8 +296,8 @@ public final class Enricher {
         // Sender domain classes.
         if let d = (senderDomain ?? sender.flatMap { Addresses.domain(of: $0) }), !d.isEmpty {
             let f = domFacts[domainSlot(d)]
-            put(&e, EF.senderIsCompany, f.isCompany ? vTrue : vFalse)
-            put(&e, EF.senderIsWebmail, f.isWebmail ? vTrue : vFalse)
+            put(&e, EnrichedFields.senderIsCompany, f.isCompany ? vTrue : vFalse)
+            put(&e, EnrichedFields.senderIsWebmail, f.isWebmail ? vTrue : vFalse)
         }
 
         // Content results.
@@ -318,17 +318,17 @@ public final class Enricher {
         }
         if !ctx.exploits.isEmpty {
             if let h = exploit, let f = exploitField {
-                put(&e, EF.exploitLog4j, vTrue)
-                put(&e, EF.exploitMatch, .string(h.match))
-                put(&e, EF.exploitField, .string(f.name))
-                put(&e, EF.exploitPattern, .string(h.pattern))
+                put(&e, EnrichedFields.exploitLog4j, vTrue)
+                put(&e, EnrichedFields.exploitMatch, .string(h.match))
+                put(&e, EnrichedFields.exploitField, .string(f.name))
+                put(&e, EnrichedFields.exploitPattern, .string(h.pattern))
             } else {
-                put(&e, EF.exploitLog4j, vFalse)
+                put(&e, EnrichedFields.exploitLog4j, vFalse)
             }
         }
         if filePresent {
-            put(&e, EF.fileIsSourceCode, sourceMatch != nil ? vTrue : vFalse)
-            if let m = sourceMatch { put(&e, EF.fileSourceCodeMatch, .string(m)) }
+            put(&e, EnrichedFields.fileIsSourceCode, sourceMatch != nil ? vTrue : vFalse)
+            if let m = sourceMatch { put(&e, EnrichedFields.fileSourceCodeMatch, .string(m)) }
         }
     }
 
@@ -351,7 +351,7 @@ public final class Enricher {
         var destDomain = rawDomain
         if destDomain == nil, let a = destAddress, let d = Addresses.domain(of: a) {
             destDomain = d
-            put(&e, F.destDomain, .string(d))
+            put(&e, Fields.destDomain, .string(d))
         }
         // With no single recipient, classify every address of email_recipients.
         var list: [String]? = nil
@@ -361,7 +361,7 @@ public final class Enricher {
             case .string(let s) where s.contains("@"): list = [s]
             default: break
             }
-            if let first = list?.first, let d = Addresses.domain(of: first) { put(&e, F.destDomain, .string(d)) }
+            if let first = list?.first, let d = Addresses.domain(of: first) { put(&e, Fields.destDomain, .string(d)) }
         }
 
         var isCompany = true, isExternal = false, webmail = false, disposable = false, competitor = false
@@ -396,31 +396,31 @@ public final class Enricher {
         else if let rs = list { for r in rs { if let d = Addresses.domain(of: r) { classify(domain: d, address: r) } } }
         guard any else { return }
 
-        put(&e, EF.destIsCompany, isCompany ? vTrue : vFalse)
-        put(&e, EF.destIsExternal, isExternal ? vTrue : vFalse)
-        put(&e, EF.destIsWebmail, webmail ? vTrue : vFalse)
-        put(&e, EF.destIsDisposable, disposable ? vTrue : vFalse)
-        put(&e, EF.destIsCompetitor, competitor ? vTrue : vFalse)
-        put(&e, EF.destIsPersonal, personal ? vTrue : vFalse)
-        if personal { put(&e, EF.destPersonalBy, personalByName ? Enricher.vName : Enricher.vContext) }
-        if let r = regDomain { put(&e, EF.destRegDomain, .string(r)) }
+        put(&e, EnrichedFields.destIsCompany, isCompany ? vTrue : vFalse)
+        put(&e, EnrichedFields.destIsExternal, isExternal ? vTrue : vFalse)
+        put(&e, EnrichedFields.destIsWebmail, webmail ? vTrue : vFalse)
+        put(&e, EnrichedFields.destIsDisposable, disposable ? vTrue : vFalse)
+        put(&e, EnrichedFields.destIsCompetitor, competitor ? vTrue : vFalse)
+        put(&e, EnrichedFields.destIsPersonal, personal ? vTrue : vFalse)
+        if personal { put(&e, EnrichedFields.destPersonalBy, personalByName ? Enricher.vName : Enricher.vContext) }
+        if let r = regDomain { put(&e, EnrichedFields.destRegDomain, .string(r)) }
 
         // Country: the delivery server's IP when known, else the ccTLD.
         if let ipText = destIP, let ip = IPAddress.parse(ipText), let c = ipFacts[factsSlot(ip)].country {
-            put(&e, EF.destCountry, .string(c))
-            put(&e, EF.destCountrySource, Enricher.vIP)
+            put(&e, EnrichedFields.destCountry, .string(c))
+            put(&e, EnrichedFields.destCountrySource, Enricher.vIP)
         } else if let c = tldCountry {
-            put(&e, EF.destCountry, .string(c))
-            put(&e, EF.destCountrySource, Enricher.vTLD)
+            put(&e, EnrichedFields.destCountry, .string(c))
+            put(&e, EnrichedFields.destCountrySource, Enricher.vTLD)
         }
 
         // The target mailbox of audit events (permissions, forwarding) or the recipient of internal mail.
         if let a = destAddress, isCompany {
             if let target = ctx.users.lookup(EnrichText.bareAddress(a)) {
-                put(&e, EF.destUserKnown, vTrue)
-                put(&e, EF.destUserIsExecutive, target.isExecutive ? vTrue : vFalse)
+                put(&e, EnrichedFields.destUserKnown, vTrue)
+                put(&e, EnrichedFields.destUserIsExecutive, target.isExecutive ? vTrue : vFalse)
             } else {
-                put(&e, EF.destUserKnown, vFalse)
+                put(&e, EnrichedFields.destUserKnown, vFalse)
             }
         }
     }

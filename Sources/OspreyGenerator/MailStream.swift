@@ -35,24 +35,24 @@ public enum MailStream {
             let fate = rng.below(50)
             func mail(_ type: String, _ t: Int64, _ parser: String) -> Event {
                 var e = Event(parser: parser, activityType: outbound ? .emailOut : .emailIn, timeMillis: t)
-                e[F.joinKey] = .string(key)
-                e[F.recordType] = .string(type)
-                e[F.sender] = .string(sender)
-                e[F.senderDomain] = .string(String(sender.split(separator: "@").last!))
-                e[F.emailSubject] = .string(subject)
-                e[F.messageID] = .string(msgID)
+                e[Fields.joinKey] = .string(key)
+                e[Fields.recordType] = .string(type)
+                e[Fields.sender] = .string(sender)
+                e[Fields.senderDomain] = .string(String(sender.split(separator: "@").last!))
+                e[Fields.emailSubject] = .string(subject)
+                e[Fields.messageID] = .string(msgID)
                 e["account"] = .string("CUSA102A236")
                 return e
             }
             for r in recipients {
                 var e = mail("receipt", t0, "mimecast-json-siem-receipt")
-                e[F.destEmailAddress] = .string(r)
-                e[F.direction] = .string(outbound ? "outbound" : "inbound")
-                e[F.srcIP] = .string("81.2.69.\(rng.below(250))")
-                e[F.action] = .string(fate == 0 ? "Rej" : "Acc")
+                e[Fields.destEmailAddress] = .string(r)
+                e[Fields.direction] = .string(outbound ? "outbound" : "inbound")
+                e[Fields.srcIP] = .string("81.2.69.\(rng.below(250))")
+                e[Fields.action] = .string(fate == 0 ? "Rej" : "Acc")
                 e["tls_version"] = .string("TLSv1.2")
                 e["spam_score"] = .int(Int64(rng.below(10)))
-                e[F.user] = .string(outbound ? sender : r)
+                e[Fields.user] = .string(outbound ? sender : r)
                 if fate == 0 { e.activityType = outbound ? .emailOutFailed : .emailInFailed }
                 events.append(e)
             }
@@ -60,12 +60,12 @@ public enum MailStream {
             var p = mail("process", t0 + 150, "mimecast-json-siem-process")
             let nAtt = rng.below(3)
             let names = (0..<nAtt).map { "file\($0).\(exts[rng.below(exts.count)])" }
-            p[F.attachmentCount] = .int(Int64(nAtt))
-            p[F.attachmentSize] = .int(Int64(nAtt * 40_000 + rng.below(1000)))
-            p[F.bytes] = .int(Int64(5_000 + nAtt * 40_000 + rng.below(10_000)))
-            if !names.isEmpty { p[F.emailAttachments] = .list(names); p[F.emailAttachment] = .string(names[0]) }
-            p[F.action] = .string(fate == 1 ? "Hld" : "Acc")
-            p[F.user] = .string(sender)
+            p[Fields.attachmentCount] = .int(Int64(nAtt))
+            p[Fields.attachmentSize] = .int(Int64(nAtt * 40_000 + rng.below(1000)))
+            p[Fields.bytes] = .int(Int64(5_000 + nAtt * 40_000 + rng.below(10_000)))
+            if !names.isEmpty { p[Fields.emailAttachments] = .list(names); p[Fields.emailAttachment] = .string(names[0]) }
+            p[Fields.action] = .string(fate == 1 ? "Hld" : "Acc")
+            p[Fields.user] = .string(sender)
             if fate == 1 { p.activityType = outbound ? .emailOutFailed : .emailInFailed }
             events.append(p)
             if fate == 1 { continue }
@@ -74,15 +74,15 @@ public enum MailStream {
                 for attempt in 0..<(retry ? 2 : 1) {
                     let ok = !retry || attempt == 1
                     var d = mail("delivery", t0 + 1_200 + Int64(attempt) * 60_000, "mimecast-json-siem-delivery")
-                    d[F.destEmailAddress] = .string(r)
-                    d[F.direction] = .string(outbound ? "outbound" : "inbound")
-                    d[F.destIP] = .string("104.47.\(rng.below(250)).\(rng.below(250))")
-                    d[F.bytes] = .int(ok ? Int64(6_000 + nAtt * 40_000) : 140)
+                    d[Fields.destEmailAddress] = .string(r)
+                    d[Fields.direction] = .string(outbound ? "outbound" : "inbound")
+                    d[Fields.destIP] = .string("104.47.\(rng.below(250)).\(rng.below(250))")
+                    d[Fields.bytes] = .int(ok ? Int64(6_000 + nAtt * 40_000) : 140)
                     d["delivered"] = .string(ok ? "true" : "false")
                     d["route"] = .string("Office365")
-                    d[F.user] = .string(outbound ? sender : r)
+                    d[Fields.user] = .string(outbound ? sender : r)
                     if !ok {
-                        d[F.failureReason] = .string("451 4.4.0 try again later")
+                        d[Fields.failureReason] = .string("451 4.4.0 try again later")
                         d.activityType = outbound ? .emailOutFailed : .emailInFailed
                     }
                     events.append(d)
@@ -90,10 +90,10 @@ public enum MailStream {
             }
             if auditEvery > 0, m % auditEvery == 0 {
                 var a = Event(parser: "mimecast-json-audit", activityType: .appActivity, timeMillis: t0 + 500)
-                a[F.user] = .string(users[rng.below(users.count)])
-                a[F.operation] = .string("Search Action")
-                a[F.category] = .string("case_review_logs")
-                a[F.srcIP] = .string("10.0.0.\(rng.below(250))")
+                a[Fields.user] = .string(users[rng.below(users.count)])
+                a[Fields.operation] = .string("Search Action")
+                a[Fields.category] = .string("case_review_logs")
+                a[Fields.srcIP] = .string("10.0.0.\(rng.below(250))")
                 events.append(a)
             }
         }

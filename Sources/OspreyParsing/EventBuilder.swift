@@ -11,20 +11,20 @@ public enum EventBuilder {
         switch rule.kind {
         case .email:
             var direction = rule.defaultDirection
-            if let raw = e.string(F.direction) {
+            if let raw = e.string(Fields.direction) {
                 direction = rule.directions.first(where: { d in d.values.contains { ASCII.equalsIgnoringCase(raw, lowered: $0) } })?.normalized ?? direction
             }
-            if let d = direction { e[F.direction] = .string(d) }
+            if let d = direction { e[Fields.direction] = .string(d) }
             let failed = isFailure(e, rule)
             // No direction (process lines): the sender is the only party the record names, so it is read as
             // the sender's outgoing mail; assembly later decides on the whole message.
             let out = direction == "outbound" || direction == "internal"
-                || (direction == nil && !e.has(F.destEmailAddress) && e.has(F.sender))
+                || (direction == nil && !e.has(Fields.destEmailAddress) && e.has(Fields.sender))
             e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
-            if !e.has(F.user) {
+            if !e.has(Fields.user) {
                 let key = direction ?? "any"
                 for f in rule.userFields[key] ?? rule.userFields["any"] ?? [] {
-                    if let u = e.string(f), u.utf8.contains(0x40) { e[F.user] = .string(ASCII.lowercased(u)); break }
+                    if let u = e.string(f), u.utf8.contains(0x40) { e[Fields.user] = .string(ASCII.lowercased(u)); break }
                 }
             }
         case .audit:
@@ -39,23 +39,23 @@ public enum EventBuilder {
             e.activityType = rule.fixedType ?? .appActivity
             pickUser(&e, rule)
         }
-        e[F.outcome] = e.activityType.isFailure ? failure : success
-        if let u = e.string(F.user) {
+        e[Fields.outcome] = e.activityType.isFailure ? failure : success
+        if let u = e.string(Fields.user) {
             let lower = ASCII.lowercased(u)
-            if lower != u { e[F.user] = .string(lower) }
-            if !e.has(F.emailDomain), let d = Addresses.domain(of: lower) { e[F.emailDomain] = .string(d) }
+            if lower != u { e[Fields.user] = .string(lower) }
+            if !e.has(Fields.emailDomain), let d = Addresses.domain(of: lower) { e[Fields.emailDomain] = .string(d) }
         }
-        if !e.has(F.destDomain), let r = e.string(F.destEmailAddress), let d = Addresses.domain(of: r) { e[F.destDomain] = .string(d) }
-        if !e.has(F.senderDomain), let s = e.string(F.sender), let d = Addresses.domain(of: s) { e[F.senderDomain] = .string(d) }
-        if !e.has(F.fileExt), let name = e.string(F.emailAttachment) ?? e.string(F.fileName), let ext = FileNames.fileExtension(name) {
-            e[F.fileExt] = .string(ext)
+        if !e.has(Fields.destDomain), let r = e.string(Fields.destEmailAddress), let d = Addresses.domain(of: r) { e[Fields.destDomain] = .string(d) }
+        if !e.has(Fields.senderDomain), let s = e.string(Fields.sender), let d = Addresses.domain(of: s) { e[Fields.senderDomain] = .string(d) }
+        if !e.has(Fields.fileExt), let name = e.string(Fields.emailAttachment) ?? e.string(Fields.fileName), let ext = FileNames.fileExtension(name) {
+            e[Fields.fileExt] = .string(ext)
         }
     }
 
     static func pickUser(_ e: inout Event, _ rule: ActivityRule) {
-        guard !e.has(F.user) else { return }
+        guard !e.has(Fields.user) else { return }
         for f in rule.userFields["any"] ?? [] {
-            if let u = e.string(f), !u.isEmpty { e[F.user] = .string(ASCII.lowercased(u)); return }
+            if let u = e.string(f), !u.isEmpty { e[Fields.user] = .string(ASCII.lowercased(u)); return }
         }
     }
 
@@ -65,7 +65,7 @@ public enum EventBuilder {
     }
 
     /// The fields `finish` may write (checked against the field catalog when the parse engine loads).
-    public static let writes: [Field] = [F.direction, F.user, F.outcome, F.emailDomain, F.destDomain, F.senderDomain, F.fileExt]
+    public static let writes: [Field] = [Fields.direction, Fields.user, Fields.outcome, Fields.emailDomain, Fields.destDomain, Fields.senderDomain, Fields.fileExt]
 
     public static func stripAngle(_ s: String) -> String {
         let u = s.utf8

@@ -331,7 +331,7 @@ public final class ParseEngine {
             return .failure(Reject(reason: .missingField, detail: "\(p.name): \(f.name)"))
         }
         EventBuilder.finish(&event, rule: rule)
-        if !event.has(F.user), p.required.contains(F.user) {
+        if !event.has(Fields.user), p.required.contains(Fields.user) {
             return .failure(Reject(reason: .missingField, detail: "\(p.name): user"))
         }
         return .success(event)

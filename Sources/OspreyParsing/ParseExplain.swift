@@ -76,7 +76,7 @@ extension ParseEngine {
             switch build(p, rules[i]!, view) {
             case .success(let e):
                 pageTime = e.timeMillis
-                out += "  - \(p.name) (\(where_)): TAKES the record → \(e.activityType.rawValue) at \(UTCTime.format(e.timeMillis)), user \(e.string(F.user) ?? "(none)"), record_type \(e.string(F.recordType) ?? "(none)")\n"
+                out += "  - \(p.name) (\(where_)): TAKES the record → \(e.activityType.rawValue) at \(UTCTime.format(e.timeMillis)), user \(e.string(Fields.user) ?? "(none)"), record_type \(e.string(Fields.recordType) ?? "(none)")\n"
                 return
             case .failure(let r):
                 if firstMiss == nil { firstMiss = r }

@@ -99,7 +99,7 @@ public final class Pipeline {
                                         context: EnrichmentContextProvider(store: contextStore), options: options.analytics)
         let fields = analytics.content.fields
         try fields.check(writes: AssemblyField.writes.map(\.name), at: .assembly, by: "assembly")
-        try fields.check(writes: EF.writes.map(\.name), at: .enrichment, by: "enrichment")
+        try fields.check(writes: EnrichedFields.writes.map(\.name), at: .enrichment, by: "enrichment")
         reorder = ReorderBuffer(windowMillis: options.reorderWindowMillis)
         assembler = Assembler(config: options.assembly)
         analytics.tuning = try Pipeline.loadTuning(contextDirectory: options.contextDirectory, content: analytics.content)

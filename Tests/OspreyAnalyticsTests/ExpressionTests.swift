@@ -7,7 +7,7 @@ import OspreyCore
 final class ExpressionTests: XCTestCase {
     /// Compiles `expr` as the condition of a one-rule content set and evaluates it on `event`.
     func eval(_ expr: String, _ fields: [String: Value] = [:], type: ActivityType = .appActivity,
-              provider: AnalyticsContextProvider = EmptyContextProvider()) throws -> (EV, [EvidenceMatch]) {
+              provider: AnalyticsContextProvider = EmptyContextProvider()) throws -> (ExprValue, [EvidenceMatch]) {
         let text = """
         [list kw]
         match = keyword
@@ -29,7 +29,7 @@ final class ExpressionTests: XCTestCase {
         let content = try AnalyticsContent.load(texts: [("test.rules", text)], fields: try Support.fields())
         let engine = AnalyticsEngine(content: content, context: provider)
         var e = Event(parser: "t", activityType: type, timeMillis: 1_711_929_600_000)
-        e[F.user] = .string("sam@corp.com")
+        e[Fields.user] = .string("sam@corp.com")
         for (k, v) in fields { e[k] = v }
         let ctx = engine.state.ctx!
         ctx.event = e

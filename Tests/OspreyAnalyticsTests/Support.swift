@@ -85,7 +85,7 @@ final class Harness {
     func base(_ type: ActivityType, _ name: String, _ t: Int64) -> Event {
         let u = user(name)
         var e = Event(parser: "test", activityType: type, timeMillis: t)
-        e[F.user] = .string(u.email)
+        e[Fields.user] = .string(u.email)
         e["email_address"] = .string(u.email)
         e["email_domain"] = .string("corp.com")
         e["peer_group"] = .string(u.group)

@@ -69,7 +69,7 @@ final class TravelAndSessionCapTests: XCTestCase {
         let engine = AnalyticsEngine(content: content)
         func login(_ t: Int64, _ cc: String) -> Event {
             var e = Event(parser: "t", activityType: .appLogin, timeMillis: t)
-            e[F.user] = .string("ann@corp.com"); e["src_country"] = .string(cc)
+            e[Fields.user] = .string("ann@corp.com"); e["src_country"] = .string(cc)
             return e
         }
         XCTAssertTrue(engine.process(login(T0, "AA")).isEmpty)
@@ -126,7 +126,7 @@ final class TravelAndSessionCapTests: XCTestCase {
         var triggers: [RuleTrigger] = [], score = -1
         for i in 0..<6 {
             var e = Event(parser: "t", activityType: .emailOut, timeMillis: T0 + Int64(i) * 60_000)
-            e[F.user] = .string("ann@corp.com"); e["dest_domain"] = .string("customer\(i).example")
+            e[Fields.user] = .string("ann@corp.com"); e["dest_domain"] = .string("customer\(i).example")
             for o in engine.process(e) { if case .rule(let r) = o { triggers.append(r) } }
         }
         for o in engine.finish() { if case .session(let s) = o { score = s.score } }

@@ -11,8 +11,8 @@ enum Mail {
     static func base(_ key: String?, _ type: String, _ t: Int64, out: Bool, failed: Bool) -> Event {
         var e = Event(parser: "test-\(type)", activityType: out ? (failed ? .emailOutFailed : .emailOut)
                                                                : (failed ? .emailInFailed : .emailIn), timeMillis: t)
-        if let key { e[F.joinKey] = .string(key) }
-        e[F.recordType] = .string(type)
+        if let key { e[Fields.joinKey] = .string(key) }
+        e[Fields.recordType] = .string(type)
         return e
     }
 
@@ -20,15 +20,15 @@ enum Mail {
                         to rcpt: String = "bob@partner.net", dir: String = "outbound", rejected: Bool = false,
                         ip: String = "81.2.69.1") -> Event {
         var e = base(key, "receipt", t, out: dir != "inbound", failed: rejected)
-        e[F.sender] = .string(sender)
-        e[F.destEmailAddress] = .string(rcpt)
-        e[F.direction] = .string(dir)
-        e[F.srcIP] = .string(ip)
-        e[F.emailSubject] = .string("Q3 numbers")
-        e[F.messageID] = .string("<\(key)@mta>")
-        e[F.action] = .string(rejected ? "Rej" : "Acc")
-        if rejected { e[F.failureReason] = .string("Envelope blocked - User Entry") }
-        e[F.user] = .string(dir == "inbound" ? rcpt : sender)
+        e[Fields.sender] = .string(sender)
+        e[Fields.destEmailAddress] = .string(rcpt)
+        e[Fields.direction] = .string(dir)
+        e[Fields.srcIP] = .string(ip)
+        e[Fields.emailSubject] = .string("Q3 numbers")
+        e[Fields.messageID] = .string("<\(key)@mta>")
+        e[Fields.action] = .string(rejected ? "Rej" : "Acc")
+        if rejected { e[Fields.failureReason] = .string("Envelope blocked - User Entry") }
+        e[Fields.user] = .string(dir == "inbound" ? rcpt : sender)
         return e
     }
 
@@ -36,17 +36,17 @@ enum Mail {
                         attachments: [String] = ["budget.xlsx", "main.py"], size: Int64 = 6_000_000,
                         held: Bool = false) -> Event {
         var e = base(key, "process", t, out: false, failed: held)
-        e[F.sender] = .string(sender)
-        e[F.emailSubject] = .string("Q3 numbers")
+        e[Fields.sender] = .string(sender)
+        e[Fields.emailSubject] = .string("Q3 numbers")
         if !attachments.isEmpty {
-            e[F.emailAttachments] = .list(attachments)
-            e[F.emailAttachment] = .string(attachments[0])
+            e[Fields.emailAttachments] = .list(attachments)
+            e[Fields.emailAttachment] = .string(attachments[0])
         }
-        e[F.attachmentCount] = .int(Int64(attachments.count))
-        e[F.attachmentSize] = .int(size - 2_000)
-        e[F.bytes] = .int(size)
-        e[F.action] = .string(held ? "Hld" : "Acc")
-        e[F.user] = .string(sender)
+        e[Fields.attachmentCount] = .int(Int64(attachments.count))
+        e[Fields.attachmentSize] = .int(size - 2_000)
+        e[Fields.bytes] = .int(size)
+        e[Fields.action] = .string(held ? "Hld" : "Acc")
+        e[Fields.user] = .string(sender)
         return e
     }
 
@@ -54,21 +54,21 @@ enum Mail {
                          to rcpt: String = "bob@partner.net", dir: String = "outbound", ok: Bool = true,
                          sent: Int64 = 6_001_234, ip: String = "142.251.5.26") -> Event {
         var e = base(key, "delivery", t, out: dir != "inbound", failed: !ok)
-        e[F.sender] = .string(sender)
-        e[F.destEmailAddress] = .string(rcpt)
-        e[F.direction] = .string(dir)
-        e[F.destIP] = .string(ip)
-        e[F.bytes] = .int(sent)
+        e[Fields.sender] = .string(sender)
+        e[Fields.destEmailAddress] = .string(rcpt)
+        e[Fields.direction] = .string(dir)
+        e[Fields.destIP] = .string(ip)
+        e[Fields.bytes] = .int(sent)
         e["delivered"] = .string(ok ? "true" : "false")
-        if !ok { e[F.failureReason] = .string("550 5.4.1 Recipient address rejected") }
-        e[F.user] = .string(dir == "inbound" ? rcpt : sender)
+        if !ok { e[Fields.failureReason] = .string("550 5.4.1 Recipient address rejected") }
+        e[Fields.user] = .string(dir == "inbound" ? rcpt : sender)
         return e
     }
 
     static func audit(_ t: Int64, user: String = "admin@corp.com") -> Event {
         var e = Event(parser: "test-audit", activityType: .appActivity, timeMillis: t)
-        e[F.user] = .string(user)
-        e[F.operation] = .string("Search Action")
+        e[Fields.user] = .string(user)
+        e[Fields.operation] = .string("Search Action")
         return e
     }
 }
@@ -109,27 +109,27 @@ final class AssemblerTests: XCTestCase {
         let e = out[0]
         XCTAssertEqual(e.activityType, .emailOut)
         XCTAssertEqual(e.timeMillis, Mail.t0)
-        XCTAssertEqual(e.string(F.user), "alice@corp.com")
-        XCTAssertEqual(e.string(F.emailDomain), "corp.com")
-        XCTAssertEqual(e.string(F.sender), "alice@corp.com")
-        XCTAssertEqual(e.string(F.destEmailAddress), "bob@partner.net")
-        XCTAssertEqual(e.string(F.destDomain), "partner.net")
-        XCTAssertEqual(e[F.emailRecipients], .list(["bob@partner.net"]))
-        XCTAssertEqual(e.string(F.direction), "outbound")
-        XCTAssertEqual(e[F.emailAttachments], .list(["budget.xlsx", "main.py"]))
-        XCTAssertEqual(e.string(F.fileExt), "xlsx")
-        XCTAssertEqual(e.int(F.attachmentCount), 2)
-        XCTAssertEqual(e.int(F.bytes), 6_000_000, "message size comes from the process line")
+        XCTAssertEqual(e.string(Fields.user), "alice@corp.com")
+        XCTAssertEqual(e.string(Fields.emailDomain), "corp.com")
+        XCTAssertEqual(e.string(Fields.sender), "alice@corp.com")
+        XCTAssertEqual(e.string(Fields.destEmailAddress), "bob@partner.net")
+        XCTAssertEqual(e.string(Fields.destDomain), "partner.net")
+        XCTAssertEqual(e[Fields.emailRecipients], .list(["bob@partner.net"]))
+        XCTAssertEqual(e.string(Fields.direction), "outbound")
+        XCTAssertEqual(e[Fields.emailAttachments], .list(["budget.xlsx", "main.py"]))
+        XCTAssertEqual(e.string(Fields.fileExt), "xlsx")
+        XCTAssertEqual(e.int(Fields.attachmentCount), 2)
+        XCTAssertEqual(e.int(Fields.bytes), 6_000_000, "message size comes from the process line")
         XCTAssertEqual(e.int(AssemblyField.bytesSent), 6_001_234, "bytes sent come from the delivery line")
-        XCTAssertEqual(e.string(F.srcIP), "81.2.69.1", "connecting IP from the receipt")
-        XCTAssertEqual(e.string(F.destIP), "142.251.5.26", "destination IP from the delivery")
+        XCTAssertEqual(e.string(Fields.srcIP), "81.2.69.1", "connecting IP from the receipt")
+        XCTAssertEqual(e.string(Fields.destIP), "142.251.5.26", "destination IP from the delivery")
         XCTAssertEqual(e[AssemblyField.parts], .list(["receipt", "process", "delivery"]))
         XCTAssertEqual(e[AssemblyField.assembled], .bool(true))
         XCTAssertEqual(e[AssemblyField.partial], .bool(false))
         XCTAssertEqual(e.string(AssemblyField.mailOutcome), "delivered")
-        XCTAssertEqual(e.string(F.outcome), "success")
-        XCTAssertEqual(e.string(F.recordType), "message")
-        XCTAssertEqual(e.string(F.joinKey), "k1")
+        XCTAssertEqual(e.string(Fields.outcome), "success")
+        XCTAssertEqual(e.string(Fields.recordType), "message")
+        XCTAssertEqual(e.string(Fields.joinKey), "k1")
         XCTAssertEqual(e.parser, "test-receipt")
         XCTAssertEqual(stats.partsIn, 3)
         XCTAssertEqual(stats.emailEvents, 1)
@@ -146,8 +146,8 @@ final class AssemblerTests: XCTestCase {
         ])
         XCTAssertEqual(out.count, 1, "recipients match case-insensitively")
         XCTAssertEqual(out[0].activityType, .emailIn)
-        XCTAssertEqual(out[0].string(F.user), "bob@corp.com")
-        XCTAssertEqual(out[0].string(F.destEmailAddress), "Bob@Corp.com")
+        XCTAssertEqual(out[0].string(Fields.user), "bob@corp.com")
+        XCTAssertEqual(out[0].string(Fields.destEmailAddress), "Bob@Corp.com")
     }
 
     func testInternalUserIsTheSender() {
@@ -155,8 +155,8 @@ final class AssemblerTests: XCTestCase {
                                  Mail.delivery("k", to: "carol@corp.com", dir: "internal")])
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out[0].activityType, .emailOut)
-        XCTAssertEqual(out[0].string(F.direction), "internal")
-        XCTAssertEqual(out[0].string(F.user), "alice@corp.com")
+        XCTAssertEqual(out[0].string(Fields.direction), "internal")
+        XCTAssertEqual(out[0].string(Fields.user), "alice@corp.com")
     }
 
     func testPerRecipientOutcomes() {
@@ -168,14 +168,14 @@ final class AssemblerTests: XCTestCase {
             Mail.delivery("k", to: "eve@gmail.com", ok: false, sent: 140, ip: "2.2.2.2"),
         ])
         XCTAssertEqual(out.count, 2)
-        XCTAssertEqual(out.map { $0.string(F.destEmailAddress) }, ["bob@partner.net", "eve@gmail.com"])
+        XCTAssertEqual(out.map { $0.string(Fields.destEmailAddress) }, ["bob@partner.net", "eve@gmail.com"])
         XCTAssertEqual(out.map(\.activityType), [.emailOut, .emailOutFailed])
         XCTAssertEqual(out.map { $0.string(AssemblyField.mailOutcome) }, ["delivered", "failed"])
-        XCTAssertEqual(out.map { $0.string(F.destIP) }, ["1.1.1.1", "2.2.2.2"])
-        XCTAssertNil(out[0][F.failureReason])
-        XCTAssertEqual(out[1].string(F.failureReason), "550 5.4.1 Recipient address rejected")
-        XCTAssertEqual(out[0][F.emailRecipients], .list(["bob@partner.net", "eve@gmail.com"]))
-        XCTAssertEqual(out[1].int(F.bytes), 6_000_000)
+        XCTAssertEqual(out.map { $0.string(Fields.destIP) }, ["1.1.1.1", "2.2.2.2"])
+        XCTAssertNil(out[0][Fields.failureReason])
+        XCTAssertEqual(out[1].string(Fields.failureReason), "550 5.4.1 Recipient address rejected")
+        XCTAssertEqual(out[0][Fields.emailRecipients], .list(["bob@partner.net", "eve@gmail.com"]))
+        XCTAssertEqual(out[1].int(Fields.bytes), 6_000_000)
         XCTAssertEqual(out[1].int(AssemblyField.bytesSent), 140)
         XCTAssertEqual(out[1][AssemblyField.parts], .list(["receipt", "process", "delivery"]))
         XCTAssertEqual(stats.partialEvents, 0)
@@ -186,8 +186,8 @@ final class AssemblerTests: XCTestCase {
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out[0].activityType, .emailOutFailed)
         XCTAssertEqual(out[0].string(AssemblyField.mailOutcome), "held")
-        XCTAssertEqual(out[0].string(F.action), "Hld", "the action of the part that decided the outcome")
-        XCTAssertEqual(out[0].string(F.outcome), "failure")
+        XCTAssertEqual(out[0].string(Fields.action), "Hld", "the action of the part that decided the outcome")
+        XCTAssertEqual(out[0].string(Fields.outcome), "failure")
         XCTAssertEqual(out[0][AssemblyField.partial], .bool(false))
     }
 
@@ -196,7 +196,7 @@ final class AssemblerTests: XCTestCase {
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out[0].activityType, .emailInFailed)
         XCTAssertEqual(out[0].string(AssemblyField.mailOutcome), "rejected")
-        XCTAssertEqual(out[0].string(F.failureReason), "Envelope blocked - User Entry")
+        XCTAssertEqual(out[0].string(Fields.failureReason), "Envelope blocked - User Entry")
         XCTAssertEqual(out[0][AssemblyField.partial], .bool(false))
         XCTAssertEqual(stats.partialEvents, 0)
     }
@@ -211,9 +211,9 @@ final class AssemblerTests: XCTestCase {
         XCTAssertEqual(out[0].string(AssemblyField.mailOutcome), "delivered")
         XCTAssertEqual(out[0].activityType, .emailOut)
         XCTAssertEqual(out[0].int(AssemblyField.deliveryAttempts), 2)
-        XCTAssertEqual(out[0].string(F.destIP), "8.8.8.8")
+        XCTAssertEqual(out[0].string(Fields.destIP), "8.8.8.8")
         XCTAssertEqual(out[0].int(AssemblyField.bytesSent), 6_001_000)
-        XCTAssertNil(out[0][F.failureReason], "no failure reason from the earlier attempt")
+        XCTAssertNil(out[0][Fields.failureReason], "no failure reason from the earlier attempt")
     }
 
     func testHeldThenReleasedAndDeliveredIsDelivered() {
@@ -238,9 +238,9 @@ final class AssemblerTests: XCTestCase {
         let e = out[0]
         XCTAssertEqual(e[AssemblyField.partial], .bool(true))
         XCTAssertEqual(e[AssemblyField.parts], .list(["process"]))
-        XCTAssertNil(e[F.destEmailAddress])
-        XCTAssertEqual(e[F.emailAttachments], .list(["budget.xlsx", "main.py"]))
-        XCTAssertEqual(e.string(F.user), "alice@corp.com", "no direction, no recipient: the part's own user")
+        XCTAssertNil(e[Fields.destEmailAddress])
+        XCTAssertEqual(e[Fields.emailAttachments], .list(["budget.xlsx", "main.py"]))
+        XCTAssertEqual(e.string(Fields.user), "alice@corp.com", "no direction, no recipient: the part's own user")
         XCTAssertEqual(stats.orphanParts, 1)
         XCTAssertEqual(stats.orphanMessages, 1)
         XCTAssertEqual(stats.messagesWithoutRecipient, 1)
@@ -250,7 +250,7 @@ final class AssemblerTests: XCTestCase {
         let (out, stats) = assemble([Mail.process("k"), Mail.delivery("k")])
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out[0].activityType, .emailOut)
-        XCTAssertEqual(out[0].string(F.user), "alice@corp.com")
+        XCTAssertEqual(out[0].string(Fields.user), "alice@corp.com")
         XCTAssertEqual(out[0][AssemblyField.partial], .bool(true))
         XCTAssertEqual(out[0][AssemblyField.parts], .list(["process", "delivery"]))
         XCTAssertEqual(stats.orphanParts, 2)
@@ -259,23 +259,23 @@ final class AssemblerTests: XCTestCase {
     func testReceiptForOneRecipientGivesMessageFieldsToAnother() {
         // bob's receipt line is missing; alice's gives the sender IP and subject, but not the outcome.
         var r = Mail.receipt("k", to: "carol@partner.net", rejected: true)
-        r[F.emailSubject] = .string("only on the receipt")
+        r[Fields.emailSubject] = .string("only on the receipt")
         let (out, _) = assemble([r, Mail.delivery("k", to: "bob@partner.net")])
         XCTAssertEqual(out.count, 2)
-        let bob = out.first { $0.string(F.destEmailAddress) == "bob@partner.net" }!
-        XCTAssertEqual(bob.string(F.emailSubject), "only on the receipt")
-        XCTAssertEqual(bob.string(F.srcIP), "81.2.69.1")
+        let bob = out.first { $0.string(Fields.destEmailAddress) == "bob@partner.net" }!
+        XCTAssertEqual(bob.string(Fields.emailSubject), "only on the receipt")
+        XCTAssertEqual(bob.string(Fields.srcIP), "81.2.69.1")
         XCTAssertEqual(bob.string(AssemblyField.mailOutcome), "delivered")
         XCTAssertEqual(bob[AssemblyField.parts], .list(["delivery"]))
         XCTAssertEqual(bob[AssemblyField.partial], .bool(true))
-        let carol = out.first { $0.string(F.destEmailAddress) == "carol@partner.net" }!
+        let carol = out.first { $0.string(Fields.destEmailAddress) == "carol@partner.net" }!
         XCTAssertEqual(carol.string(AssemblyField.mailOutcome), "rejected")
     }
 
     func testProtectionRecordJoinsAndCanHold() {
         var imp = Mail.base("k", "impersonation", Mail.t0 + 500, out: false, failed: true)
-        imp[F.destEmailAddress] = .string("bob@corp.com")
-        imp[F.action] = .string("Hold")
+        imp[Fields.destEmailAddress] = .string("bob@corp.com")
+        imp[Fields.action] = .string("Hold")
         imp["alert_name"] = .string("Default Impersonation Definition")
         let (out, _) = assemble([Mail.receipt("k", from: "ceo@c0rp.com", to: "bob@corp.com", dir: "inbound"),
                                  Mail.process("k", from: "ceo@c0rp.com"), imp])
@@ -360,7 +360,7 @@ final class AssemblerTests: XCTestCase {
                                  Mail.process("Zyc2YQp5NiebreJzicSY0g_1731827123"),
                                  Mail.delivery("Zyc2YQp5NiebreJzicSY0g")])
         XCTAssertEqual(out.count, 1)
-        XCTAssertEqual(out[0].string(F.joinKey), "Zyc2YQp5NiebreJzicSY0g")
+        XCTAssertEqual(out[0].string(Fields.joinKey), "Zyc2YQp5NiebreJzicSY0g")
         let (raw, _) = assemble([Mail.receipt("a_1731827848"), Mail.process("a_1731827123")],
                                 AssemblyConfig(normalizeJoinKeys: false))
         XCTAssertEqual(raw.count, 2)
@@ -368,14 +368,14 @@ final class AssemblerTests: XCTestCase {
 
     func testRecipientListsAndEmptyJoinKeys() {
         var r = Mail.receipt("k")
-        r[F.destEmailAddress] = nil
-        r[F.emailRecipients] = .list(["a@x.com", "<B@y.com>", "a@x.com"])
+        r[Fields.destEmailAddress] = nil
+        r[Fields.emailRecipients] = .list(["a@x.com", "<B@y.com>", "a@x.com"])
         var noKey = Mail.receipt("unused")
-        noKey[F.joinKey] = .string("")
+        noKey[Fields.joinKey] = .string("")
         let (out, stats) = assemble([r, Mail.delivery("k", to: "b@y.com"), noKey])
-        XCTAssertEqual(out.filter { $0[AssemblyField.assembled] != nil }.map { $0.string(F.destEmailAddress) }, ["a@x.com", "B@y.com"])
+        XCTAssertEqual(out.filter { $0[AssemblyField.assembled] != nil }.map { $0.string(Fields.destEmailAddress) }, ["a@x.com", "B@y.com"])
         XCTAssertEqual(stats.passThrough, 1, "an empty join key is no join key")
-        XCTAssertEqual(out.last?.string(F.recordType), "receipt")
+        XCTAssertEqual(out.last?.string(Fields.recordType), "receipt")
     }
 
     func testAccounting() {
@@ -393,7 +393,7 @@ final class AssemblerTests: XCTestCase {
         XCTAssertEqual(s.closedByOpenLimit + s.closedByBufferLimit, 0)
         // every recipient of every message: one event
         var perKey: [String: Set<String>] = [:]
-        for e in events { if let k = e.string(F.joinKey), let r = e.string(F.destEmailAddress) { perKey[k, default: []].insert(r) } }
+        for e in events { if let k = e.string(Fields.joinKey), let r = e.string(Fields.destEmailAddress) { perKey[k, default: []].insert(r) } }
         XCTAssertEqual(s.emailEvents, perKey.values.reduce(0) { $0 + $1.count })
     }
 }

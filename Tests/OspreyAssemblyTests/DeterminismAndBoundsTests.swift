@@ -144,6 +144,6 @@ final class DeterminismAndBoundsTests: XCTestCase {
         for i in 0..<20_000 { a.push(Mail.receipt("dl", to: "member\(i)@corp.com", dir: "internal"), into: &out) }
         a.finish(into: &out)
         XCTAssertEqual(out.count, 20_000)
-        XCTAssertEqual(Set(out.map { $0.string(F.destEmailAddress)! }).count, 20_000)
+        XCTAssertEqual(Set(out.map { $0.string(Fields.destEmailAddress)! }).count, 20_000)
     }
 }

@@ -49,10 +49,10 @@ final class GeneratedOrganizationTests: XCTestCase {
             let r = try XCTUnwrap(e.s("dest_email_address"))
             let x = try XCTUnwrap(expect[k])
             if let p = x.process {
-                XCTAssertEqual(e[F.bytes], p[F.bytes], "size from the process line (\(k))")
-                XCTAssertEqual(e[F.attachmentCount], p[F.attachmentCount], k)
-                XCTAssertEqual(e[F.emailAttachments], p[F.emailAttachments], k)
-                if p[F.emailAttachments] != nil { withAttachments += 1 }
+                XCTAssertEqual(e[Fields.bytes], p[Fields.bytes], "size from the process line (\(k))")
+                XCTAssertEqual(e[Fields.attachmentCount], p[Fields.attachmentCount], k)
+                XCTAssertEqual(e[Fields.emailAttachments], p[Fields.emailAttachments], k)
+                if p[Fields.emailAttachments] != nil { withAttachments += 1 }
             }
             if let rc = x.receipts[r] {
                 XCTAssertEqual(e.s("direction"), rc.s("direction"), k)
@@ -61,7 +61,7 @@ final class GeneratedOrganizationTests: XCTestCase {
             }
             if let d = x.deliveries[r] {
                 XCTAssertEqual(e.s("dest_ip"), d.s("dest_ip"), "destination IP from the delivery (\(k))")
-                XCTAssertEqual(e[AssemblyField.bytesSent], d[F.bytes], k)
+                XCTAssertEqual(e[AssemblyField.bytesSent], d[Fields.bytes], k)
                 XCTAssertEqual(e.s("mail_outcome"), d.activityType.isFailure ? "failed" : "delivered", k)
             }
             let dir = e.s("direction")

@@ -4,20 +4,20 @@ import XCTest
 final class EventAndWriterTests: XCTestCase {
     func testFieldsSetGetRemove() {
         var e = Event(parser: "p", activityType: .emailOut, timeMillis: 0)
-        e[F.user] = .string("a@b.c")
+        e[Fields.user] = .string("a@b.c")
         e["custom_field"] = .int(3)
-        XCTAssertEqual(e.string(F.user), "a@b.c")
+        XCTAssertEqual(e.string(Fields.user), "a@b.c")
         XCTAssertEqual(e.int(Field.named("custom_field")), 3)
-        e[F.user] = nil
-        XCTAssertNil(e[F.user])
+        e[Fields.user] = nil
+        XCTAssertNil(e[Fields.user])
         XCTAssertEqual(e.fieldCount, 1)
     }
 
     func testEventJSONIsValidAndEscaped() throws {
         var e = Event(parser: "p", activityType: .appLogin, timeMillis: 1_634_544_163_670)
-        e[F.emailSubject] = .string("line\nbreak \"q\" \u{01} é")
-        e[F.emailAttachments] = .list(["a.pdf", "b\"c.doc"])
-        e[F.bytes] = .int(-42)
+        e[Fields.emailSubject] = .string("line\nbreak \"q\" \u{01} é")
+        e[Fields.emailAttachments] = .list(["a.pdf", "b\"c.doc"])
+        e[Fields.bytes] = .int(-42)
         var w = JSONWriter()
         w.event(e)
         let obj = try JSONSerialization.jsonObject(with: Data(w.bytes)) as! [String: Any]

@@ -186,7 +186,7 @@ final class ContextTests: XCTestCase {
         let store = try ContextStore(directory: tmp.path, lists: Paths.lists)
         let enricher = Enricher(store: store)
         var e = Event(parser: "t", activityType: .appLogin, timeMillis: ms("2024-05-01T10:00:00Z"))
-        e[F.user] = .string("bob@acme.com")
+        e[Fields.user] = .string("bob@acme.com")
         var e1 = e
         enricher.enrich(&e1)
         XCTAssertEqual(e1.bool("user_known"), false)
@@ -224,7 +224,7 @@ final class ContextTests: XCTestCase {
                 var n = 0
                 while !done.load(ordering: .relaxed) || n < 1000 {
                     var e = Event(parser: "t", activityType: .appLogin, timeMillis: 0)
-                    e[F.user] = .string("alice@acme.com")
+                    e[Fields.user] = .string("alice@acme.com")
                     en.enrich(&e)
                     if !(e.text("peer_group")?.hasPrefix("G") ?? false) { bad.add(1, ordering: .relaxed) }
                     n += 1

@@ -77,7 +77,7 @@ final class EnricherTests: XCTestCase {
         XCTAssertEqual(e.text("src_zone"), "datacenter")
         XCTAssertNil(e["src_country"])                      // private address: not in the database
         XCTAssertEqual(e.bool("ti_tor"), false)
-        XCTAssertEqual(e[EF.srcASN], nil)
+        XCTAssertEqual(e[EnrichedFields.srcASN], nil)
     }
 
     func testOutboundEmailClassesByTLDAndNameMatch() {
@@ -158,7 +158,7 @@ final class EnricherTests: XCTestCase {
         XCTAssertEqual(e.text("exploit_field"), "email_subject")
         XCTAssertEqual(e.text("exploit_pattern"), "${jndi:")
         XCTAssertEqual(e.text("src_country"), "GB")
-        XCTAssertEqual(e[EF.srcASN], .int(20712))
+        XCTAssertEqual(e[EnrichedFields.srcASN], .int(20712))
         XCTAssertEqual(e.text("src_isp"), "Andrews & Arnold Ltd")
         XCTAssertEqual(e.text("src_zone"), "external")
         XCTAssertEqual(e.bool("src_country_suspicious"), false)
@@ -294,6 +294,6 @@ final class EnricherTests: XCTestCase {
 
     func testEveryDocumentedFieldIsInFieldsMd() throws {
         let doc = try String(contentsOfFile: Paths.root + "/docs/fields.md", encoding: .utf8)
-        for f in EF.all { XCTAssertTrue(doc.contains(f.name), "docs/fields.md does not mention \(f.name)") }
+        for f in EnrichedFields.all { XCTAssertTrue(doc.contains(f.name), "docs/fields.md does not mention \(f.name)") }
     }
 }

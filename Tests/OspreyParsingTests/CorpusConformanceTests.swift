@@ -113,8 +113,8 @@ final class CorpusConformanceTests: XCTestCase {
                 || r["Virus"] != nil
             if failed { XCTAssertTrue(e.activityType.isFailure, "\(loc) should be a failure: \(e.activityType)") }
         }
-        if let att = r["AttCnt"] as? NSNumber { XCTAssertEqual(e.int(F.attachmentCount), att.int64Value, "\(loc) attachment_count") }
-        if let size = r["MsgSize"] as? NSNumber { XCTAssertEqual(e.int(F.bytes), size.int64Value, "\(loc) bytes") }
+        if let att = r["AttCnt"] as? NSNumber { XCTAssertEqual(e.int(Fields.attachmentCount), att.int64Value, "\(loc) attachment_count") }
+        if let size = r["MsgSize"] as? NSNumber { XCTAssertEqual(e.int(Fields.bytes), size.int64Value, "\(loc) bytes") }
     }
 
     static func oracleTime(_ s: String) -> Int64? {

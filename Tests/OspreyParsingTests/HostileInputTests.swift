@@ -29,8 +29,8 @@ final class HostileInputTests: XCTestCase {
             let line = process.replacingOccurrences(of: "ATT", with: att).replacingOccurrences(of: "SIZE", with: att)
             let events = try Support.events(line, engine: engine)
             XCTAssertEqual(events.count, 1, att)
-            XCTAssertEqual(events.first?.int(F.attachmentCount), expected, att)
-            XCTAssertEqual(events.first?.int(F.bytes), expected, att)
+            XCTAssertEqual(events.first?.int(Fields.attachmentCount), expected, att)
+            XCTAssertEqual(events.first?.int(Fields.bytes), expected, att)
         }
         XCTAssertEqual("9223372036854775808".withBytes { ParseEngine.integer($0) }, nil)
         XCTAssertEqual("-0".withBytes { ParseEngine.integer($0) }, 0)
@@ -40,8 +40,8 @@ final class HostileInputTests: XCTestCase {
         let kv = "datetime=2025-02-03T04:05:06+0000|aCode=n2|acc=C0A0|AttCnt=9223372036854775808|AttSize=1|MsgSize=-99999999999999999999"
         let e = try Support.events(kv, engine: engine).first
         XCTAssertNotNil(e)
-        XCTAssertNil(e?[F.attachmentCount])
-        XCTAssertNil(e?[F.bytes])
+        XCTAssertNil(e?[Fields.attachmentCount])
+        XCTAssertNil(e?[Fields.bytes])
         XCTAssertEqual(Value.double(.infinity).asInt, nil)
         XCTAssertEqual(Value.double(.nan).asInt, nil)
         XCTAssertEqual(Value.double(9.3e18).asInt, nil)

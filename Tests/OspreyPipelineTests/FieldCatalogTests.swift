@@ -24,13 +24,13 @@ final class FieldCatalogTests: XCTestCase {
     typealias Observed = [Stage: [String: Set<Kind>]]
 
     /// What each stage declares it writes: the shipped parsers' mappings, captures, copies and constants
-    /// plus the event builder's derived fields; `AssemblyField.writes`; `EF.writes`.
+    /// plus the event builder's derived fields; `AssemblyField.writes`; `EnrichedFields.writes`.
     static func declaredWrites() throws -> [Stage: Set<String>] {
         let parsers = try ParserLoader.load(directory: content + "/parsers", catalog: nil)
         var parse = Set(ParseEngine.writes.map(\.name))
         for p in parsers { parse.formUnion(p.writes.map(\.name)) }
         return [.parse: parse, .assembly: Set(AssemblyField.writes.map(\.name)),
-                .enrichment: Set(EF.writes.map(\.name))]
+                .enrichment: Set(EnrichedFields.writes.map(\.name))]
     }
 
     /// Replays a generated organization stage by stage (parse → reorder → assemble → enrich) and records

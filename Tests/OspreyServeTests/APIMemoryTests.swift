@@ -39,7 +39,7 @@ final class APIMemoryTests: XCTestCase {
 
     func event(user: String, at t: Int64) -> Event {
         var e = Event(parser: "test", activityType: .appLogin, timeMillis: t)
-        e[F.user] = .string(user)
+        e[Fields.user] = .string(user)
         e[Field.named("src_ip")] = .string("198.51.100.7")
         e[Field.named("additional_info")] = .string(String(repeating: "x", count: 200))
         return e

@@ -60,7 +60,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measured {
             for _ in benchmark.scaledIterations {
                 let e = s.next()
-                if case .string(let k)? = e[F.joinKey] { join.groups[k, default: []].append(e) }
+                if case .string(let k)? = e[Fields.joinKey] { join.groups[k, default: []].append(e) }
             }
         }
         blackHole(join.groups.count)

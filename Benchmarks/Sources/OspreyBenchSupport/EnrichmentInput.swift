@@ -64,28 +64,28 @@ public enum EnrichmentInput {
             if r < 40 {
                 e = Event(parser: "bench", activityType: .emailOut, timeMillis: time)
                 let d = domains[Int(rng.next() % UInt64(domains.count))]
-                e[F.user] = .string(user); e[F.sender] = .string(user); e[F.senderDomain] = .string(company)
-                e[F.destEmailAddress] = .string("someone@" + d); e[F.destDomain] = .string(d)
-                e[F.emailSubject] = .string(subjects[Int(rng.next() % UInt64(subjects.count))])
-                e[F.emailAttachments] = .list([attachments[Int(rng.next() % UInt64(attachments.count))]])
-                e[F.srcIP] = .string(ip); e[F.direction] = .string("outbound"); e[F.bytes] = .int(Int64(rng.next() % 1_000_000))
-                if rng.next() % 2 == 0 { e[F.destIP] = .string(ips[Int(rng.next() % UInt64(ips.count))]) }
+                e[Fields.user] = .string(user); e[Fields.sender] = .string(user); e[Fields.senderDomain] = .string(company)
+                e[Fields.destEmailAddress] = .string("someone@" + d); e[Fields.destDomain] = .string(d)
+                e[Fields.emailSubject] = .string(subjects[Int(rng.next() % UInt64(subjects.count))])
+                e[Fields.emailAttachments] = .list([attachments[Int(rng.next() % UInt64(attachments.count))]])
+                e[Fields.srcIP] = .string(ip); e[Fields.direction] = .string("outbound"); e[Fields.bytes] = .int(Int64(rng.next() % 1_000_000))
+                if rng.next() % 2 == 0 { e[Fields.destIP] = .string(ips[Int(rng.next() % UInt64(ips.count))]) }
             } else if r < 60 {
                 e = Event(parser: "bench", activityType: .emailIn, timeMillis: time)
                 let d = domains[Int(rng.next() % UInt64(domains.count))]
-                e[F.user] = .string(user); e[F.sender] = .string("someone@" + d); e[F.senderDomain] = .string(d)
-                e[F.destEmailAddress] = .string(user); e[F.destDomain] = .string(company)
-                e[F.emailSubject] = .string(subjects[Int(rng.next() % UInt64(subjects.count))])
-                e[F.srcIP] = .string(ip); e[F.direction] = .string("inbound")
+                e[Fields.user] = .string(user); e[Fields.sender] = .string("someone@" + d); e[Fields.senderDomain] = .string(d)
+                e[Fields.destEmailAddress] = .string(user); e[Fields.destDomain] = .string(company)
+                e[Fields.emailSubject] = .string(subjects[Int(rng.next() % UInt64(subjects.count))])
+                e[Fields.srcIP] = .string(ip); e[Fields.direction] = .string("inbound")
             } else if r < 85 {
                 e = Event(parser: "bench", activityType: rng.next() % 10 == 0 ? .failedAppLogin : .appLogin, timeMillis: time)
-                e[F.user] = .string(user); e[F.srcIP] = .string(ip); e[F.app] = .string("Administration Console")
+                e[Fields.user] = .string(user); e[Fields.srcIP] = .string(ip); e[Fields.app] = .string("Administration Console")
                 e[Field.named("user_agent")] = .string(userAgents[Int(rng.next() % UInt64(userAgents.count))])
             } else {
                 e = Event(parser: "bench", activityType: .appActivity, timeMillis: time)
-                e[F.user] = .string(user); e[F.srcIP] = .string(ip); e[F.operation] = .string("Mailbox permission granted")
-                e[F.destEmailAddress] = .string(knownUsers[Int(rng.next() % UInt64(knownUsers.count))])
-                e[F.additionalInfo] = .string("Granted FullAccess on mailbox; rule: forward invoices to external address")
+                e[Fields.user] = .string(user); e[Fields.srcIP] = .string(ip); e[Fields.operation] = .string("Mailbox permission granted")
+                e[Fields.destEmailAddress] = .string(knownUsers[Int(rng.next() % UInt64(knownUsers.count))])
+                e[Fields.additionalInfo] = .string("Granted FullAccess on mailbox; rule: forward invoices to external address")
             }
             out.append(e)
         }

@@ -90,12 +90,12 @@ struct AssemblyLogs: ParsableCommand {
             combos[e[AssemblyField.parts]?.text ?? "?", default: 0] += 1
             outcomes[e[AssemblyField.mailOutcome]?.text ?? "?", default: 0] += 1
             types[e.activityType.rawValue, default: 0] += 1
-            if e[F.direction] != nil { withDirection += 1 }
-            if e[F.destEmailAddress] != nil { withRecipient += 1 }
-            if e[F.bytes] != nil { withSize += 1 }
-            if e[F.emailAttachments] != nil { withAttachments += 1 }
-            if e[F.srcIP] != nil { withSrcIP += 1 }
-            if e[F.destIP] != nil { withDestIP += 1 }
+            if e[Fields.direction] != nil { withDirection += 1 }
+            if e[Fields.destEmailAddress] != nil { withRecipient += 1 }
+            if e[Fields.bytes] != nil { withSize += 1 }
+            if e[Fields.emailAttachments] != nil { withAttachments += 1 }
+            if e[Fields.srcIP] != nil { withSrcIP += 1 }
+            if e[Fields.destIP] != nil { withDestIP += 1 }
             if e[AssemblyField.partial] == .bool(true) { partial += 1 }
         }
         print("assembled email events: \(mail); with direction \(withDirection), recipient \(withRecipient), bytes \(withSize), "
@@ -132,7 +132,7 @@ struct EnrichmentLogs: ParsableCommand {
             enricher.enrich(&e)
             for i in 0..<e.fieldCount {
                 let (f, v) = e.field(at: i)
-                guard EF.all.contains(f) else { continue }
+                guard EnrichedFields.all.contains(f) else { continue }
                 present[f.name, default: 0] += 1
                 if case .bool(true) = v { trues[f.name, default: 0] += 1 }
                 if case .bool = v {} else if sample[f.name] == nil { sample[f.name] = v.text }

@@ -2,7 +2,7 @@ import OspreyCore
 
 /// A value during expression evaluation. `missing` is what an absent field or a failed lookup gives: every
 /// comparison with it is false (so `not (x == "a")` is true when x is absent, but `x != "a"` is false).
-public enum EV: Sendable, Equatable {
+public enum ExprValue: Sendable, Equatable {
     case missing
     case bool(Bool)
     case num(Double)
@@ -46,7 +46,7 @@ public enum EV: Sendable, Equatable {
     public var text: String? {
         switch self {
         case .str(let s): return s
-        case .num(let d): return EV.format(d)
+        case .num(let d): return ExprValue.format(d)
         case .bool(let b): return b ? "true" : "false"
         case .list(let l): return l.first
         case .missing: return nil
