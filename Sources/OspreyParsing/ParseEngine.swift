@@ -235,7 +235,9 @@ public final class ParseEngine {
 
     // MARK: One record
 
-    private func parseRecord(_ record: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
+    /// The record's format and its keys and values (parse and --explain read records the same way); the
+    /// error text of a malformed JSON record.
+    func scan(_ record: UnsafeRawBufferPointer) -> Result<RecordView, Reject> {
         let format = RecordScanner.detect(record)
         var view = RecordView(bytes: record, format: format)
         do {
@@ -246,10 +248,20 @@ public final class ParseEngine {
             case .text: break
             }
         } catch RecordScanError.json(let e) {
-            emit(.reject(Reject(reason: .malformedJSON, detail: e.description))); return
+            return .failure(Reject(reason: .malformedJSON, detail: e.description))
         } catch {
-            emit(.reject(Reject(reason: .malformedJSON, detail: "\(error)"))); return
+            return .failure(Reject(reason: .malformedJSON, detail: "\(error)"))
         }
+        return .success(view)
+    }
+
+    private func parseRecord(_ record: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
+        let view: RecordView
+        switch scan(record) {
+        case .success(let v): view = v
+        case .failure(let r): emit(.reject(r)); return
+        }
+        let format = view.format
         var firstMiss: Reject?
         for k in conditionMemo.indices { conditionMemo[k] = 0 }
         for i in byFormat[format] ?? [] {

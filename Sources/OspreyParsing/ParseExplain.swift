@@ -44,20 +44,12 @@ extension ParseEngine {
     }
 
     private func explainRecord(_ record: UnsafeRawBufferPointer, into out: inout String) {
-        let format = RecordScanner.detect(record)
-        var view = RecordView(bytes: record, format: format)
-        do {
-            switch format {
-            case .json: try RecordScanner.scanJSON(&view, flattenDepth: 2)
-            case .cef: try RecordScanner.scanCEF(&view, scratch: scratch, flattenDepth: 2)
-            case .kv: RecordScanner.scanKV(&view)
-            case .text: break
-            }
-        } catch RecordScanError.json(let e) {
-            out += "  malformed JSON: \(e.description)\n  → reject: malformed JSON\n"; return
-        } catch {
-            out += "  malformed JSON: \(error)\n  → reject: malformed JSON\n"; return
+        let view: RecordView
+        switch scan(record) {
+        case .success(let v): view = v
+        case .failure(let r): out += "  malformed JSON: \(r.detail)\n  → reject: malformed JSON\n"; return
         }
+        let format = view.format
         let candidates = byFormat[format] ?? []
         out += "  format \(format.rawValue): \(view.entries.count) keys; \(candidates.count) parsers read this format (\(parsers.count - candidates.count) others are not tried)\n"
         for k in conditionMemo.indices { conditionMemo[k] = 0 }
