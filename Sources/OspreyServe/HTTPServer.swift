@@ -12,21 +12,27 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     init(token: String?) { self.token = token.map { Array($0.utf8) } }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let token {
-            var ok = false
-            if let auth = request.headers[.authorization] {
-                let a = Array(auth.utf8)
-                let prefix = Array("Bearer ".utf8)
-                if a.count >= prefix.count, Array(a[..<prefix.count]) == prefix { ok = constantTimeEquals(a[prefix.count...], token) }
-            }
-            if let alt = request.headers.first(where: { $0.name.canonicalName == "x-api-token" })?.value {
-                ok = constantTimeEquals(Array(alt.utf8), token) || ok
-            }
-            guard ok else {
-                return jsonResponse(["error": "missing or wrong API token"], status: .unauthorized)
-            }
+        if let token, !APIToken.presented(token, in: request) {
+            return jsonResponse(["error": "missing or wrong API token"], status: .unauthorized)
         }
         return try await next(request, context)
+    }
+}
+
+/// The request's API token (`Authorization: Bearer TOKEN` or `X-API-Token: TOKEN`) against one expected
+/// token, in constant time.
+enum APIToken {
+    static func presented(_ token: [UInt8], in request: Request) -> Bool {
+        var ok = false
+        if let auth = request.headers[.authorization] {
+            let a = Array(auth.utf8)
+            let prefix = Array("Bearer ".utf8)
+            if a.count >= prefix.count, Array(a[..<prefix.count]) == prefix { ok = constantTimeEquals(a[prefix.count...], token) }
+        }
+        if let alt = request.headers.first(where: { $0.name.canonicalName == "x-api-token" })?.value {
+            ok = constantTimeEquals(Array(alt.utf8), token) || ok
+        }
+        return ok
     }
 }
 
@@ -73,7 +79,10 @@ extension Request {
 
 /// The HTTP side of `osprey serve`: ingest, REST API, metrics, web page.
 enum HTTPRoutes {
-    static func router(engine: ServeEngine, started: Date) -> Router<BasicRequestContext> {
+    /// `tenantIngest`: tenants whose token `/ingest` here also accepts, handing the body to that tenant's
+    /// pipeline (one ingest address for every tenant; the API stays on each tenant's own listener).
+    static func router(engine: ServeEngine, started: Date,
+                       tenantIngest: [(token: String, engine: ServeEngine)] = []) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
         router.get("/metrics") { _, _ in
@@ -85,8 +94,22 @@ enum HTTPRoutes {
         router.get("/ui") { _, _ in textResponse(WebPage.html, contentType: "text/html; charset=utf-8") }
 
         let secured = router.group().add(middleware: TokenMiddleware(token: engine.config.token))
-        secured.post("/ingest") { request, _ -> Response in
-            try await Ingest.handle(request, engine: engine)
+        if tenantIngest.isEmpty {
+            secured.post("/ingest") { request, _ -> Response in
+                try await Ingest.handle(request, engine: engine)
+            }
+        } else {
+            let tenants = tenantIngest.map { (token: Array($0.token.utf8), engine: $0.engine) }
+            let own = engine.config.token.map { Array($0.utf8) }
+            router.post("/ingest") { request, _ -> Response in
+                // Every expected token is compared, so the time taken does not tell which one matched.
+                var target: ServeEngine?
+                for t in tenants where APIToken.presented(t.token, in: request) { target = target ?? t.engine }
+                if let own, APIToken.presented(own, in: request) { target = target ?? engine }
+                if target == nil, own == nil { target = engine }   // auth = none (loopback only)
+                guard let target else { return jsonResponse(["error": "missing or wrong API token"], status: .unauthorized) }
+                return try await Ingest.handle(request, engine: target)
+            }
         }
         secured.post("/api/reload") { _, _ in
             if let error = await engine.reloadContext() {

@@ -16,13 +16,33 @@ public enum ServeMain {
     public static func run(config: ServeConfig, contentDirectory: String) async throws {
         StopSignal.shared.install()
         guard !config.tenants.isEmpty else {
-            try await runInstance(config: config, tenant: nil, contentDirectory: contentDirectory)
+            let engine = try ServeEngine(config: config, contentDirectory: contentDirectory)
+            engine.start()
+            try await runInstance(config: config, tenant: nil, engine: engine)
             return
         }
+        // Every instance's pipeline first, so the [serve] instance's /ingest can route a tenant's token to it.
+        let configs = [config] + config.tenants
+        var engines: [ServeEngine] = []
+        do {
+            for c in configs {
+                let e = try ServeEngine(config: c, contentDirectory: contentDirectory)
+                e.start()
+                engines.append(e)
+            }
+        } catch {
+            for e in engines { await e.shutdown() }
+            throw error
+        }
+        let routes = zip(config.tenants, engines.dropFirst()).compactMap { c, e in c.token.map { (token: $0, engine: e) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (i, c) in ([config] + config.tenants).enumerated() {
+            for (i, c) in configs.enumerated() {
+                let engine = engines[i]
                 group.addTask {
-                    do { try await runInstance(config: c, tenant: i == 0 ? nil : c.name, contentDirectory: contentDirectory) } catch {
+                    do {
+                        try await runInstance(config: c, tenant: i == 0 ? nil : c.name, engine: engine,
+                                              tenantIngest: i == 0 ? routes : [])
+                    } catch {
                         StopSignal.shared.fire()   // one tenant cannot run: stop the others cleanly, then report
                         throw error
                     }
@@ -32,17 +52,17 @@ public enum ServeMain {
         }
     }
 
-    /// One organization's server. `tenant` names it in the log (nil: the `[serve]` section, whose
-    /// "listening" line keeps its one-organization form).
-    static func runInstance(config: ServeConfig, tenant: String?, contentDirectory: String) async throws {
+    /// One organization's server on its (started) engine. `tenant` names it in the log (nil: the `[serve]`
+    /// section, whose "listening" line keeps its one-organization form); `tenantIngest` are the tenants whose
+    /// token this instance's `/ingest` accepts and routes to their pipelines.
+    static func runInstance(config: ServeConfig, tenant: String?, engine: ServeEngine,
+                            tenantIngest: [(token: String, engine: ServeEngine)] = []) async throws {
         let started = Date()
         let prefix = "osprey serve: " + (tenant.map { "tenant \($0): " } ?? "")
         let log: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data((prefix + s + "\n").utf8)) }
         let ready = tenant == nil ? "listening" : "ready on"
         for w in config.warnings { log(w) }
         if config.auth == .none { log("warning: auth = none: the API and /ingest accept requests without a token (loopback only)") }
-        let engine = try ServeEngine(config: config, contentDirectory: contentDirectory)
-        engine.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let listeners = SyslogListeners(group: group)
         do { try listeners.start(engine: engine) } catch {
@@ -52,7 +72,7 @@ public enum ServeMain {
             throw error
         }
         if let h = config.http {
-            let router = HTTPRoutes.router(engine: engine, started: started)
+            let router = HTTPRoutes.router(engine: engine, started: started, tenantIngest: tenantIngest)
             let udp = listeners.udpPort, tcp = listeners.tcpPort
             let limiter = engine.httpLimiter
             let (frame, idle, rate) = (config.frameTimeoutSeconds, config.idleSeconds, config.minBytesPerSecond)

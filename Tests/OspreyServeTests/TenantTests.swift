@@ -99,7 +99,8 @@ final class TenantTests: XCTestCase {
     }
 
     /// One process, two organizations: the tenant's alerts are replay's for its logs, the other instance
-    /// sees none of them, each token opens only its own API, and SIGTERM stops both cleanly.
+    /// sees none of them, each token opens only its own API, the [serve] instance's /ingest routes by token,
+    /// and SIGTERM stops both cleanly.
     func testTenantsAreSeparateInstancesInOneProcess() throws {
         let org = try GeneratedOrg.shared.path()
         let dir = try makeTempDir("tenants")
@@ -160,6 +161,19 @@ final class TenantTests: XCTestCase {
         XCTAssertFalse(users.isEmpty)
         let mainUsers = server.json("/api/users")["users"] as? [Any] ?? []
         XCTAssertTrue(mainUsers.isEmpty)
+
+        // The [serve] instance's /ingest takes a tenant's token too, and hands the body to that tenant.
+        let before = server.metric("osprey_records_in_total{transport=\"http\"}", port: acme.http)
+        let some = Data((lines[0..<100].joined(separator: "\n") + "\n").utf8)
+        XCTAssertEqual(server.http("POST", "/ingest", body: some, token: acmeToken).0, 200)
+        XCTAssertTrue(server.waitProcessed(transport: "http", count: Int(before) + 100, port: acme.http), server.stderrText)
+        XCTAssertLessThan(server.metric("osprey_records_in_total{transport=\"http\"}"), 1, "a tenant's records went to the main pipeline")
+        XCTAssertEqual(server.http("POST", "/ingest", body: some, token: "wrong-token-0123456789").0, 401)
+        XCTAssertEqual(server.http("POST", "/ingest", body: some, token: nil).0, 401)
+        XCTAssertEqual(server.http("POST", "/ingest", body: Data((lines[0..<10].joined(separator: "\n") + "\n").utf8)).0, 200)
+        XCTAssertTrue(server.waitProcessed(transport: "http", count: 10), "the main token still reaches the main pipeline")
+        // ... but not the other way round: the tenant's listener takes only the tenant's token.
+        XCTAssertEqual(server.http("POST", "/ingest", body: some, port: acme.http).0, 401)
 
         server.stop()
         XCTAssertEqual(server.process.terminationStatus, 0, server.stderrText)
