@@ -187,6 +187,15 @@ public struct IPRange: Hashable, Sendable {
     }
 }
 
+extension IPRange: CustomStringConvertible {
+    /// As written in a list: an address, `network/bits` (IPv4 bits for IPv4 networks) or `first-last`.
+    public var description: String {
+        if first == last { return first.description }
+        if let p = prefix { return "\(first)/\(first.isV4 && p >= 96 ? p - 96 : p)" }
+        return "\(first)-\(last)"
+    }
+}
+
 extension IPRange.ParseError: CustomStringConvertible {
     public var description: String {
         switch self {

@@ -104,6 +104,9 @@ public struct ServeConfig: Sendable {
     /// (its own listeners, token, state, context, outputs and pipeline on its own queue), so tenants are
     /// routed by listener and never share state. Empty for a single organization.
     public var tenants: [ServeConfig] = []
+    /// `sources =` of a `[tenant NAME]`: sender addresses (CIDRs, addresses, `first-last`) whose syslog
+    /// records reaching the `[serve]` instance's UDP/TCP listeners belong to this tenant.
+    public var sources: [IPRange] = []
 
     /// Every listener given (syslog UDP, TCP, HTTP) with its key.
     public var listeners: [(key: String, endpoint: Endpoint)] {
@@ -126,6 +129,7 @@ public struct ServeConfig: Sendable {
 
     /// Keys of `[serve NAME]` and `[tenant NAME]`.
     static let serveKeys: Set<String> = [
+        "sources",
         "udp", "tcp", "http", "auth", "token", "token_file", "token_env", "state", "context", "content",
         "checkpoint_records", "checkpoint_seconds", "reorder_seconds", "max_frame_bytes", "max_http_body_bytes",
         "max_pending_records", "max_connections", "max_connections_per_source", "frame_timeout_seconds",
@@ -140,11 +144,27 @@ public struct ServeConfig: Sendable {
         guard serves.count == 1, let s = serves.first else {
             throw ContentError(file: file, line: serves.dropFirst().first?.line ?? 1, reason: "expected exactly one [serve NAME] section")
         }
+        if let e = try s.optional("sources") { throw s.error(at: e.line, "sources belongs in a [tenant NAME] section (the senders routed to it)") }
         var c = try instance(s, environment: environment)
         for t in sections where t.kind == "tenant" {
-            let tc = try instance(t, environment: environment)
+            var tc = try instance(t, environment: environment)
+            if let e = try t.optional("sources") {
+                for item in e.value.split(separator: ",").map({ String($0).trimmingSpaces }) where !item.isEmpty {
+                    switch IPRange.parse(item) {
+                    case .success(let r): tc.sources.append(r)
+                    case .failure(let why): throw t.error(at: e.line, "sources: '\(item)': \(why)")
+                    }
+                }
+                if tc.sources.isEmpty { throw t.error(at: e.line, "sources: no address given") }
+                if c.udp == nil && c.tcp == nil { throw t.error(at: e.line, "sources routes the [serve] section's syslog listeners, and it has none (udp or tcp)") }
+            }
             if tc.name == c.name || c.tenants.contains(where: { $0.name == tc.name }) {
                 throw t.error(at: t.line, "tenant name '\(tc.name)' is used twice (the [serve] section counts as one)")
+            }
+            for other in c.tenants {
+                for a in tc.sources { for b in other.sources where !(a.last < b.first || b.last < a.first) {
+                    throw t.error(at: t.line, "sources \(a) overlaps \(b) of tenant '\(other.name)': a sender must belong to one tenant")
+                } }
             }
             c.tenants.append(tc)
         }

@@ -35,13 +35,14 @@ public enum ServeMain {
             throw error
         }
         let routes = zip(config.tenants, engines.dropFirst()).compactMap { c, e in c.token.map { (token: $0, engine: e) } }
+        let senders = SourceRoutes(routes: zip(config.tenants, engines.dropFirst()).flatMap { c, e in c.sources.map { (range: $0, engine: e) } })
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (i, c) in configs.enumerated() {
                 let engine = engines[i]
                 group.addTask {
                     do {
                         try await runInstance(config: c, tenant: i == 0 ? nil : c.name, engine: engine,
-                                              tenantIngest: i == 0 ? routes : [])
+                                              tenantIngest: i == 0 ? routes : [], tenantSenders: i == 0 ? senders : SourceRoutes())
                     } catch {
                         StopSignal.shared.fire()   // one tenant cannot run: stop the others cleanly, then report
                         throw error
@@ -56,7 +57,8 @@ public enum ServeMain {
     /// section, whose "listening" line keeps its one-organization form); `tenantIngest` are the tenants whose
     /// token this instance's `/ingest` accepts and routes to their pipelines.
     static func runInstance(config: ServeConfig, tenant: String?, engine: ServeEngine,
-                            tenantIngest: [(token: String, engine: ServeEngine)] = []) async throws {
+                            tenantIngest: [(token: String, engine: ServeEngine)] = [],
+                            tenantSenders: SourceRoutes = SourceRoutes()) async throws {
         let started = Date()
         let prefix = "osprey serve: " + (tenant.map { "tenant \($0): " } ?? "")
         let log: @Sendable (String) -> Void = { s in FileHandle.standardError.write(Data((prefix + s + "\n").utf8)) }
@@ -65,7 +67,7 @@ public enum ServeMain {
         if config.auth == .none { log("warning: auth = none: the API and /ingest accept requests without a token (loopback only)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let listeners = SyslogListeners(group: group)
-        do { try listeners.start(engine: engine) } catch {
+        do { try listeners.start(engine: engine, routes: tenantSenders) } catch {
             listeners.stop()
             await engine.shutdown()
             try? await group.shutdownGracefully()

@@ -1,6 +1,21 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import OspreyCore
+
+/// Tenants' sender addresses (`sources =` of `[tenant NAME]`): a syslog record that reaches the `[serve]`
+/// instance's listeners from one of them goes to that tenant's pipeline. Connection limits and deadlines stay
+/// the listener's; records, their counters and backpressure are the target pipeline's.
+struct SourceRoutes: @unchecked Sendable {
+    var routes: [(range: IPRange, engine: ServeEngine)] = []
+
+    /// The pipeline for a sender, `owner` when no tenant claims it.
+    func engine(for address: SocketAddress?, owner: ServeEngine) -> ServeEngine {
+        guard !routes.isEmpty, let text = address?.ipAddress, let ip = IPAddress.parse(text) else { return owner }
+        for r in routes where r.range.contains(ip) { return r.engine }
+        return owner
+    }
+}
 
 /// Syslog over TCP: RFC 6587 framing per connection; each read's frames go to the engine as one batch.
 /// Backpressure: a connection with 2 batches in flight, or any connection while the engine holds
@@ -11,7 +26,11 @@ import NIOPosix
 /// connection's last unterminated frame is still processed.
 final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
+    /// The listener's instance (limits, connection counters).
     let engine: ServeEngine
+    /// Where this connection's records go: `engine`, or the tenant its sender address belongs to.
+    var target: ServeEngine
+    let routes: SourceRoutes
     let limiter: ConnectionLimiter
     var framer: SyslogFramer
     var outstanding = 0
@@ -21,8 +40,10 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
     var lastFrame = NIODeadline.now()
     var timer: RepeatedTask?
 
-    init(engine: ServeEngine, limiter: ConnectionLimiter) {
+    init(engine: ServeEngine, limiter: ConnectionLimiter, routes: SourceRoutes = SourceRoutes()) {
         self.engine = engine
+        self.target = engine
+        self.routes = routes
         self.limiter = limiter
         framer = SyslogFramer(maxFrame: engine.config.maxFrameBytes)
     }
@@ -36,6 +57,7 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         engine.count { $0.connectionsTotal += 1 }
+        target = routes.engine(for: context.channel.remoteAddress, owner: engine)
         lastFrame = .now()
         let frameTimeout = TimeAmount.seconds(Int64(engine.config.frameTimeoutSeconds))
         let idle = TimeAmount.seconds(Int64(engine.config.idleSeconds))
@@ -57,7 +79,7 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
         timer?.cancel(); timer = nil
         var records: [IngestRecord] = []
         framer.finish { records.append(SyslogTCPHandler.record($0)) }
-        engine.submit(records, source: "tcp")
+        target.submit(records, source: "tcp")
         if let entry { limiter.remove(entry); self.entry = nil }
         context.fireChannelInactive()
     }
@@ -84,13 +106,13 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
         outstanding += 1
         let channel = context.channel
         let loop = context.eventLoop
-        engine.submit(records, source: "tcp") { [self] in
+        target.submit(records, source: "tcp") { [self] in
             loop.execute {
                 self.outstanding -= 1
                 self.maybeResume(channel)
             }
         }
-        if outstanding >= 2 || engine.overloaded { pause(channel) }
+        if outstanding >= 2 || target.overloaded { pause(channel) }
     }
 
     func pause(_ channel: Channel) {
@@ -98,16 +120,16 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
         paused = true
         channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let loop = channel.eventLoop
-        engine.whenBelow(engine.config.maxPendingRecords / 2) { [self] in
+        target.whenBelow(target.config.maxPendingRecords / 2) { [self] in
             loop.execute { self.maybeResume(channel) }
         }
     }
 
     func maybeResume(_ channel: Channel) {
-        guard paused, outstanding < 2, !engine.overloaded else {
+        guard paused, outstanding < 2, !target.overloaded else {
             if paused, outstanding < 2 {
                 let loop = channel.eventLoop
-                engine.whenBelow(engine.config.maxPendingRecords / 2) { [self] in loop.execute { self.maybeResume(channel) } }
+                target.whenBelow(target.config.maxPendingRecords / 2) { [self] in loop.execute { self.maybeResume(channel) } }
             }
             return
         }
@@ -126,14 +148,23 @@ final class SyslogTCPHandler: ChannelInboundHandler, @unchecked Sendable {
 final class SyslogUDPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let engine: ServeEngine
+    let routes: SourceRoutes
+    /// The batch being gathered and the pipeline it goes to (a new sender's tenant flushes it first).
     var batch: [IngestRecord] = []
+    var target: ServeEngine
 
-    init(engine: ServeEngine) { self.engine = engine }
+    init(engine: ServeEngine, routes: SourceRoutes = SourceRoutes()) {
+        self.engine = engine
+        self.routes = routes
+        self.target = engine
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let env = unwrapInboundIn(data)
+        let to = routes.engine(for: env.remoteAddress, owner: engine)
+        if to !== target { flush(); target = to }
         let n = env.data.readableBytes
-        if n > engine.config.maxFrameBytes { batch.append(.tooLong(n)); return }
+        if n > target.config.maxFrameBytes { batch.append(.tooLong(n)); return }
         env.data.withUnsafeReadableBytes { raw in
             let bytes = Array(raw)
             batch.append(.line(Array(Syslog.payload(bytes[...]))))
@@ -145,8 +176,8 @@ final class SyslogUDPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func flush() {
         guard !batch.isEmpty else { return }
-        if engine.overloaded { engine.count { $0.droppedOverload += batch.count } }
-        else { engine.submit(batch, source: "udp") }
+        if target.overloaded { target.count { $0.droppedOverload += batch.count } }
+        else { target.submit(batch, source: "udp") }
         batch.removeAll(keepingCapacity: true)
     }
 
@@ -162,7 +193,8 @@ final class SyslogListeners {
 
     init(group: MultiThreadedEventLoopGroup) { self.group = group }
 
-    func start(engine: ServeEngine) throws {
+    /// `routes`: tenants' sender addresses on these listeners (the `[serve]` instance's only).
+    func start(engine: ServeEngine, routes: SourceRoutes = SourceRoutes()) throws {
         let limiter = engine.tcpLimiter
         if let e = engine.config.tcp {
             let ch = try ListenerError.naming("tcp", e) { try ServerBootstrap(group: group)
@@ -170,7 +202,7 @@ final class SyslogListeners {
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536))
                 .childChannelInitializer { ch in
-                    ch.pipeline.addHandler(SyslogTCPHandler(engine: engine, limiter: limiter))
+                    ch.pipeline.addHandler(SyslogTCPHandler(engine: engine, limiter: limiter, routes: routes))
                 }
                 .bind(host: e.host, port: e.port).wait() }
             tcpPort = ch.localAddress?.port
@@ -182,7 +214,7 @@ final class SyslogListeners {
                 .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 8 << 20)
                 .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
                 .channelOption(ChannelOptions.maxMessagesPerRead, value: 64)
-                .channelInitializer { ch in ch.pipeline.addHandler(SyslogUDPHandler(engine: engine)) }
+                .channelInitializer { ch in ch.pipeline.addHandler(SyslogUDPHandler(engine: engine, routes: routes)) }
                 .bind(host: e.host, port: e.port).wait() }
             udpPort = ch.localAddress?.port
             channels.append(ch)

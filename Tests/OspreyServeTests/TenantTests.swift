@@ -98,6 +98,68 @@ final class TenantTests: XCTestCase {
         XCTAssertTrue(e.contains("bogus"), e)
     }
 
+    func testTenantSourcesParseAndMustNotOverlap() throws {
+        let main = "[serve main]\nudp = 127.0.0.1:5514\ntcp = 127.0.0.1:5514\nhttp = 127.0.0.1:8080\ntoken = \(mainToken)\n\n"
+        let c = try parse(main + "[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\nsources = 10.1.0.0/16, 192.0.2.7, 2001:db8::/32\n")
+        XCTAssertEqual(c.tenants.first?.sources.count, 3)
+        XCTAssertTrue(c.sources.isEmpty)
+        var e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\nsources = 10.1.0.0/33\n")
+        XCTAssertTrue(e.contains("t.conf:10: sources: '10.1.0.0/33': bad prefix length"), e)
+        e = error(main + "[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\nsources = 10.1.0.0/16\n\n"
+                  + "[tenant beta]\nhttp = 127.0.0.1:8082\ntoken = beta-token-0123456789\nsources = 10.1.2.0/24\n")
+        XCTAssertTrue(e.contains("sources 10.1.2.0/24 overlaps 10.1.0.0/16 of tenant 'acme'"), e)
+        e = error("[serve main]\nhttp = 127.0.0.1:8080\ntoken = \(mainToken)\nsources = 10.0.0.0/8\n")
+        XCTAssertTrue(e.contains("t.conf:4: sources belongs in a [tenant NAME] section"), e)
+        e = error("[serve main]\nhttp = 127.0.0.1:8080\ntoken = \(mainToken)\n\n[tenant acme]\nhttp = 127.0.0.1:8081\ntoken = \(acmeToken)\nsources = 10.0.0.0/8\n")
+        XCTAssertTrue(e.contains("has none (udp or tcp)"), e)
+    }
+
+    /// Syslog reaching the [serve] instance's listeners from a tenant's sender addresses goes to that tenant;
+    /// other senders stay with the [serve] instance.
+    func testSyslogIsRoutedBySenderAddress() throws {
+        let dir = try makeTempDir("tenant-sources")
+        let server = try ServerProcess(dir: dir, config: """
+        [serve main]
+        udp = 127.0.0.1:0
+        tcp = 127.0.0.1:0
+        http = 127.0.0.1:0
+        token = test-token-0123456789
+
+        [tenant acme]
+        http = 127.0.0.1:0
+        token = \(acmeToken)
+        sources = 127.0.0.2
+        """)
+        defer { server.stop() }
+        let acme = try XCTUnwrap(server.tenantPorts("acme"), server.stderrText)
+        let line = Array("<134>1 2026-11-02T08:15:02Z relay01 mimecast - - - {\"auditType\":\"User Logged On\",\"user\":\"a@corp.example\",\"eventTime\":\"2026-11-02T08:15:01+0000\",\"eventInfo\":\"x\"}\n".utf8)
+
+        let fromTenant = Loopback.tcpConnect(server.tcpPort, from: "127.0.0.2")
+        XCTAssertGreaterThan(fromTenant, 0)
+        XCTAssertTrue(Loopback.sendAll(fromTenant, Array((0..<7).map { _ in line }.joined())))
+        close(fromTenant)
+        let fromOther = Loopback.tcpConnect(server.tcpPort, from: "127.0.0.1")
+        XCTAssertGreaterThan(fromOther, 0)
+        XCTAssertTrue(Loopback.sendAll(fromOther, Array((0..<3).map { _ in line }.joined())))
+        close(fromOther)
+        XCTAssertTrue(server.waitProcessed(transport: "tcp", count: 7, port: acme.http), server.stderrText)
+        XCTAssertTrue(server.waitProcessed(transport: "tcp", count: 3), server.stderrText)
+        XCTAssertEqual(server.metric("osprey_records_in_total{transport=\"tcp\"}", port: acme.http), 7)
+        XCTAssertEqual(server.metric("osprey_records_in_total{transport=\"tcp\"}"), 3)
+
+        // UDP: each datagram by its sender.
+        let u = Loopback.udpSocket()
+        var b = sockaddr_in()
+        b.sin_family = sa_family_t(AF_INET)
+        b.sin_addr.s_addr = inet_addr("127.0.0.2")
+        let bound = withUnsafePointer(to: &b) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(u, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        XCTAssertEqual(bound, 0)
+        for _ in 0..<5 { Loopback.udpSend(u, server.udpPort, Array(line.dropLast())) }
+        close(u)
+        XCTAssertTrue(server.waitProcessed(transport: "udp", count: 5, port: acme.http), server.stderrText)
+        XCTAssertLessThan(server.metric("osprey_records_in_total{transport=\"udp\"}"), 1)
+    }
+
     /// One process, two organizations: the tenant's alerts are replay's for its logs, the other instance
     /// sees none of them, each token opens only its own API, the [serve] instance's /ingest routes by token,
     /// and SIGTERM stops both cleanly.
