@@ -6,6 +6,16 @@
 public enum ASCII {
     @inline(__always) public static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
 
+    /// The value of a hexadecimal digit (either case), or nil.
+    @inline(__always) public static func hexValue(_ c: UInt8) -> UInt32? {
+        switch c {
+        case 0x30...0x39: return UInt32(c - 0x30)
+        case 0x61...0x66: return UInt32(c - 0x61 + 10)
+        case 0x41...0x46: return UInt32(c - 0x41 + 10)
+        default: return nil
+        }
+    }
+
     /// Whether `needle` occurs in `hay` (bytes compared as they are).
     @inline(__always)
     public static func contains(_ needle: [UInt8], in hay: [UInt8]) -> Bool {

@@ -88,14 +88,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
                 break
             }
             for k in i..<j {
-                let c = b[k]
-                let d: UInt32
-                switch c {
-                case 0x30...0x39: d = UInt32(c - 0x30)
-                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-                default: return nil
-                }
+                guard let d = ASCII.hexValue(b[k]) else { return nil }
                 v = v << 4 | d; n += 1
                 guard n <= 4 else { return nil }
             }

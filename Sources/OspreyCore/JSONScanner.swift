@@ -183,14 +183,7 @@ public struct JSONScanner {
             guard at + 4 <= s.count else { return nil }
             var v: UInt32 = 0
             for k in 0..<4 {
-                let c = s[at + k]
-                let d: UInt32
-                switch c {
-                case 0x30...0x39: d = UInt32(c - 0x30)
-                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-                default: return nil
-                }
+                guard let d = ASCII.hexValue(s[at + k]) else { return nil }
                 v = v * 16 + d
             }
             return v
