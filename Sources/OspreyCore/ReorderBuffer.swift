@@ -46,18 +46,18 @@ public struct ReorderBuffer {
         heap.append((time, tiebreak, seq, slot))
         siftUp(heap.count - 1)
         peak = max(peak, heap.count)
-        while let top = heap.first, heap.count > maxBuffered || top.time <= newest &- windowMillis { out.append(pop()) }
+        while let top = heap.first, heap.count > maxBuffered || top.time <= newest &- windowMillis { if let e = pop() { out.append(e) } }
     }
 
     public mutating func finish(into out: inout [Event]) {
-        while !heap.isEmpty { out.append(pop()) }
+        while !heap.isEmpty { if let e = pop() { out.append(e) } }
     }
 
     /// Event time moved on to `t` without an event (serve, when input is idle): releases what is past the
     /// window of `t`.
     public mutating func advance(toMillis t: Int64, into out: inout [Event]) {
         newest = max(newest, t)
-        while let top = heap.first, top.time <= newest &- windowMillis { out.append(pop()) }
+        while let top = heap.first, top.time <= newest &- windowMillis { if let e = pop() { out.append(e) } }
     }
 
     /// The held events and counters, for a checkpoint: the heap in array order, so `init(reading:)` rebuilds
@@ -92,12 +92,15 @@ public struct ReorderBuffer {
         }
     }
 
-    private mutating func pop() -> Event {
+    /// The earliest event, moved out of its slot. Every heap entry's slot is filled (by `push` and by
+    /// `init(reading:)`, one event per entry), so nil does not happen; it is an optional only so that no
+    /// force unwrap stands here.
+    private mutating func pop() -> Event? {
         let top = heap[0]
         let last = heap.removeLast()
         if !heap.isEmpty { heap[0] = last; siftDown(0) }
         released = max(released, top.time)
-        let e = slots[Int(top.slot)].take()!   // moved out: no retain/release of its storage
+        let e = slots[Int(top.slot)].take()   // moved out: no retain/release of its storage
         freeSlots.append(top.slot)
         return e
     }
