@@ -94,22 +94,17 @@ enum HTTPRoutes {
         router.get("/ui") { _, _ in textResponse(WebPage.html, contentType: "text/html; charset=utf-8") }
 
         let secured = router.group().add(middleware: TokenMiddleware(token: engine.config.token))
-        if tenantIngest.isEmpty {
-            secured.post("/ingest") { request, _ -> Response in
-                try await Ingest.handle(request, engine: engine)
-            }
-        } else {
-            let tenants = tenantIngest.map { (token: Array($0.token.utf8), engine: $0.engine) }
-            let own = engine.config.token.map { Array($0.utf8) }
-            router.post("/ingest") { request, _ -> Response in
-                // Every expected token is compared, so the time taken does not tell which one matched.
-                var target: ServeEngine?
-                for t in tenants where APIToken.presented(t.token, in: request) { target = target ?? t.engine }
-                if let own, APIToken.presented(own, in: request) { target = target ?? engine }
-                if target == nil, own == nil { target = engine }   // auth = none (loopback only)
-                guard let target else { return jsonResponse(["error": "missing or wrong API token"], status: .unauthorized) }
-                return try await Ingest.handle(request, engine: target)
-            }
+        // /ingest checks its token itself: with tenants it also takes theirs and picks the pipeline by token.
+        let tenants = tenantIngest.map { (token: Array($0.token.utf8), engine: $0.engine) }
+        let own = engine.config.token.map { Array($0.utf8) }
+        router.post("/ingest") { request, _ -> Response in
+            // Every expected token is compared, so the time taken does not tell which one matched.
+            var target: ServeEngine?
+            for t in tenants where APIToken.presented(t.token, in: request) { target = target ?? t.engine }
+            if let own, APIToken.presented(own, in: request) { target = target ?? engine }
+            if target == nil, own == nil { target = engine }   // auth = none (loopback only)
+            guard let target else { return jsonResponse(["error": "missing or wrong API token"], status: .unauthorized) }
+            return try await Ingest.handle(request, engine: target)
         }
         secured.post("/api/reload") { _, _ in
             if let error = await engine.reloadContext() {
