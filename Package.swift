@@ -30,7 +30,7 @@ let package = Package(
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CByteShims"),
+        .target(name: "CByteShims"),
         .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb",
                        providers: [.apt(["libmaxminddb-dev"])]),
         .target(name: "OspreyCore", dependencies: ["CByteShims"]),

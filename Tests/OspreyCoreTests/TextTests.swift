@@ -95,3 +95,37 @@ final class TextTests: XCTestCase {
         }
     }
 }
+
+/// `Bytes.find` (the parse engine's condition search) against a naive search: every needle length, every
+/// offset near the vector-step and line ends, needles present once, several times, partly, and absent.
+final class ByteSearchTests: XCTestCase {
+    func naive(_ n: [UInt8], _ h: [UInt8], from: Int) -> Int? {
+        guard !n.isEmpty else { return from }
+        guard h.count >= n.count else { return nil }
+        var i = from
+        while i + n.count <= h.count {
+            if Array(h[i..<(i + n.count)]) == n { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    func testFindMatchesNaiveSearch() {
+        var rng = SplitMix64(state: 7)
+        let alphabet: [UInt8] = Array("ab\"=|".utf8)
+        for _ in 0..<4000 {
+            let hl = Int(rng.next() % 90)
+            var h = (0..<hl).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            let nl = 1 + Int(rng.next() % 12)
+            var n = (0..<nl).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            if rng.next() % 2 == 0, hl >= nl {               // plant it at a random place (often the very end)
+                let at = rng.next() % 3 == 0 ? hl - nl : Int(rng.next() % UInt64(hl - nl + 1))
+                h.replaceSubrange(at..<(at + nl), with: n)
+            }
+            if rng.next() % 5 == 0 { n[n.count - 1] = 0x7A } // a last byte the haystack never has
+            let from = hl == 0 ? 0 : Int(rng.next() % UInt64(hl + 1))
+            let got = h.withUnsafeBytes { hb in n.withUnsafeBytes { nb in Bytes.find(nb, in: hb, from: from) } }
+            XCTAssertEqual(got, naive(n, h, from: from), "needle \(n) in \(h) from \(from)")
+        }
+    }
+}
