@@ -239,7 +239,7 @@ public final class ParseEngine {
     /// error text of a malformed JSON record.
     func scan(_ record: UnsafeRawBufferPointer) -> Result<RecordView, Reject> {
         let format = RecordScanner.detect(record)
-        var view = RecordView(bytes: record, format: format)
+        var view = RecordView(bytes: record, format: format, entries: scratch.takeEntries())
         do {
             switch format {
             case .json: try RecordScanner.scanJSON(&view, flattenDepth: 2)
@@ -252,6 +252,7 @@ public final class ParseEngine {
         } catch {
             return .failure(Reject(reason: .malformedJSON, detail: "\(error)"))
         }
+        view.index(into: scratch.keyTable)
         return .success(view)
     }
 
@@ -261,6 +262,7 @@ public final class ParseEngine {
         case .success(let v): view = v
         case .failure(let r): emit(.reject(r)); return
         }
+        defer { scratch.recycle(view.entries) }
         let format = view.format
         var firstMiss: Reject?
         for k in conditionMemo.indices { conditionMemo[k] = 0 }

@@ -23,19 +23,51 @@ public struct RecordView {
     public let bytes: UnsafeRawBufferPointer
     public var inner: UnsafeRawBufferPointer
     public var format: RecordFormat
-    public var entries: [RawEntry] = []
+    public var entries: [RawEntry]
+    /// Open-addressing table over `entries` (the engine's scratch, valid until its next record): slot
+    /// `hash & mask` onwards holds the index of the last entry with that hash, -1 ends a probe. Nil until
+    /// `index(into:)`, or when the record has too many keys for the table (then lookups scan).
+    private var table: UnsafeMutablePointer<Int16>?
 
-    init(bytes: UnsafeRawBufferPointer, format: RecordFormat) {
+    init(bytes: UnsafeRawBufferPointer, format: RecordFormat, entries: [RawEntry] = []) {
         self.bytes = bytes
         self.inner = UnsafeRawBufferPointer(start: nil, count: 0)
         self.format = format
-        entries.reserveCapacity(32)
+        self.entries = entries
+        self.entries.reserveCapacity(32)
+    }
+
+    static let tableSlots = 256
+    /// Entries past this leave the table unbuilt (kept at most half full, so probes stay short).
+    static let tableMaxEntries = 128
+
+    /// Indexes the entries by key hash; called once the scan is complete (entries do not change after).
+    mutating func index(into slots: UnsafeMutablePointer<Int16>) {
+        guard entries.count <= RecordView.tableMaxEntries else { table = nil; return }
+        let mask = RecordView.tableSlots - 1
+        slots.update(repeating: -1, count: RecordView.tableSlots)
+        for (i, e) in entries.enumerated() {
+            var s = Int(truncatingIfNeeded: e.hash) & mask
+            while slots[s] >= 0, entries[Int(slots[s])].hash != e.hash { s = (s + 1) & mask }
+            slots[s] = Int16(truncatingIfNeeded: i)   // a later key with the same hash replaces the earlier one
+        }
+        table = slots
     }
 
     @inline(__always) public func buffer(_ e: RawEntry) -> UnsafeRawBufferPointer { e.source == 0 ? bytes : inner }
 
     /// The last entry with this key hash (later keys win, as in JSON parsers).
     @inline(__always) public func entry(_ hash: UInt64) -> RawEntry? {
+        if let table {
+            let mask = RecordView.tableSlots - 1
+            var s = Int(truncatingIfNeeded: hash) & mask
+            while table[s] >= 0 {
+                let e = entries[Int(table[s])]
+                if e.hash == hash { return e }
+                s = (s + 1) & mask
+            }
+            return nil
+        }
         var i = entries.count - 1
         while i >= 0 {
             if entries[i].hash == hash { return entries[i] }
@@ -78,12 +110,13 @@ enum RecordScanner {
         let b = view.bytes
         let scanner = JSONScanner(b)
         var entries = view.entries
+        view.entries = []   // one owner while appending, so the array is not copied
+        defer { view.entries = entries }   // also when the scan throws: callers trim what it added
         do {
             _ = try scanner.members(ofObjectAt: scanner.skipSpace(0), flattenDepth: flattenDepth) { h, k, v in
                 entries.append(RawEntry(hash: h, key: k, value: v, source: 0))
             }
         } catch let e as JSONError { throw RecordScanError.json(e) }
-        view.entries = entries
     }
 
     /// `k1=v1|k2=\free text\|k3="quoted"|…`. A value wrapped in backslashes or quotes may hold `|`.
@@ -258,12 +291,13 @@ enum RecordScanner {
         if !escapedQuote && !doubledQuote {
             let scanner = JSONScanner(b)
             var entries = view.entries
+            view.entries = []   // one owner while appending, so the array is not copied
+            defer { view.entries = entries }   // also when the scan throws: callers trim what it added
             do {
                 _ = try scanner.members(ofObjectAt: s, flattenDepth: flattenDepth) { h, k, v in
                     entries.append(RawEntry(hash: h, key: k, value: v, source: 0))
                 }
             } catch let e as JSONError { throw RecordScanError.json(e) }
-            view.entries = entries
             return
         }
         let out = scratch.reserve(raw.count)
@@ -278,12 +312,13 @@ enum RecordScanner {
         view.inner = innerBuf
         let scanner = JSONScanner(innerBuf)
         var entries = view.entries
+        view.entries = []   // one owner while appending, so the array is not copied
+        defer { view.entries = entries }   // also when the scan throws: callers trim what it added
         do {
             _ = try scanner.members(ofObjectAt: 0, flattenDepth: flattenDepth) { h, k, v in
                 entries.append(RawEntry(hash: h, key: k, value: v, source: 1))
             }
         } catch let e as JSONError { throw RecordScanError.json(e) }
-        view.entries = entries
     }
 }
 
@@ -297,11 +332,26 @@ enum StaticBytes {
     }
 }
 
-/// A reusable raw buffer owned by one engine; views into it stay valid until the next `reserve`.
+/// Reusable buffers owned by one engine; views into them stay valid until the next record: the raw buffer
+/// (`reserve`), the entries array and the key table of the record view.
 public final class Scratch {
     private var storage: UnsafeMutableRawBufferPointer
+    private var entries: [RawEntry] = []
+    let keyTable = UnsafeMutablePointer<Int16>.allocate(capacity: RecordView.tableSlots)
     public init(capacity: Int = 4096) { storage = .allocate(byteCount: capacity, alignment: 8) }
-    deinit { storage.deallocate() }
+    deinit { storage.deallocate(); keyTable.deallocate() }
+
+    /// The entries array of the last record, emptied with its capacity kept (the last view is gone by then,
+    /// so the array is not copied).
+    func takeEntries() -> [RawEntry] {
+        var e = entries
+        entries = []
+        e.removeAll(keepingCapacity: true)
+        return e
+    }
+
+    func recycle(_ e: [RawEntry]) { entries = e }
+
     public func reserve(_ n: Int) -> UnsafeMutableRawBufferPointer {
         if storage.count < n {
             storage.deallocate()
