@@ -36,7 +36,9 @@ public final class EmptyContextProvider: AnalyticsContextProvider {
 public enum ListMatchMode: String, Sendable, CaseIterable {
     /// Equal, ignoring ASCII case.
     case exact
-    /// A domain equal to an entry or a subdomain of it (`mail.example.com` matches `example.com`).
+    /// The enrichment's domain-list rule (`DomainSet`): a domain equal to an entry or a subdomain of it
+    /// (`mail.example.com` matches `example.com`), SpamAssassin-style globs within a label (`*.att.ne.jp`,
+    /// `mail2*.com`), and `stem.*` for the stem before any public suffix.
     case domain
     /// The entry occurs inside the value, ignoring ASCII case (keywords).
     case keyword
@@ -54,20 +56,29 @@ public final class MatchList: @unchecked Sendable {
     private var keywords: [[UInt8]] = []
     private var keywordEntries: [String] = []
     private var ranges: [(range: IPRange, entry: String)] = []
+    private var domains = DomainSet()
+    private var domainEntries: [String: String] = [:]   // normalized entry → the entry as written
+    private let psl: PublicSuffixList
 
-    public init(name: String, mode: ListMatchMode, entries: [String]) {
+    /// `psl` places `stem.*` domain globs; without one (the default), a public suffix is the last label.
+    public init(name: String, mode: ListMatchMode, entries: [String], psl: PublicSuffixList = PublicSuffixList()) {
+        self.psl = psl
         self.name = name
         self.mode = mode
         self.entries = entries
         for e in entries {
             let lower = e.asciiLowercased
             switch mode {
-            case .exact, .domain: exact[lower] = e
+            case .exact: exact[lower] = e
+            case .domain:
+                domains.insert(e)
+                domainEntries[DomainSet.normalize(e)] = domainEntries[DomainSet.normalize(e)] ?? e
             case .keyword: keywords.append(Array(lower.utf8)); keywordEntries.append(e)
             case .cidr:
-                // The context's own address rules (IPRange: IPv4 and IPv6 CIDRs, `first-last`); a CIDR with
-                // host bits set is read as its network. Anything else is compared as text.
-                if lower.contains("/") || lower.contains("-"), case .success(let r) = IPRange.parse(lower, strict: false) {
+                // The context's own address rules (IPRange: IPv4 and IPv6 addresses, CIDRs, `first-last`), so
+                // `2001:DB8::1` matches `2001:db8:0::1`; a CIDR with host bits set is read as its network.
+                // Anything else is compared as text.
+                if case .success(let r) = IPRange.parse(lower, strict: false) {
                     ranges.append((r, e))
                 } else {
                     exact[lower] = e
@@ -86,12 +97,7 @@ public final class MatchList: @unchecked Sendable {
         case .exact:
             return exact[value.asciiLowercased]
         case .domain:
-            var d = Substring(value.asciiLowercased)
-            while true {
-                if let e = exact[String(d)] { return e }
-                guard let dot = d.firstIndex(of: ".") else { return nil }
-                d = d[d.index(after: dot)...]
-            }
+            return domains.match(DomainSet.normalize(value), psl: psl).map { domainEntries[$0] ?? $0 }
         case .keyword:
             let hay = Array(value.asciiLowercased.utf8)
             for (k, kw) in keywords.enumerated() where ASCII.contains(kw, in: hay) { return keywordEntries[k] }

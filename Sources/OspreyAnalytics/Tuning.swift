@@ -108,8 +108,15 @@ public struct Tuning: Sendable {
                 let values = s.all("values").flatMap { $0.value.split(separator: ",").map { $0.trimmingSpaces } }.filter { !$0.isEmpty }
                 guard !values.isEmpty else { throw s.error(at: s.line, "[allow \(s.name)] has no values") }
                 let mode: ListMatchMode = ipFields.contains(fieldName) ? .cidr : domainFields.contains(fieldName) ? .domain : .exact
-                if mode == .cidr, let bad = values.first(where: { !isIPOrCIDR($0) }) {
-                    throw s.error(at: s.all("values")[0].line, "'\(bad)' is not an IPv4 address or CIDR")
+                if mode == .cidr, let bad = values.first(where: { if case .failure = IPRange.parse($0, strict: false) { return true }; return false }) {
+                    throw s.error(at: s.all("values")[0].line, "'\(bad)' is not an IP address, CIDR or first-last range")
+                }
+                if mode == .domain {
+                    for e in s.all("values") {
+                        for v in e.value.split(separator: ",").map({ $0.trimmingSpaces }) where !v.isEmpty {
+                            if let problem = DomainSet.problem(with: v) { throw s.error(at: e.line, "[allow \(s.name)] \(problem)") }
+                        }
+                    }
                 }
                 var expires: Int64? = nil
                 if let e = try s.optional("expires") {
@@ -196,13 +203,6 @@ public struct Tuning: Sendable {
         let days = UTCTime.days(year: y, month: m, day: d)
         guard UTCTime.civil(days: days) == (y, m, d) else { return nil }   // 2027-02-30
         return Int64(days)
-    }
-
-    static func isIPOrCIDR(_ s: String) -> Bool {
-        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, IPv4.parse(String(parts[0])) != nil else { return false }
-        if parts.count == 2 { guard let b = Int(parts[1]), (0...32).contains(b) else { return false } }
-        return true
     }
 
     static func suggestion<S: Sequence>(_ name: String, _ known: S) -> String where S.Element == String {

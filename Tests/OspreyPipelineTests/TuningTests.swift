@@ -98,7 +98,11 @@ final class TuningTests: XCTestCase {
         XCTAssertTrue(error("[rule APP-F-FX]\ndisabled = true\n").contains("did you mean 'APP-F-FL'"))
         XCTAssertTrue(error("[rule APP-F-FL]\nscore = lots\n").contains("tuning.conf:2"))
         XCTAssertTrue(error("[allow a]\nrules = *\nfield = src_ipp\nvalues = 1.2.3.4\ncomment = c\n").contains("unknown field 'src_ipp'"))
-        XCTAssertTrue(error("[allow a]\nrules = *\nfield = src_ip\nvalues = 1.2.3.999\ncomment = c\n").contains("not an IPv4 address or CIDR"))
+        XCTAssertTrue(error("[allow a]\nrules = *\nfield = src_ip\nvalues = 1.2.3.999\ncomment = c\n").contains("not an IP address, CIDR or first-last range"))
+        // IPv6 and ranges are addresses like the context's lists; a domain field refuses an address, on its line.
+        XCTAssertEqual(error("[allow a]\nrules = *\nfield = src_ip\nvalues = 2001:db8::/32, 10.0.0.5-10.0.0.9\ncomment = c\n"), "no error")
+        let badDomain = error("[allow a]\nrules = *\nfield = sender_domain\nvalues = corp.com\nvalues = bob@corp.com\ncomment = c\n")
+        XCTAssertTrue(badDomain.contains("tuning.conf:5") && badDomain.contains("is an address, not a domain"), badDomain)
         XCTAssertTrue(error("[allow a]\nrules = *\nfield = src_ip\nvalues = 10.0.0.0/8\nexpires = 2027-02-30\ncomment = c\n").contains("expires must be a date"))
         XCTAssertTrue(error("[allow a]\nrules = *\nfield = src_ip\nvalues = 10.0.0.0/8\n").contains("has no 'comment'"))
         XCTAssertTrue(error("[watch w]\ncomment = x\n").contains("names no users"))

@@ -1,5 +1,3 @@
-import OspreyCore
-
 /// A set of domains with SpamAssassin-style globs.
 ///
 /// * `example.com` matches `example.com` and every subdomain (`mail.example.com`).

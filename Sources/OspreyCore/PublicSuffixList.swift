@@ -1,5 +1,3 @@
-import OspreyCore
-
 /// The Public Suffix List (https://publicsuffix.org/list/): public suffixes and registrable domains
 /// (eTLD+1), with both the ICANN and the PRIVATE sections (so `foo.dynv6.net` stays its own registrable
 /// domain, like the disposable lists expect). Rules: `com`, wildcards `*.ck`, exceptions `!www.ck`; the
