@@ -235,33 +235,29 @@ public final class ParseEngine {
 
     // MARK: One record
 
-    /// The record's format and its keys and values (parse and --explain read records the same way); the
-    /// error text of a malformed JSON record.
-    func scan(_ record: UnsafeRawBufferPointer) -> Result<RecordView, Reject> {
-        let format = RecordScanner.detect(record)
-        var view = RecordView(bytes: record, format: format, entries: scratch.takeEntries())
+    /// The record's format and its keys and values (parse and --explain read records the same way), or the
+    /// reject of a malformed JSON record. The view is filled in place (no Result to copy it through).
+    func scan(_ record: UnsafeRawBufferPointer, into view: inout RecordView) -> Reject? {
+        view = RecordView(bytes: record, format: RecordScanner.detect(record), entries: scratch.takeEntries())
         do {
-            switch format {
+            switch view.format {
             case .json: try RecordScanner.scanJSON(&view, flattenDepth: 2)
             case .cef: try RecordScanner.scanCEF(&view, scratch: scratch, flattenDepth: 2)
             case .kv: RecordScanner.scanKV(&view)
             case .text: break
             }
         } catch RecordScanError.json(let e) {
-            return .failure(Reject(reason: .malformedJSON, detail: e.description))
+            return Reject(reason: .malformedJSON, detail: e.description)
         } catch {
-            return .failure(Reject(reason: .malformedJSON, detail: "\(error)"))
+            return Reject(reason: .malformedJSON, detail: "\(error)")
         }
         view.index(into: scratch.keyTable)
-        return .success(view)
+        return nil
     }
 
     private func parseRecord(_ record: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
-        let view: RecordView
-        switch scan(record) {
-        case .success(let v): view = v
-        case .failure(let r): emit(.reject(r)); return
-        }
+        var view = RecordView.empty
+        if let r = scan(record, into: &view) { emit(.reject(r)); return }
         defer { scratch.recycle(view.entries) }
         let format = view.format
         var firstMiss: Reject?

@@ -44,11 +44,8 @@ extension ParseEngine {
     }
 
     private func explainRecord(_ record: UnsafeRawBufferPointer, into out: inout String) {
-        let view: RecordView
-        switch scan(record) {
-        case .success(let v): view = v
-        case .failure(let r): out += "  malformed JSON: \(r.detail)\n  → reject: malformed JSON\n"; return
-        }
+        var view = RecordView.empty
+        if let r = scan(record, into: &view) { out += "  malformed JSON: \(r.detail)\n  → reject: malformed JSON\n"; return }
         let format = view.format
         let candidates = byFormat[format] ?? []
         out += "  format \(format.rawValue): \(view.entries.count) keys; \(candidates.count) parsers read this format (\(parsers.count - candidates.count) others are not tried)\n"

@@ -29,13 +29,16 @@ public struct RecordView {
     /// `index(into:)`, or when the record has too many keys for the table (then lookups scan).
     private var table: UnsafeMutablePointer<Int16>?
 
-    init(bytes: UnsafeRawBufferPointer, format: RecordFormat, entries: [RawEntry] = []) {
+    init(bytes: UnsafeRawBufferPointer, format: RecordFormat, entries: [RawEntry] = [], reserve: Bool = true) {
         self.bytes = bytes
         self.inner = UnsafeRawBufferPointer(start: nil, count: 0)
         self.format = format
         self.entries = entries
-        self.entries.reserveCapacity(32)
+        if reserve { self.entries.reserveCapacity(32) }
     }
+
+    /// No record: what `scan(_:into:)` starts from.
+    static var empty: RecordView { RecordView(bytes: UnsafeRawBufferPointer(start: nil, count: 0), format: .text, entries: [], reserve: false) }
 
     static let tableSlots = 256
     /// Entries past this leave the table unbuilt (kept at most half full, so probes stay short).
