@@ -1,5 +1,5 @@
 // The parse stage (ported from the former osprey-bench's `floor` and `parse` modes): the parse engine on every
-// line of the generated 16-shape mix and on its connector lines alone, beside the floor of one memmem per line.
+// line of the generated 16-shape mix and on its connector lines alone, beside the floor of one substring search (Bytes.find) per line.
 // Lines are held in memory (the file reading of `make bench`'s child processes is not in these figures).
 import Benchmark
 import OspreyBenchSupport
@@ -19,7 +19,7 @@ let benchmarks: @Sendable () -> Void = {
     let needle = Array(MixedLines.connectorMarker.utf8)
 
     for (label, connectorsOnly) in [("mixed 16 shapes", false), ("connector lines", true)] {
-        Benchmark("floor: memmem per line (\(label))") { benchmark, ring in
+        Benchmark("floor: substring search per line (\(label))") { benchmark, ring in
             var hits = 0
             benchmark.measured {
                 for _ in benchmark.scaledIterations {

@@ -8,7 +8,7 @@ import OspreyParsing
 
 // `make bench`: what Osprey's parse and whole pipeline cost per CPU-second, each measured in a child process of
 // its own (CPU seconds from wait4, peak RSS its own), beside references on the same generated input:
-//   - the floor: read + line split + one memmem per line (the least any parser must do), ratio to floor;
+//   - the floor: read + line split + one substring search per line (the least any parser must do), ratio to floor;
 //   - a Python `re` parser of the connector lines (reference/connector_re.py): parse engine ÷ Python re;
 //   - a Python json.loads floor (reference/json_floor.py): whole pipeline (`osprey replay`) ÷ Python floor.
 
@@ -16,7 +16,7 @@ import OspreyParsing
 struct BenchReport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "osprey-bench-report",
-        abstract: "Osprey's parse and pipeline throughput per CPU-second against the memmem floor and Python references.",
+        abstract: "Osprey's parse and pipeline throughput per CPU-second against the substring-search floor and Python references.",
         subcommands: [Report.self, Floor.self, ParseFile.self, AssemblyLogs.self, EnrichmentLogs.self],
         defaultSubcommand: Report.self)
 }
@@ -84,7 +84,7 @@ struct Report: ParsableCommand {
 
         // Mixed lines.
         var table = Table(title: "\(n(lines)) mixed lines (16 shapes)", unit: "lines")
-        let floorMixed = try table.row("floor (split + memmem)", items: lines, Child.run([me, "floor", mixed]), isFloor: true)
+        let floorMixed = try table.row("floor (split + substring search)", items: lines, Child.run([me, "floor", mixed]), isFloor: true)
         try table.row("parse engine + JSON out", items: lines, Child.run([me, "parse", mixed]), floor: floorMixed)
         if haveOsprey {
             let m = try Child.run([ospreyPath, "parse", mixed])
@@ -101,7 +101,7 @@ struct Report: ParsableCommand {
 
         // Connector lines alone.
         table = Table(title: "\(n(connectorLines)) connector lines (the same lines, alone)", unit: "lines")
-        let floorConn = try table.row("floor (split + memmem)", items: connectorLines, Child.run([me, "floor", connectors]), isFloor: true)
+        let floorConn = try table.row("floor (split + substring search)", items: connectorLines, Child.run([me, "floor", connectors]), isFloor: true)
         let engine = try table.row("parse engine (events counted)", items: connectorLines,
                                    Child.run([me, "parse", "--no-output", connectors]), floor: floorConn)
         var pythonRe: Double?
@@ -216,7 +216,7 @@ enum ReplaySummary {
 
 struct Floor: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The floor (what the report runs in a child): read FILE, split lines, one memmem per line.")
+        abstract: "The floor (what the report runs in a child): read FILE, split lines, one substring search per line.")
     @Argument(help: "The file.") var file: String
 
     func run() throws {
