@@ -17,7 +17,7 @@ struct BenchReport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "osprey-bench-report",
         abstract: "Osprey's parse and pipeline throughput per CPU-second against the substring-search floor and Python references.",
-        subcommands: [Report.self, Floor.self, ParseFile.self, AssemblyLogs.self, EnrichmentLogs.self],
+        subcommands: [Report.self, Floor.self, ParseFile.self, AssemblyLogs.self, EnrichmentLogs.self, AnalyticsState.self],
         defaultSubcommand: Report.self)
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OspreyAnalytics
 import OspreyAssembly
 import OspreyBenchSupport
 import OspreyContent
@@ -160,5 +161,30 @@ struct EnrichmentLogs: ParsableCommand {
         for _ in 0..<3 { warm = min(warm, pass()) }
         if sink == -1 { print(sink) }   // keeps the passes from being optimized away
         print("enrichment: \(events.count) events: \(Int(cold)) ns/event cold, \(Int(warm)) ns/event warm")
+    }
+}
+
+/// The analytics suite's synthetic history through a fresh engine, then where its state sits: bytes per person
+/// by part and the models that hold the most (what the "state per person" figure is made of).
+struct AnalyticsState: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "analytics-state",
+        abstract: "The analytics suite's history (seed 7) through the engine; state per person by part and by model.")
+    @Option(help: "People in the synthetic history.") var users = 1_000
+    @Option(help: "Days of the synthetic history.") var days = 21
+    @Option(help: "Models to list, largest first.") var top = 15
+
+    func run() throws {
+        let history = AnalyticsHistory(users: users, days: days).allDays()
+        let engine = try AnalyticsHistory.engine()
+        var outputs: [AnalyticsOutput] = []
+        for e in history { outputs.removeAll(keepingCapacity: true); engine.process(e, into: &outputs) }
+        _ = engine.finish()
+        let m = engine.memoryReport()
+        func per(_ b: Int) -> String { "\(b / users) B" }
+        print("\(history.count) events, \(users) people x \(days) days: \(per(m.totalBytes)) per person")
+        print("  histograms \(per(m.histogramBytes)) (\(m.histograms) histograms, \(m.values) values), interner \(per(m.internerBytes)) (\(m.strings) strings), users \(per(m.userBytes)), sessions \(per(m.sessionBytes))")
+        for row in m.byModel.prefix(top) {
+            print("  \(row.model): \(per(row.bytes)) (\(row.histograms) histograms, \(row.values) values)")
+        }
     }
 }
