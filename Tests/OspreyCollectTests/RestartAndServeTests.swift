@@ -9,7 +9,8 @@ import XCTest
 
 /// The real binary against the emulator: `osprey collect --state` killed with SIGKILL mid-run and restarted
 /// until done archives every record exactly once and writes the alerts of an uninterrupted run; serve with an
-/// `[input mimecast]` section reaches the rule triggers of `osprey replay` over the same records.
+/// `[input mimecast]` section reaches the rule triggers of `osprey replay` over the same records, and so does
+/// a tenant that owns the input.
 final class RestartAndServeTests: XCTestCase {
     static let sources = "siem-batch, audit, ttp-url, ttp-attachment, ttp-impersonation, dlp, held-release"
 
@@ -140,6 +141,45 @@ final class RestartAndServeTests: XCTestCase {
         let got = ruleLines(work + "/alerts.jsonl")
         XCTAssertEqual(got.count, expected.count)
         XCTAssertTrue(got == expected, "serve's rule triggers differ from replay's over the same records")
+        server.stop()
+
+        // The same input owned by a tenant (`tenant = acme` in the input section): the tenant's pipeline
+        // takes every record and reaches the same triggers; the [serve] instance gets nothing.
+        let tenantConf = """
+        [serve t]
+        http = 127.0.0.1:0
+        token = t0ken-for-the-collect-tests
+
+        [tenant acme]
+        http = 127.0.0.1:0
+        token = acme-t0ken-for-the-collect-tests
+        context = \(org)/context
+
+        [output main-file]
+        type = jsonl
+        path = \(work)/main-alerts.jsonl
+
+        [output acme-file]
+        tenant = acme
+        type = jsonl
+        path = \(work)/acme-alerts.jsonl
+
+        """ + TestData.config(emu, name: "m", sources: sources, pageSize: 40, secretFile: secret, kind: "input mimecast",
+                              interval: 3600, extra: "lookback = 10000000\ntenant = acme")
+        try tenantConf.write(toFile: work + "/tenant.conf", atomically: true, encoding: .utf8)
+        let tenants = try ServerProcess(configPath: work + "/tenant.conf")
+        defer { tenants.stop() }
+        let acme = try XCTUnwrap(tenants.tenantPorts("acme"), tenants.stderrText)
+        XCTAssertTrue(tenants.waitMetric("osprey_records_in_total{transport=\"mimecast\"}", atLeast: Double(lines.value.count), port: acme.http),
+                      "the tenant did not take every record: \(tenants.stderrText)")
+        XCTAssertTrue(tenants.waitMetric("osprey_pending_records", atMost: 0, port: acme.http))
+        XCTAssertEqual(tenants.http("POST", "/api/flush", token: "acme-t0ken-for-the-collect-tests", port: acme.http).0, 200)
+        XCTAssertEqual(tenants.http("POST", "/api/flush", token: "t0ken-for-the-collect-tests").0, 200)
+        XCTAssertLessThan(tenants.metric("osprey_records_in_total{transport=\"mimecast\"}"), 1, "records reached the [serve] instance")
+        let acmeGot = ruleLines(work + "/acme-alerts.jsonl")
+        XCTAssertEqual(acmeGot.count, expected.count)
+        XCTAssertTrue(acmeGot == expected, "the tenant's rule triggers differ from replay's over the same records")
+        XCTAssertTrue(ruleLines(work + "/main-alerts.jsonl").isEmpty, "the [serve] instance wrote the tenant's alerts")
     }
 
     /// Serve with state and an `[input mimecast]` section, killed with SIGKILL while it pulls and restarted:

@@ -173,10 +173,11 @@ public final class ServerProcess {
     }
 
     /// Waits until a metric is present and within [atLeast, atMost].
-    public func waitMetric(_ name: String, atLeast: Double = -.infinity, atMost: Double = .infinity, timeout: TimeInterval = 120) -> Bool {
+    public func waitMetric(_ name: String, atLeast: Double = -.infinity, atMost: Double = .infinity, timeout: TimeInterval = 120,
+                           port: Int? = nil) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let v = metric(name)
+            let v = metric(name, port: port)
             if v >= atLeast && v <= atMost && v >= 0 { return true }
             usleep(50_000)
         }
