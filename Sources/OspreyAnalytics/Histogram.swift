@@ -123,9 +123,9 @@ struct Histogram {
             if !narrow { data[i + 1] &+= 1 }
         } else {
             let i = data.count
-            // Grow by a quarter (at least two entries) instead of doubling: most histograms are per person and
-            // stop growing early, and doubling left up to half of their memory unused.
-            if i + stride > data.capacity { data.reserveCapacity(i + 2 * stride + i / 4) }
+            // Room for this entry and a quarter more instead of doubling: most histograms are per person and
+            // stop growing early (many at one value), and doubling left up to half of their memory unused.
+            if i + stride > data.capacity { data.reserveCapacity(i + stride + i / 4) }
             data.append(value)
             for _ in 1..<stride { data.append(0) }
             if !narrow { data[i + 1] = 1 }

@@ -1,81 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Strings interned to small integers: model values, scope keys and dedup values are stored once and
 /// referred to by a 32-bit id everywhere else (histograms, session sets). Owned by one engine, so it needs no
 /// lock. Ids are assigned in first-use order, which is deterministic for a given input order; nothing
 /// observable depends on them (outputs sort by text).
 ///
-/// An open-addressing table keyed by a 64-bit hash of the UTF-8 bytes (cheaper than `Dictionary`'s seeded
-/// SipHash on the per-event path, and free of per-process hash seeds).
+/// The UTF-8 bytes of every string sit end to end in one arena, so a string costs its bytes and an end
+/// offset, not a heap object of its own (most values are addresses and domains, longer than the 15 bytes a
+/// Swift string holds inline). An open-addressing table keyed by a 64-bit hash of the bytes finds them
+/// (cheaper than `Dictionary`'s seeded SipHash on the per-event path, and free of per-process hash seeds).
 public final class Interner {
-    @exclusivity(unchecked) public private(set) var strings: [String] = []
+    @exclusivity(unchecked) private var bytes: [UInt8] = []
+    @exclusivity(unchecked) private var ends: [Int] = []        // string id → end offset in `bytes`
     @exclusivity(unchecked) private var hashes: [UInt64] = []
-    @exclusivity(unchecked) private var table: [UInt32]   // 0 = empty, else id + 1
+    @exclusivity(unchecked) private var table: [UInt32]        // 0 = empty, else id + 1
     @exclusivity(unchecked) private var mask: Int
 
     public init() {
         table = [UInt32](repeating: 0, count: 1024)
         mask = 1023
-        strings.reserveCapacity(512)
+        ends.reserveCapacity(512)
         hashes.reserveCapacity(512)
     }
 
     @inline(__always)
-    static func hash(_ s: String) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(s.utf8.count)
-        if let r = s.utf8.withContiguousStorageIfAvailable({ buf -> UInt64 in
-            var h = h
-            var i = 0
-            let n = buf.count
-            let raw = UnsafeRawBufferPointer(buf)
-            while i + 8 <= n {
-                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
-                h ^= h >> 29
-                i += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n { tail |= UInt64(buf[i]) << shift; shift += 8; i += 1 }
-            h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
-            return h ^ (h >> 31)
-        }) { return r }
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        h = h &* 0x94D0_49BB_1331_11EB
+    static func hash(_ buf: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(buf.count)
+        var i = 0
+        let n = buf.count
+        let raw = UnsafeRawBufferPointer(buf)
+        while i + 8 <= n {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 29
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n { tail |= UInt64(buf[i]) << shift; shift += 8; i += 1 }
+        h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
         return h ^ (h >> 31)
     }
 
+    @inline(__always) private func start(_ id: Int) -> Int { id == 0 ? 0 : ends[id - 1] }
+
     @inline(__always)
-    private func find(_ s: String, _ h: UInt64) -> (slot: Int, id: UInt32?) {
+    private func find(_ s: UnsafeBufferPointer<UInt8>, _ h: UInt64) -> (slot: Int, id: UInt32?) {
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let v = table[i]
             if v == 0 { return (i, nil) }
-            let id = v - 1
-            if hashes[Int(id)] == h && strings[Int(id)] == s { return (i, id) }
+            let id = Int(v - 1)
+            if hashes[id] == h {
+                let a = start(id), z = ends[id]
+                if z - a == s.count && bytes.withUnsafeBufferPointer({ b in
+                    guard s.count > 0, let p = b.baseAddress, let q = s.baseAddress else { return s.count == 0 }
+                    return memcmp(p + a, q, s.count) == 0
+                }) { return (i, UInt32(id)) }
+            }
             i = (i + 1) & mask
         }
     }
 
+    /// Runs `body` over the string's UTF-8 bytes (a native string's own storage; a copy otherwise).
+    @inline(__always)
+    private static func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
+        return Array(s.utf8).withUnsafeBufferPointer(body)
+    }
+
     @inline(__always)
     public func intern(_ s: String) -> UInt32 {
-        let h = Interner.hash(s)
-        let (slot, found) = find(s, h)
-        if let id = found { return id }
-        let id = UInt32(strings.count)
-        strings.append(s)
-        hashes.append(h)
-        table[slot] = id + 1
-        if strings.count * 4 > table.count * 3 { grow() }
-        return id
+        Interner.withBytes(s) { b in
+            let h = Interner.hash(b)
+            let (slot, found) = find(b, h)
+            if let id = found { return id }
+            let id = UInt32(ends.count)
+            // The arena grows by a quarter, not double: it holds every string for the life of the engine.
+            if bytes.count + b.count > bytes.capacity { bytes.reserveCapacity(bytes.count + b.count + bytes.count / 4 + 256) }
+            bytes.append(contentsOf: b)
+            ends.append(bytes.count)
+            hashes.append(h)
+            table[slot] = id + 1
+            if ends.count * 4 > table.count * 3 { grow() }
+            return id
+        }
     }
 
     /// The id if the string was ever interned (scoring looks up without growing the table).
     @inline(__always)
-    public func lookup(_ s: String) -> UInt32? { find(s, Interner.hash(s)).id }
+    public func lookup(_ s: String) -> UInt32? {
+        Interner.withBytes(s) { b in find(b, Interner.hash(b)).id }
+    }
 
-    @inline(__always)
-    public func string(_ id: UInt32) -> String { strings[Int(id)] }
+    /// The string of an id (made from the arena's bytes: outputs, evidence and the state image call this,
+    /// not the per-event path).
+    public func string(_ id: UInt32) -> String {
+        let i = Int(id)
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start(i)..<ends[i]]), as: UTF8.self) }
+    }
 
-    public var count: Int { strings.count }
+    /// Every string in id order.
+    public var strings: [String] { (0..<ends.count).map { string(UInt32($0)) } }
+
+    public var count: Int { ends.count }
 
     private func grow() {
         let n = table.count * 2
@@ -92,20 +122,22 @@ public final class Interner {
     /// fit them. Returns old id → new id (`UInt32.max` for a dropped string). The map preserves order
     /// (a < b ⇒ new(a) < new(b)), so every comparison of ids the engine makes is unchanged.
     func compact(keep: [Bool]) -> [UInt32] {
-        precondition(keep.count == strings.count)
-        var remap = [UInt32](repeating: UInt32.max, count: strings.count)
-        var kept = 0
-        for k in keep where k { kept += 1 }
-        var ns: [String] = [], nh: [UInt64] = []
-        ns.reserveCapacity(max(512, kept)); nh.reserveCapacity(max(512, kept))
-        for i in strings.indices where keep[i] {
-            remap[i] = UInt32(ns.count)
-            ns.append(strings[i]); nh.append(hashes[i])
+        precondition(keep.count == ends.count)
+        var remap = [UInt32](repeating: UInt32.max, count: ends.count)
+        var kept = 0, keptBytes = 0
+        for i in keep.indices where keep[i] { kept += 1; keptBytes += ends[i] - start(i) }
+        var nb: [UInt8] = [], ne: [Int] = [], nh: [UInt64] = []
+        nb.reserveCapacity(keptBytes); ne.reserveCapacity(max(512, kept)); nh.reserveCapacity(max(512, kept))
+        for i in ends.indices where keep[i] {
+            remap[i] = UInt32(ne.count)
+            nb.append(contentsOf: bytes[start(i)..<ends[i]])
+            ne.append(nb.count); nh.append(hashes[i])
         }
-        strings = ns
+        bytes = nb
+        ends = ne
         hashes = nh
         var n = 1024
-        while strings.count * 4 > n * 3 { n *= 2 }
+        while ends.count * 4 > n * 3 { n *= 2 }
         table = [UInt32](repeating: 0, count: n)
         mask = n - 1
         for (id, h) in hashes.enumerated() {
@@ -116,11 +148,9 @@ public final class Interner {
         return remap
     }
 
-    /// Approximate heap bytes: UTF-8 payloads (inline up to 15 bytes), the string and hash arrays, the table.
+    /// Approximate heap bytes: the arena, the end offsets, the hashes and the table.
     public var approximateBytes: Int {
-        var bytes = strings.capacity * 16 + hashes.capacity * 8 + table.count * 4
-        for s in strings where s.utf8.count > 15 { bytes += 32 + s.utf8.count }
-        return bytes
+        bytes.capacity + ends.capacity * 8 + hashes.capacity * 8 + table.count * 4
     }
 }
 
