@@ -19,8 +19,46 @@ struct Histogram {
     var epoch: Int32 = Int32.min
     /// Window total in the low 31 bits; the top bit marks the narrow layout.
     private var rawTotal: UInt32 = 0
-    var data: [UInt32] = []
-    var big: BigHistogramIndex? = nil
+    private var storage: Storage = .plain([])
+
+    /// The entries alone, or (once a histogram holds many values) an object with the entries and their index:
+    /// one word either way, so a histogram is 16 bytes. Most are per person and small, tens per person.
+    private enum Storage {
+        case plain([UInt32])
+        case indexed(BigHistogramIndex)
+    }
+
+    /// The entries (in the index object when there is one).
+    var data: [UInt32] {
+        get {
+            switch storage {
+            case .plain(let a): return a
+            case .indexed(let b): return b.data
+            }
+        }
+        _modify {
+            switch storage {
+            case .indexed(let b):
+                yield &b.data
+            case .plain(var a):
+                storage = .plain([])   // one owner while the caller changes it, so it is not copied
+                defer { storage = .plain(a) }
+                yield &a
+            }
+        }
+        set {
+            switch storage {
+            case .plain: storage = .plain(newValue)
+            case .indexed(let b): b.data = newValue
+            }
+        }
+    }
+
+    /// The value index and rarity cache of a histogram with many values.
+    var big: BigHistogramIndex? {
+        if case .indexed(let b) = storage { return b }
+        return nil
+    }
 
     init(narrow: Bool = false) { rawTotal = narrow ? 0x8000_0000 : 0 }
 
@@ -69,7 +107,7 @@ struct Histogram {
         let steps = Int(bucket) - Int(epoch)
         epoch = bucket
         if steps >= Histogram.slots {
-            data.removeAll(keepingCapacity: false); total = 0; big = nil
+            storage = .plain([]); total = 0
             return
         }
         // Slots for buckets epoch_old+1 … bucket are reused: clear them.
@@ -137,13 +175,20 @@ struct Histogram {
     }
 
     mutating func rebuildIndex() {
-        let b = big ?? BigHistogramIndex()
+        let b: BigHistogramIndex
+        switch storage {
+        case .indexed(let x): b = x
+        case .plain(let a):
+            b = BigHistogramIndex()
+            storage = .plain([])
+            b.data = a
+            storage = .indexed(b)
+        }
         b.index = U32Map()
         var i = 0
         let S = stride
-        while i < data.count { b.index.set(data[i], Int32(i)); i += S }
+        while i < b.data.count { b.index.set(b.data[i], Int32(i)); i += S }
         b.rareValid = false
-        big = b
     }
 
     /// Forgets the given values (an evicted identity in a shared model of users); returns whether any was held.
@@ -254,6 +299,7 @@ struct Histogram {
 }
 
 final class BigHistogramIndex {
+    @exclusivity(unchecked) var data: [UInt32] = []
     var index = U32Map()
     var rareValid = false
     var rareCount: UInt32 = 0
