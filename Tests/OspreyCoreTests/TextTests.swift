@@ -113,8 +113,8 @@ final class ByteSearchTests: XCTestCase {
     func testFindMatchesNaiveSearch() {
         var rng = SplitMix64(state: 7)
         let alphabet: [UInt8] = Array("ab\"=|".utf8)
-        for _ in 0..<4000 {
-            let hl = Int(rng.next() % 90)
+        for _ in 0..<8000 {
+            let hl = Int(rng.next() % 200)   // past several 32-byte (AVX2) and 16-byte (SSE2) steps
             var h = (0..<hl).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
             let nl = 1 + Int(rng.next() % 12)
             var n = (0..<nl).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
@@ -127,5 +127,24 @@ final class ByteSearchTests: XCTestCase {
             let got = h.withUnsafeBytes { hb in n.withUnsafeBytes { nb in Bytes.find(nb, in: hb, from: from) } }
             XCTAssertEqual(got, naive(n, h, from: from), "needle \(n) in \(h) from \(from)")
         }
+    }
+}
+
+/// The case-insensitive comparisons of the activity table and list rules: ASCII folding only, `lowered` given
+/// in lowercase, the empty needle found everywhere.
+final class CaseFoldingTests: XCTestCase {
+    func testEqualsAndContainsIgnoringASCIICase() {
+        XCTAssertTrue(ASCII.equalsIgnoringCase("Outbound", lowered: "outbound"))
+        XCTAssertTrue(ASCII.equalsIgnoringCase("", lowered: ""))
+        XCTAssertFalse(ASCII.equalsIgnoringCase("Outbound", lowered: "outboun"))
+        XCTAssertFalse(ASCII.equalsIgnoringCase("Outbound", lowered: "Outbound"), "lowered must be lowercase")
+        XCTAssertFalse(ASCII.equalsIgnoringCase("ÉTÉ", lowered: "été"), "only ASCII folds")
+        XCTAssertTrue(ASCII.equalsIgnoringCase(String("xxINBOUNDxx".dropFirst(2).dropLast(2)), lowered: "inbound"))
+        XCTAssertTrue(ASCII.containsIgnoringCase("Hold for Review", lowered: "hold"))
+        XCTAssertTrue(ASCII.containsIgnoringCase("message HELD", lowered: "held"))
+        XCTAssertTrue(ASCII.containsIgnoringCase("abc", lowered: ""))
+        XCTAssertFalse(ASCII.containsIgnoringCase("he", lowered: "held"))
+        XCTAssertFalse(ASCII.containsIgnoringCase("hel d", lowered: "held"))
+        XCTAssertTrue(ASCII.containsIgnoringCase("Ünïcode Hold", lowered: "hold"))
     }
 }
