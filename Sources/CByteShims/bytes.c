@@ -105,3 +105,22 @@ const void *osprey_memmem(const void *h, size_t hl, const void *n, size_t nl) {
 #endif
     return memmem(h, hl, n, nl);
 }
+
+// The offset of the first `"` or `\` in the n bytes at p, or n: where a JSON string can end or escape, 16
+// bytes per step (JSON strings in Mimecast records run to hundreds of bytes of free text).
+size_t osprey_find_quote_or_backslash(const void *p, size_t n) {
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(b + i));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+        if (mask != 0) return i + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    for (; i < n; i++) {
+        if (b[i] == '"' || b[i] == '\\') return i;
+    }
+    return n;
+}

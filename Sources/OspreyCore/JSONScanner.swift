@@ -1,3 +1,5 @@
+import CByteShims
+
 /// A byte-level JSON scanner for the per-event path: it finds keys and value ranges without building
 /// objects (measured ~6x faster than JSONSerialization on Mimecast records). Values are decoded only when
 /// a parser asks for them.
@@ -46,11 +48,11 @@ public struct JSONScanner {
         case 0x22: // "
             var i = p + 1
             var escaped = false
-            while i < buf.count {
-                let b = buf[i]
-                if b == 0x22 { return (JSONValueRange(kind: .string, start: p + 1, end: i, escaped: escaped), i + 1) }
-                if b == 0x5C { escaped = true; i += 2; continue }
-                i += 1
+            while i < buf.count, let base = buf.baseAddress {
+                i += osprey_find_quote_or_backslash(base + i, buf.count - i)   // the next `"` or `\`
+                guard i < buf.count else { break }
+                if buf[i] == 0x22 { return (JSONValueRange(kind: .string, start: p + 1, end: i, escaped: escaped), i + 1) }
+                escaped = true; i += 2
             }
             throw JSONError(offset: p, reason: "truncated JSON: unterminated string")
         case 0x7B, 0x5B: // { [

@@ -39,6 +39,24 @@ final class JSONScannerTests: XCTestCase {
         }
     }
 
+    /// Strings are scanned 16 bytes at a time for `"` and `\`: escapes and closing quotes on either side of
+    /// every step boundary, and strings that end in an escape or not at all.
+    func testStringEndsAndEscapesAtEveryOffset() throws {
+        for len in 0..<40 {
+            for at in 0...len {
+                var body = String(repeating: "x", count: len)
+                body.insert(contentsOf: #"\""#, at: body.index(body.startIndex, offsetBy: at))   // an escaped quote
+                let m = try members(#"{"k":""# + body + #"","after":1}"#)
+                XCTAssertEqual(m["k"], String(repeating: "x", count: at) + "\"" + String(repeating: "x", count: len - at), "\(len) \(at)")
+                XCTAssertEqual(m["after"], "1")
+            }
+            let plain = String(repeating: "y", count: len)
+            XCTAssertEqual(try members(#"{"k":""# + plain + #""}"#)["k"], plain)
+            XCTAssertThrowsError(try members(#"{"k":""# + plain), "unterminated, \(len) bytes")
+            XCTAssertThrowsError(try members(#"{"k":""# + plain + #"\"#), "ends in a backslash, \(len) bytes")
+        }
+    }
+
     func testTruncatedJSONIsAnError() {
         for bad in [#"{"a":"b"#, #"{"a":1,"#, #"{"a":[1,2"#, #"{"a" 1}"#, #"{"a":tru}"#, "{"] {
             XCTAssertThrowsError(try members(bad), bad)
