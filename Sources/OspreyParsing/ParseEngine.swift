@@ -37,7 +37,7 @@ public final class ParseEngine {
     public var maxLineBytes: Int
     let byFormat: [RecordFormat: [Int]]
     let scratch = Scratch()
-    let rules: [ActivityRule?]
+    let rules: [ActivityRule]   // per parser: its activity rule (every parser has one, or the engine is refused)
     /// Distinct condition strings over all parsers; each is searched at most once per record.
     let conditionTexts: [[UInt8]]
     let conditionIndex: [[Int]]   // per parser: indices into conditionTexts
@@ -58,7 +58,7 @@ public final class ParseEngine {
         var idx: [RecordFormat: [Int]] = [:]
         for (i, p) in parsers.enumerated() { idx[p.format, default: []].append(i) }
         byFormat = idx
-        var rules: [ActivityRule?] = []
+        var rules: [ActivityRule] = []
         for p in parsers {
             guard let r = activityMap.rules[p.activity] else {
                 throw ContentError(file: p.file, line: p.line, reason: "parser '\(p.name)' names activity '\(p.activity)', which Content/mappings/activity.conf does not define")
@@ -265,7 +265,7 @@ public final class ParseEngine {
         for i in byFormat[format] ?? [] {
             let p = parsers[i]
             guard conditionsHold(i, record) else { continue }
-            switch build(p, rules[i]!, view) {
+            switch build(p, rules[i], view) {
             case .success(let event): pageTime = event.timeMillis; emit(.event(event)); return
             case .failure(let r): if firstMiss == nil { firstMiss = r }
             }
