@@ -90,12 +90,11 @@ public final class AnalyticsContent {
                 guard let mode = ListMatchMode(rawValue: modeText) else {
                     throw s.error(at: try s.optional("match")!.line, "unknown match mode '\(modeText)' (exact, domain, keyword, cidr)")
                 }
-                let entries = s.all("entries").flatMap { splitList($0.value) }
-                if mode == .domain {
-                    for e in s.all("entries") {
-                        for d in splitList(e.value) {
-                            if let problem = DomainSet.problem(with: d) { throw s.error(at: e.line, "list '\(s.name)': \(problem)") }
-                        }
+                var entries: [String] = []
+                for e in s.all("entries") {
+                    for d in splitList(e.value) {
+                        if mode == .domain, let problem = DomainSet.problem(with: d) { throw s.error(at: e.line, "list '\(s.name)': \(problem)") }
+                        entries.append(d)
                     }
                 }
                 env.contentLists[s.name] = MatchList(name: s.name, mode: mode, entries: entries)

@@ -72,7 +72,8 @@ public final class MatchList: @unchecked Sendable {
             case .exact: exact[lower] = e
             case .domain:
                 domains.insert(e)
-                domainEntries[DomainSet.normalize(e)] = domainEntries[DomainSet.normalize(e)] ?? e
+                let key = DomainSet.normalize(e)
+                if domainEntries[key] == nil { domainEntries[key] = e }
             case .keyword: keywords.append(Array(lower.utf8)); keywordEntries.append(e)
             case .cidr:
                 // The context's own address rules (IPRange: IPv4 and IPv6 addresses, CIDRs, `first-last`), so

@@ -105,19 +105,19 @@ public struct Tuning: Sendable {
                 guard content.knownFields.contains(fieldName) else {
                     throw s.error(at: fieldEntry.line, column: fieldEntry.valueColumn, "unknown field '\(fieldName)'\(suggestion(fieldName, content.knownFields))")
                 }
-                let values = s.all("values").flatMap { $0.value.split(separator: ",").map { $0.trimmingSpaces } }.filter { !$0.isEmpty }
-                guard !values.isEmpty else { throw s.error(at: s.line, "[allow \(s.name)] has no values") }
                 let mode: ListMatchMode = ipFields.contains(fieldName) ? .cidr : domainFields.contains(fieldName) ? .domain : .exact
-                if mode == .cidr, let bad = values.first(where: { if case .failure = IPRange.parse($0, strict: false) { return true }; return false }) {
-                    throw s.error(at: s.all("values")[0].line, "'\(bad)' is not an IP address, CIDR or first-last range")
-                }
-                if mode == .domain {
-                    for e in s.all("values") {
-                        for v in e.value.split(separator: ",").map({ $0.trimmingSpaces }) where !v.isEmpty {
-                            if let problem = DomainSet.problem(with: v) { throw s.error(at: e.line, "[allow \(s.name)] \(problem)") }
+                // Each value is checked for its field's kind, and a bad one is reported on its own line.
+                var values: [String] = []
+                for e in s.all("values") {
+                    for v in e.value.split(separator: ",").map({ $0.trimmingSpaces }) where !v.isEmpty {
+                        if mode == .cidr, case .failure = IPRange.parse(v, strict: false) {
+                            throw s.error(at: e.line, "'\(v)' is not an IP address, CIDR or first-last range")
                         }
+                        if mode == .domain, let problem = DomainSet.problem(with: v) { throw s.error(at: e.line, "[allow \(s.name)] \(problem)") }
+                        values.append(v)
                     }
                 }
+                guard !values.isEmpty else { throw s.error(at: s.line, "[allow \(s.name)] has no values") }
                 var expires: Int64? = nil
                 if let e = try s.optional("expires") {
                     guard let day = parseDate(e.value) else {
