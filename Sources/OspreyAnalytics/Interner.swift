@@ -67,8 +67,8 @@ public final class Interner {
     /// Runs `body` over the string's UTF-8 bytes (a native string's own storage; a copy otherwise).
     @inline(__always)
     private static func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
-        return Array(s.utf8).withUnsafeBufferPointer(body)
+        var s = s
+        return s.withUTF8(body)
     }
 
     @inline(__always)

@@ -44,25 +44,20 @@ public enum ASCII {
     /// Case-insensitive (ASCII) equality; `lowered` must already be lowercase.
     public static func equalsIgnoringCase(_ s: String, lowered: String) -> Bool {
         guard s.utf8.count == lowered.utf8.count else { return false }
-        // Native strings (nearly all): compare the contiguous bytes; the generic zip of two UTF-8 views
-        // showed in parse profiles.
-        if let r = s.utf8.withContiguousStorageIfAvailable({ a in
-            lowered.utf8.withContiguousStorageIfAvailable { b -> Bool in
-                for i in 0..<a.count where lower(a[i]) != b[i] { return false }
+        // Contiguous bytes (a native string's own; the generic zip of two UTF-8 views showed in parse profiles).
+        var a = s, l = lowered
+        return a.withUTF8 { x in
+            l.withUTF8 { y in
+                for i in 0..<x.count where lower(x[i]) != y[i] { return false }
                 return true
             }
-        }), let same = r { return same }
-        for (a, b) in zip(s.utf8, lowered.utf8) where lower(a) != b { return false }
-        return true
+        }
     }
 
     /// Case-insensitive (ASCII) substring test; `lowered` must already be lowercase.
     public static func containsIgnoringCase(_ s: String, lowered: String) -> Bool {
-        if let r = s.utf8.withContiguousStorageIfAvailable({ h in
-            lowered.utf8.withContiguousStorageIfAvailable { n in containsIgnoringCase(h, lowered: n) }
-        }), let found = r { return found }
-        let n = Array(lowered.utf8)
-        return Array(s.utf8).withUnsafeBufferPointer { h in n.withUnsafeBufferPointer { containsIgnoringCase(h, lowered: $0) } }
+        var h = s, n = lowered
+        return h.withUTF8 { hb in n.withUTF8 { containsIgnoringCase(hb, lowered: $0) } }
     }
 
     private static func containsIgnoringCase(_ b: UnsafeBufferPointer<UInt8>, lowered n: UnsafeBufferPointer<UInt8>) -> Bool {

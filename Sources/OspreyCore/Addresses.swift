@@ -11,8 +11,8 @@ public enum Addresses {
     /// `"a@b.com"`, the absolute `a@example.com.`), lowercased (ASCII fast path; other text by Unicode rules;
     /// punycode `xn--` labels pass through). Nil without `@` or when nothing is left.
     public static func domain(of address: String) -> String? {
-        // Native strings (all the parse engine makes): one pass over contiguous bytes.
-        if let r = address.utf8.withContiguousStorageIfAvailable({ b -> String? in
+        var a = address   // withUTF8 reads a native string's own bytes (copying only a bridged one)
+        return a.withUTF8 { b -> String? in
             var at = b.count - 1
             while at >= 0, b[at] != 0x40 { at -= 1 }
             guard at >= 0 else { return nil }
@@ -21,15 +21,7 @@ public enum Addresses {
             while start < end, b[start] == 0x20 || b[start] == 0x09 { start += 1 }
             guard start < end else { return nil }
             return ASCII.lowercased(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
-        }) { return r }
-        let u = address.utf8
-        guard let at = u.lastIndex(of: 0x40) else { return nil }
-        var start = u.index(after: at), end = u.endIndex
-        while end > start, isTrailingJunk(u[u.index(before: end)]) { end = u.index(before: end) }
-        while start < end, u[start] == 0x20 || u[start] == 0x09 { start = u.index(after: start) }
-        guard start < end else { return nil }
-        if start == u.index(after: at), end == u.endIndex { return ASCII.lowercased(String(address[start...])) }
-        return ASCII.lowercased(String(decoding: u[start..<end], as: UTF8.self))
+        }
     }
 
     /// A domain written on its own (`Example.COM.`): lowercased, spaces and trailing dots removed. Nil

@@ -2,8 +2,8 @@ import CByteShims
 
 /// Byte helpers for the hot path.
 public enum Bytes {
-    /// Offset of `needle` in `haystack`, or nil (osprey_memmem in CByteShims: SSE2, anchored on the needle's two
-    /// rarest bytes).
+    /// Offset of `needle` in `haystack`, or nil (osprey_memmem in CByteShims: AVX2 or SSE2, anchored on the
+    /// needle's two rarest bytes).
     @inline(__always)
     public static func find(_ needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer, from: Int = 0) -> Int? {
         guard needle.count > 0, from <= haystack.count, let h = haystack.baseAddress, let nb = needle.baseAddress else {
