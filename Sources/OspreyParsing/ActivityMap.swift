@@ -33,7 +33,35 @@ public struct ActivityRule: Sendable {
     public var successes: [Match] = []          // explicit success overrides failure (e.g. Delivered=true)
     public var logins: [Match] = []
     public var failedLogins: [Match] = []
-    public var userFields: [String: [Field]] = [:]  // per normalized direction (or "any")
+    public var userFields = UserFields()
+
+    /// The fields tried for the user, in order, per normalized direction; a direction without its own
+    /// list (or no direction) uses `any`. Resolved at load, so a record costs no dictionary lookup.
+    public struct UserFields: Sendable {
+        public var inbound: [Field]?
+        public var outbound: [Field]?
+        public var internalMail: [Field]?
+        public var any: [Field] = []
+        public static let directions = ["inbound", "outbound", "internal", "any"]
+
+        public func forDirection(_ d: String?) -> [Field] {
+            switch d {
+            case "inbound": return inbound ?? any
+            case "outbound": return outbound ?? any
+            case "internal": return internalMail ?? any
+            default: return any
+            }
+        }
+
+        mutating func set(_ direction: String, _ fields: [Field]) {
+            switch direction {
+            case "inbound": inbound = fields
+            case "outbound": outbound = fields
+            case "internal": internalMail = fields
+            default: any = fields
+            }
+        }
+    }
 }
 
 public struct ActivityMap: Sendable {
@@ -75,7 +103,10 @@ public struct ActivityMap: Sendable {
             rule.logins = matches("login", contains: false) + matches("login_contains", contains: true)
             rule.failedLogins = matches("failed_login", contains: false) + matches("failed_login_contains", contains: true)
             for (dir, e) in s.prefixed("user") {
-                rule.userFields[dir] = splitList(e.value).map(Field.named)
+                guard ActivityRule.UserFields.directions.contains(dir) else {
+                    throw s.error(at: e.line, "user \(dir): the direction must be inbound, outbound, internal or any")
+                }
+                rule.userFields.set(dir, splitList(e.value).map(Field.named))
             }
             if rules[s.name] != nil { throw s.error(at: s.line, "activity '\(s.name)' defined twice") }
             rules[s.name] = rule

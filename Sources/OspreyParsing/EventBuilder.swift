@@ -22,8 +22,7 @@ public enum EventBuilder {
                 || (direction == nil && !e.has(Fields.destEmailAddress) && e.has(Fields.sender))
             e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
             if !e.has(Fields.user) {
-                let key = direction ?? "any"
-                for f in rule.userFields[key] ?? rule.userFields["any"] ?? [] {
+                for f in rule.userFields.forDirection(direction) {
                     if let u = e.string(f), u.utf8.contains(0x40) { e[Fields.user] = .string(ASCII.lowercased(u)); break }
                 }
             }
@@ -54,7 +53,7 @@ public enum EventBuilder {
 
     static func pickUser(_ e: inout Event, _ rule: ActivityRule) {
         guard !e.has(Fields.user) else { return }
-        for f in rule.userFields["any"] ?? [] {
+        for f in rule.userFields.any {
             if let u = e.string(f), !u.isEmpty { e[Fields.user] = .string(ASCII.lowercased(u)); return }
         }
     }

@@ -47,13 +47,17 @@ extension ParseEngine {
         var view = RecordView.empty
         if let r = scan(record, into: &view) { out += "  malformed JSON: \(r.detail)\n  → reject: malformed JSON\n"; return }
         let format = view.format
-        let candidates = byFormat[format] ?? []
+        let candidates = byFormat[format.ordinal]
         out += "  format \(format.rawValue): \(view.entries.count) keys; \(candidates.count) parsers read this format (\(parsers.count - candidates.count) others are not tried)\n"
         for k in conditionMemo.indices { conditionMemo[k] = 0 }
         var firstMiss: Reject?
         for i in candidates {
             let p = parsers[i]
             let where_ = "\(p.file.split(separator: "/").last ?? ""):\(p.line)"
+            if let t = p.keyTests.first(where: { !$0.holds(view) }) {
+                out += "  - \(p.name) (\(where_)): `\(t.text)` does not hold\n"
+                continue
+            }
             if let c = conditionIndex[i].first(where: { !present($0, record) }) {
                 out += "  - \(p.name) (\(where_)): condition `\(String(decoding: conditionTexts[c], as: UTF8.self))` absent\n"
                 continue

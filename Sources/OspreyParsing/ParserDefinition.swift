@@ -12,7 +12,7 @@ public enum ValueTransform: Sendable, Equatable {
     case const(String)         // replace the value by a constant (e.g. the presence of `Delivered` → record_type)
     case whenKey(UInt64)       // keep only when the record also has this key
     case unlessKey(UInt64)     // keep only when the record lacks this key
-    case before(String)        // the text before the first occurrence of a separator (`ip:port` → ip)
+    case before(UInt8)         // the text before the first occurrence of a one-byte ASCII separator (`ip:port` → ip)
     case hash(Int)             // keep only a hex string of exactly this many digits (32 md5, 40 sha1, 64 sha256)
     case notHash([Int])        // keep only a value that is not a hex string of one of these lengths
     case slug                  // lowercase, runs of spaces / underscores → one `-` (`attachment protect` → `attachment-protect`)
@@ -30,7 +30,10 @@ public enum ValueTransform: Sendable, Equatable {
         case "const": return parts.count == 2 ? .const(parts[1]) : nil
         case "when_key": return parts.count == 2 ? .whenKey(FNV.hash(parts[1])) : nil
         case "unless_key": return parts.count == 2 ? .unlessKey(FNV.hash(parts[1])) : nil
-        case "before": return parts.count == 2 ? .before(parts[1]) : nil
+        case "before":
+            // One printable ASCII byte (`before :`); anything else is refused at its line.
+            guard parts.count == 2, parts[1].utf8.count == 1, let c = parts[1].utf8.first, c > 0x20, c < 0x7F else { return nil }
+            return .before(c)
         case "hash":
             guard parts.count == 2, let n = Int(parts[1]), n > 0 else { return nil }
             return .hash(n)
@@ -79,8 +82,12 @@ public final class ParserDefinition: @unchecked Sendable {
     public let activityTypes: [ActivityType]
     public let conditions: [[UInt8]]
     public let absent: [[UInt8]]
+    /// Conditions on the record's keys and their values (checked before the substring conditions).
+    public var keyTests: [KeyTest] = []
     public let timeKeys: [(String, UInt64)]
     public let timeFormats: Set<TimeForm>
+    /// `timeFormats` as bits (`TimeForm.bit`), read per record without hashing.
+    let timeFormBits: UInt8
     public let mappings: [FieldMapping]
     public let extractions: [Extraction]
     public let copies: [(from: Field, to: Field)]
@@ -102,6 +109,7 @@ public final class ParserDefinition: @unchecked Sendable {
         self.absent = absent
         self.timeKeys = timeKeys
         self.timeFormats = timeFormats
+        self.timeFormBits = timeFormats.reduce(0) { $0 | $1.bit }
         self.mappings = mappings
         self.extractions = extractions
         self.copies = copies
@@ -126,13 +134,17 @@ public final class ParserDefinition: @unchecked Sendable {
 /// The time forms a parser accepts; `auto` accepts all.
 public enum TimeForm: String, Sendable, CaseIterable {
     case iso8601, epochMillis = "epoch_ms", epochSeconds = "epoch_s", auto
+
+    var bit: UInt8 {
+        switch self { case .iso8601: 1; case .epochMillis: 2; case .epochSeconds: 4; case .auto: 8 }
+    }
 }
 
 /// Loads every `*.parser` file of a directory (sorted by name; order inside a file is kept).
 public enum ParserLoader {
     static let allowedKeys: Set<String> = ["vendor", "product", "format", "activity", "activity_types", "condition",
-                                           "absent", "time", "time_format", "time_missing", "require", "description", "order"]
-    static let allowedPrefixes: Set<String> = ["map", "extract", "copy", "set"]
+                                           "absent", "key", "no_key", "time", "time_format", "time_missing", "require", "description", "order"]
+    static let allowedPrefixes: Set<String> = ["map", "extract", "copy", "set", "value", "no_value"]
 
     /// `catalog`: the field catalog every written field must be in (an error at the line that writes it);
     /// nil only for tools that read parser files on their own.
@@ -180,6 +192,19 @@ public enum ParserLoader {
             let conditions = s.all("condition").map { Array($0.value.utf8) }
             if let empty = s.all("condition").first(where: { $0.value.isEmpty }) { throw s.error(at: empty.line, "empty condition") }
             let absent = s.all("absent").map { Array($0.value.utf8) }
+            if let empty = s.all("absent").first(where: { $0.value.isEmpty }) { throw s.error(at: empty.line, "empty absent") }
+            // Key tests in the order written, so --explain names the first that fails.
+            var keyTests: [KeyTest] = []
+            for e in s.entries {
+                let head = e.key.split(separator: " ", maxSplits: 1)
+                guard let first = head.first, let kind = KeyTest.Kind(rawValue: String(first)) else { continue }
+                let arg = head.count == 2 ? String(head[1]) : nil
+                if (kind == .has || kind == .lacks) != (arg == nil) { continue }   // `key X = …` is not a key test
+                switch KeyTest.parse(kind: kind, arg: arg, value: e.value) {
+                case .success(let t): keyTests.append(t)
+                case .failure(let bad): throw s.error(at: e.line, column: e.valueColumn, bad.reason)
+                }
+            }
             let timeEntry = try s.required("time")
             let timeKeys = splitList(timeEntry.value).map { ($0, FNV.hash($0)) }
             var forms: Set<TimeForm> = [.auto]
@@ -242,6 +267,7 @@ public enum ParserLoader {
                 constants: constants, required: required, file: file, line: s.line,
                 description: try s.optional("description")?.value ?? "", order: order)
             def.timeMissing = timeMissing
+            def.keyTests = keyTests
             out.append(def)
         }
         return out

@@ -6,6 +6,11 @@ public enum RecordFormat: String, Sendable, CaseIterable {
     case cef    // the connector wrapper: syslog + CEF extensions, raw JSON in cs6
     case kv     // pipe key=value: legacy SIEM lines, audit `mcType=auditLog` lines
     case text   // anything else: only `extract line = …` regexes apply
+
+    /// Position in `allCases`, for per-format tables indexed without hashing.
+    @inline(__always) var ordinal: Int {
+        switch self { case .json: 0; case .cef: 1; case .kv: 2; case .text: 3 }
+    }
 }
 
 /// One key/value of a record, as byte ranges into the record buffers (no copies until a parser maps it).

@@ -170,7 +170,7 @@ final class FidelityTests: XCTestCase {
         XCTAssertTrue(text.contains("mimecast-json-siem-receipt"), text)
         XCTAssertTrue(text.contains("required field missing: mimecast-json-siem-receipt: dest_email_address"), text)
         XCTAssertTrue(text.contains("mimecast-json-audit (20-mimecast-api-json.parser:"), text)
-        XCTAssertTrue(text.contains("condition `\"auditType\"` absent"), text)
+        XCTAssertTrue(text.contains("`key = auditType` does not hold"), text)
         XCTAssertTrue(text.contains("→ reject: missing required field"), text)
         let badTime = noRcpt.replacingOccurrences(of: "2025-02-03T04:05:06+0000", with: "10000-01-01T00:00:00Z")
         XCTAssertTrue(engine.explain(line: badTime).contains("time unreadable: mimecast-json-siem-receipt: '10000-01-01T00:00:00Z'"))
