@@ -11,7 +11,7 @@ import OspreyCore
 ///     value dproc = Audit Events       a key's value is one of these (ASCII case-insensitive)
 ///     value type|eventType = receipt   … of one of these keys
 ///     no_value type = journal          no such key holds one of these values
-public struct KeyTest: Sendable {
+public final class KeyTest: Sendable {
     public enum Kind: String, Sendable { case has = "key", lacks = "no_key", equals = "value", differs = "no_value" }
     public let kind: Kind
     /// Alternatives: the test reads whichever of them the record has.
