@@ -337,21 +337,25 @@ struct Merger: Sendable {
         generation &+= 1
         if generation == 0 { for i in seen.indices { seen[i] = 0 }; generation = 1 }
         var attachments: [String] = []
+        var most = 16   // what step 4 adds
+        for i in contributors { most += parts[i].event.fieldCount }
+        e.reserveFields(most)   // one allocation, not one per doubling
         for i in contributors {
             let pe = parts[i].event
             for k in 0..<pe.fieldCount {
-                let (f, v) = pe.field(at: k)
+                // The name first: most fields of later parts are skipped, and skipping needs no value copy.
+                let f = pe.key(at: k)
                 let id = Int(f.id)
                 if id < explicit.count, explicit[id] {
-                    if f == Fields.emailAttachments { for a in v.elements where !attachments.contains(a) { attachments.append(a) } }
+                    if f == Fields.emailAttachments { for a in pe.field(at: k).1.elements where !attachments.contains(a) { attachments.append(a) } }
                     continue
                 }
-                if f == Fields.emailAttachment, case .string(let a) = v, !attachments.contains(a) { attachments.append(a) }
+                if f == Fields.emailAttachment, case .string(let a) = pe.field(at: k).1, !attachments.contains(a) { attachments.append(a) }
                 if deciding >= 0, i != deciding, id < outcomeOnly.count, outcomeOnly[id] { continue }
                 if id >= seen.count { seen += Array(repeating: 0, count: id + 1 - seen.count) }
                 if seen[id] == generation { continue }
                 seen[id] = generation
-                e[f] = v
+                e[f] = pe.field(at: k).1
             }
         }
         // Message-level fields from parts for other recipients (a receipt line names one recipient).

@@ -80,6 +80,8 @@ public struct Event: Sendable {
 
     public var fieldCount: Int { keys.count }
     public func field(at i: Int) -> (Field, Value) { (keys[i], values[i]) }
+    /// The i-th field's name alone: a walk that skips most fields need not copy (retain) their values.
+    @inline(__always) public func key(at i: Int) -> Field { keys[i] }
 
     public var outcome: Outcome { activityType.isFailure ? .failure : .success }
     public var user: String? { string(Fields.user) }
