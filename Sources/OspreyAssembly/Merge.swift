@@ -337,7 +337,7 @@ struct Merger: Sendable {
         generation &+= 1
         if generation == 0 { for i in seen.indices { seen[i] = 0 }; generation = 1 }
         var attachments: [String] = []
-        var most = 16   // what step 4 adds
+        var most = 16 + Event.enrichmentHeadroom   // what step 4 adds, then enrichment
         for i in contributors { most += parts[i].event.fieldCount }
         e.reserveFields(most)   // one allocation, not one per doubling
         for i in contributors {

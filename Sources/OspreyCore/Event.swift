@@ -11,12 +11,17 @@ public struct Event: Sendable {
     public private(set) var values: [Value] = []
     private var present: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
-    public init(parser: String, activityType: ActivityType, timeMillis: Int64) {
+    /// Fields enrichment typically adds to an event (geo, user, destination classes, flags): parse (in a
+    /// pipeline) and assembly reserve this much beyond their own fields, so adding them does not reallocate.
+    public static let enrichmentHeadroom = 16
+
+    /// `capacity`: the fields the event is expected to hold, so appending them never reallocates.
+    public init(parser: String, activityType: ActivityType, timeMillis: Int64, capacity: Int = 24) {
         self.parser = parser
         self.activityType = activityType
         self.timeMillis = timeMillis
-        keys.reserveCapacity(24)
-        values.reserveCapacity(24)
+        keys.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
     }
 
     @inline(__always) private func maybePresent(_ id: UInt16) -> Bool {

@@ -35,6 +35,11 @@ public final class ParseEngine {
     public let parsers: [ParserDefinition]
     public let activityMap: ActivityMap
     public var maxLineBytes: Int
+    /// Room for fields later stages add (enrichment), reserved when an event is built so that adding them
+    /// does not reallocate its field arrays; 0 for `osprey parse`, which adds none.
+    public var spareFieldCapacity = 0
+    /// Per parser: the most fields its events get here (its own writes and the event builder's).
+    let fieldCapacity: [Int]
     let byFormat: [[Int]]   // per RecordFormat.ordinal: the parsers of that format, in order
     let scratch = Scratch()
     /// Per parser: its activity rule (every parser has one, or the engine is refused), boxed so passing it per
@@ -72,6 +77,7 @@ public final class ParseEngine {
             rules.append(RuleBox(r))
         }
         self.rules = rules
+        fieldCapacity = parsers.map { $0.writes.count + ParseEngine.writes.count }
         var texts: [[UInt8]] = []
         var ids: [[UInt8]: Int] = [:]
         func id(_ c: [UInt8]) -> Int {
@@ -271,7 +277,7 @@ public final class ParseEngine {
         for i in byFormat[format.ordinal] {
             let p = parsers[i]
             guard keyTestsHold(p, view), conditionsHold(i, record) else { continue }
-            switch build(p, rules[i], view) {
+            switch build(i, view) {
             case .success(let event): pageTime = event.timeMillis; emit(.event(event)); return
             case .failure(let r): if firstMiss == nil { firstMiss = r }
             }
@@ -301,7 +307,8 @@ public final class ParseEngine {
         return true
     }
 
-    func build(_ p: ParserDefinition, _ rule: RuleBox, _ view: RecordView) -> Result<Event, Reject> {
+    func build(_ i: Int, _ view: RecordView) -> Result<Event, Reject> {
+        let p = parsers[i], rule = rules[i]
         // Time first: a record without a usable time cannot be placed in history.
         var time: Int64?
         var timeText: String?
@@ -318,7 +325,7 @@ public final class ParseEngine {
             if let bad = timeText { return .failure(Reject(reason: .badTime, detail: "\(p.name): '\(bad.prefix(64))'")) }
             return .failure(Reject(reason: .missingField, detail: "\(p.name): time (\(p.timeKeys.map(\.0).joined(separator: ", ")))"))
         }
-        var event = Event(parser: p.name, activityType: .appActivity, timeMillis: time)
+        var event = Event(parser: p.name, activityType: .appActivity, timeMillis: time, capacity: fieldCapacity[i] + spareFieldCapacity)
         if fromPage { event[ParseEngine.timeSource] = .string("page") }
         for m in p.mappings {
             guard !event.has(m.field), let e = view.entry(m.keyHash), e.value.kind != .null else { continue }

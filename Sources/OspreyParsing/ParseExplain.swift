@@ -66,7 +66,7 @@ extension ParseEngine {
                 out += "  - \(p.name) (\(where_)): excluded, `\(String(decoding: conditionTexts[c], as: UTF8.self))` present\n"
                 continue
             }
-            switch build(p, rules[i], view) {
+            switch build(i, view) {
             case .success(let e):
                 pageTime = e.timeMillis
                 out += "  - \(p.name) (\(where_)): TAKES the record → \(e.activityType.rawValue) at \(UTCTime.format(e.timeMillis)), user \(e.string(Fields.user) ?? "(none)"), record_type \(e.string(Fields.recordType) ?? "(none)")\n"

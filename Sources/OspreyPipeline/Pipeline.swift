@@ -89,6 +89,7 @@ public final class Pipeline {
         self.options = options
         let lists = options.contentDirectory + "/lists"
         parser = try ParseEngine(contentDirectory: options.contentDirectory)
+        parser.spareFieldCapacity = Event.enrichmentHeadroom
         if let dir = options.contextDirectory {
             contextStore = try ContextStore(directory: dir, lists: lists)
         } else {
