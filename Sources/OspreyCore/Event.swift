@@ -1,3 +1,5 @@
+import CByteShims
+
 /// One normalized event: which parser read it, its activity type, a UTC instant in milliseconds and its fields.
 /// Fields are a short array of (field id, value) pairs in insertion order: events carry 10–40 fields, and a
 /// linear scan over 16-bit ids beats hashing at that size. A 256-bit presence mask (inline, no allocation)
@@ -48,8 +50,11 @@ public struct Event: Sendable {
 
     @inline(__always) public func index(of field: Field) -> Int? {
         guard maybePresent(field.id) else { return nil }
-        for i in keys.indices where keys[i] == field { return i }
-        return nil
+        // Eight ids per step (SSE2): present fields are found after half the keys on average.
+        let i = keys.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: UInt16.self) { osprey_find_u16($0.baseAddress, $0.count, field.id) }
+        }
+        return i < keys.count ? i : nil
     }
 
     /// Whether the event has this field (no copy of the value).

@@ -13,6 +13,32 @@ final class EventAndWriterTests: XCTestCase {
         XCTAssertEqual(e.fieldCount, 1)
     }
 
+    /// Field lookup compares eight ids per step: every position around the step boundaries, ids past 255
+    /// (no presence bit), removals and re-adds agree with a plain model of the event.
+    func testFieldLookupAgreesWithAModelAtEveryPosition() {
+        var rng = SplitMix64(state: 11)
+        let pool = (0..<40).map { Field.named("lookup_test_\($0)") } + [Fields.user, Fields.srcIP, Fields.time]
+        for n in 0...33 {
+            var e = Event(parser: "p", activityType: .appActivity, timeMillis: 0)
+            var model: [(Field, Value)] = []
+            for k in 0..<n {
+                let f = pool[Int(rng.next() % UInt64(pool.count))]
+                e[f] = .int(Int64(k))
+                if let i = model.firstIndex(where: { $0.0 == f }) { model[i].1 = .int(Int64(k)) } else { model.append((f, .int(Int64(k)))) }
+                if rng.next() % 5 == 0, !model.isEmpty {
+                    let drop = Int(rng.next() % UInt64(model.count))
+                    e[model[drop].0] = nil
+                    model.remove(at: drop)
+                }
+            }
+            XCTAssertEqual(e.fieldCount, model.count, "n \(n)")
+            for f in pool {
+                XCTAssertEqual(e[f], model.first(where: { $0.0 == f })?.1, "n \(n), \(f.name)")
+                XCTAssertEqual(e.index(of: f), model.firstIndex(where: { $0.0 == f }), "n \(n), \(f.name)")
+            }
+        }
+    }
+
     func testEventJSONIsValidAndEscaped() throws {
         var e = Event(parser: "p", activityType: .appLogin, timeMillis: 1_634_544_163_670)
         e[Fields.emailSubject] = .string("line\nbreak \"q\" \u{01} é")
