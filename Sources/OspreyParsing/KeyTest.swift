@@ -1,4 +1,7 @@
 import OspreyCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A parser condition on the scanned record's keys, decided with the record view's key table (one hash
 /// probe per key) instead of a substring search over the line. Unlike a substring, it cannot be satisfied by
@@ -17,8 +20,10 @@ public final class KeyTest: Sendable {
     /// Alternatives: the test reads whichever of them the record has.
     public let keys: [String]
     let hashes: [UInt64]
-    /// `value` / `no_value`: the values, lowercased.
+    /// `value` / `no_value`: the values, lowercased, and as written (records mostly use the same case, which
+    /// one memcmp then confirms).
     let values: [[UInt8]]
+    let written: [[UInt8]]
     /// As written in the parser file, for `osprey parse --explain`.
     public let text: String
 
@@ -27,6 +32,7 @@ public final class KeyTest: Sendable {
         self.keys = keys
         self.hashes = keys.map(FNV.hash)
         self.values = values.map { Array(ASCII.lowercased($0).utf8) }
+        self.written = values.map { Array($0.utf8) }
         self.text = text
     }
 
@@ -53,7 +59,10 @@ public final class KeyTest: Sendable {
     }
 
     private func matches(_ raw: UnsafeRawBufferPointer) -> Bool {
-        for v in values where v.count == raw.count {
+        for (k, v) in values.enumerated() where v.count == raw.count {
+            if let base = raw.baseAddress, written[k].withUnsafeBytes({ w in w.baseAddress.map { memcmp($0, base, raw.count) == 0 } ?? false }) {
+                return true
+            }
             var same = true
             for i in 0..<raw.count where ASCII.lower(raw[i]) != v[i] { same = false; break }
             if same { return true }
