@@ -124,21 +124,3 @@ size_t osprey_find_quote_or_backslash(const void *p, size_t n) {
     }
     return n;
 }
-
-// The index of the first v in the n 16-bit values at a, or n: an event's field lookup (field ids in
-// insertion order, 10-60 of them, searched many times per event by every stage), 8 ids per step.
-size_t osprey_find_u16(const unsigned short *a, size_t n, unsigned short v) {
-    size_t i = 0;
-#if defined(__SSE2__)
-    const __m128i want = _mm_set1_epi16((short)v);
-    for (; i + 8 <= n; i += 8) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(a + i));
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(x, want));
-        if (mask != 0) return i + (size_t)__builtin_ctz(mask) / 2;
-    }
-#endif
-    for (; i < n; i++) {
-        if (a[i] == v) return i;
-    }
-    return n;
-}

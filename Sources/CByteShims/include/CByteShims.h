@@ -7,7 +7,4 @@ const void *osprey_memmem(const void *h, size_t hl, const void *n, size_t nl);
 
 // The offset of the first `"` or `\` in the n bytes at p, or n (bytes.c).
 size_t osprey_find_quote_or_backslash(const void *p, size_t n);
-
-// The index of the first v in the n 16-bit values at a, or n (bytes.c).
-size_t osprey_find_u16(const unsigned short *a, size_t n, unsigned short v);
 #endif
