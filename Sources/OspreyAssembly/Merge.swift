@@ -365,9 +365,10 @@ struct Merger: Sendable {
 
         // 4. What the merge decides itself.
         let recipient = r.map { msg.recipientNames[$0] }
+        var domains = Addresses.DomainMemo()
         if let recipient {
             e[Fields.destEmailAddress] = .string(recipient)
-            if let d = Addresses.domain(of: recipient) { e[Fields.destDomain] = .string(d) }
+            if let d = domains.domain(of: recipient) { e[Fields.destDomain] = .string(d) }
             e[Fields.emailRecipients] = .list(msg.recipientNames)
         }
         if !attachments.isEmpty {
@@ -391,7 +392,7 @@ struct Merger: Sendable {
         let failed = outcome.isFailure
         e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
         let sender = e.string(Fields.sender)
-        if !e.has(Fields.senderDomain), let s = sender, let d = Addresses.domain(of: s) { e[Fields.senderDomain] = .string(d) }
+        if !e.has(Fields.senderDomain), let s = sender, let d = domains.domain(of: s) { e[Fields.senderDomain] = .string(d) }
         var user: String?
         if let u = out ? sender : recipient, MergeText.hasAt(u) { user = u }
         if user == nil {
@@ -402,7 +403,7 @@ struct Merger: Sendable {
         if let u = user {
             let lower = ASCII.lowercased(u)
             e[Fields.user] = .string(lower)
-            if let d = Addresses.domain(of: lower) { e[Fields.emailDomain] = .string(d) }
+            if let d = domains.domain(of: lower) { e[Fields.emailDomain] = .string(d) }
         }
         e[Fields.outcome] = failed ? Merger.failure : Merger.success
         e[AssemblyField.mailOutcome] = Merger.outcomeValues[outcome]!

@@ -24,6 +24,24 @@ public enum Addresses {
         }
     }
 
+    /// `domain(of:)` for the addresses one event names, each distinct address computed once: an event's
+    /// user is usually also its sender (outbound) or its recipient (inbound), so its email_domain and its
+    /// sender_domain or dest_domain then share one string instead of allocating it twice.
+    public struct DomainMemo {
+        // The last two addresses: an event derives at most three domains, and two of them often agree.
+        private var a: (address: String, domain: String?)?
+        private var b: (address: String, domain: String?)?
+        public init() {}
+        public mutating func domain(of address: String) -> String? {
+            if let m = a, m.address == address { return m.domain }
+            if let m = b, m.address == address { return m.domain }
+            let d = Addresses.domain(of: address)
+            b = a
+            a = (address, d)
+            return d
+        }
+    }
+
     /// A domain written on its own (`Example.COM.`): lowercased, spaces and trailing dots removed. Nil
     /// when nothing is left.
     public static func normalizedDomain(_ domain: String) -> String? {

@@ -39,13 +39,14 @@ public enum EventBuilder {
             pickUser(&e, rule)
         }
         e[Fields.outcome] = e.activityType.isFailure ? failure : success
+        var domains = Addresses.DomainMemo()
         if let u = e.string(Fields.user) {
             let lower = ASCII.lowercased(u)
             if lower != u { e[Fields.user] = .string(lower) }
-            if !e.has(Fields.emailDomain), let d = Addresses.domain(of: lower) { e[Fields.emailDomain] = .string(d) }
+            if !e.has(Fields.emailDomain), let d = domains.domain(of: lower) { e[Fields.emailDomain] = .string(d) }
         }
-        if !e.has(Fields.destDomain), let r = e.string(Fields.destEmailAddress), let d = Addresses.domain(of: r) { e[Fields.destDomain] = .string(d) }
-        if !e.has(Fields.senderDomain), let s = e.string(Fields.sender), let d = Addresses.domain(of: s) { e[Fields.senderDomain] = .string(d) }
+        if !e.has(Fields.destDomain), let r = e.string(Fields.destEmailAddress), let d = domains.domain(of: r) { e[Fields.destDomain] = .string(d) }
+        if !e.has(Fields.senderDomain), let s = e.string(Fields.sender), let d = domains.domain(of: s) { e[Fields.senderDomain] = .string(d) }
         if !e.has(Fields.fileExt), let name = e.string(Fields.emailAttachment) ?? e.string(Fields.fileName), let ext = FileNames.fileExtension(name) {
             e[Fields.fileExt] = .string(ext)
         }
