@@ -121,9 +121,13 @@ enum RecordScanner {
         view.entries = []   // one owner while appending, so the array is not copied
         defer { view.entries = entries }   // also when the scan throws: callers trim what it added
         do {
-            _ = try scanner.members(ofObjectAt: scanner.skipSpace(0), flattenDepth: flattenDepth) { h, k, v in
+            let end = try scanner.members(ofObjectAt: scanner.skipSpace(0), flattenDepth: flattenDepth) { h, k, v in
                 entries.append(RawEntry(hash: h, key: k, value: v, source: 0))
             }
+            // Text after the object is not silently dropped: the line is malformed, as it is when it also
+            // holds an envelope key and is read by the envelope pass.
+            let rest = scanner.skipSpace(end)
+            if rest < b.count { throw JSONError(offset: rest, reason: "unexpected text after JSON value") }
         } catch let e as JSONError { throw RecordScanError.json(e) }
     }
 

@@ -31,6 +31,21 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(reason(Array(#"{"type":"MTA","data":[{"acc":"A""#.utf8), engine: engine), .malformedJSON)
     }
 
+    /// Text after a JSON record is malformed input, counted as such, not dropped: before, a plain record
+    /// followed by `junk}` became an event with the tail ignored, while the same line with an envelope key
+    /// was rejected.
+    func testTextAfterAJSONRecordIsMalformed() throws {
+        let engine = try Support.engine()
+        let record = good + "e\"}"
+        XCTAssertNil(reason(Array(record.utf8), engine: engine), "the record alone parses")
+        XCTAssertNil(reason(Array((record + "  \t ").utf8), engine: engine), "trailing spaces are not text")
+        XCTAssertEqual(reason(Array((record + " junk}").utf8), engine: engine), .malformedJSON)
+        XCTAssertEqual(reason(Array((record + " {\"data\":1} junk}").utf8), engine: engine), .malformedJSON)
+        var out: [ParseResult] = []
+        engine.parse(line: record + " x}") { out.append($0) }
+        if case .reject(let r) = out.first { XCTAssertTrue(r.detail.contains("unexpected text after JSON value"), r.detail) } else { XCTFail("\(out)") }
+    }
+
     func testUnknownShapes() throws {
         let engine = try Support.engine()
         XCTAssertEqual(reason(Array("hello world".utf8), engine: engine), .noParser)
