@@ -6,31 +6,28 @@ extension ParseEngine {
     /// `{"meta":…,"data":[…],"fail":[]}`, held-release `heldReleaseLogs`, collector `events`).
     static let envelopeKeys: Set<String> = ["data", "heldReleaseLogs", "events"]
 
-    nonisolated(unsafe) static let envelopeMarkers: [UnsafeRawBufferPointer] =
-        ["\"data\"", "\"events\"", "\"heldReleaseLogs\"", "\"message\"", "\"original\"", "}"].map { UnsafeRawBufferPointer(StaticBytes.make($0)) }
+    static let envelopeKeyHashes = envelopeKeys.map(FNV.hash)
 
-    /// Most JSON lines are one plain record: no envelope key, one object. Those skip the envelope pass
-    /// (a whole extra scan of the line).
-    private func isPlainRecord(_ line: UnsafeRawBufferPointer) -> Bool {
-        var a = 0, z = line.count
-        while a < z, line[a] == 0x20 || line[a] == 0x09 { a += 1 }
-        while z > a, line[z - 1] == 0x20 || line[z - 1] == 0x09 { z -= 1 }
-        guard z - a >= 2, line[a] == 0x7B, line[z - 1] == 0x7D else { return false }
-        for m in ParseEngine.envelopeMarkers.dropLast() where Bytes.find(m, in: line) != nil { return false }
-        // `},{` (several objects on one line), with optional spaces.
-        var from = a + 1
-        while let close = Bytes.find(ParseEngine.envelopeMarkers[ParseEngine.envelopeMarkers.count - 1], in: line, from: from), close < z - 1 {
-            var k = close + 1
-            while k < z, line[k] == 0x20 { k += 1 }
-            if k < z, line[k] == 0x2C { return false }
-            from = close + 1
+    /// Whether a JSON object's scanned keys show records inside it, for the envelope pass to unwrap: an
+    /// envelope's array (`data`, `heldReleaseLogs`, `events`), a collector wrapper (the only member is a
+    /// string holding JSON, `{"message":"{…}"}`), or an ECS document's `event.original` holding JSON. The
+    /// same tests as the envelope pass's, on the view (top-level keys hash as their own name; nested ones
+    /// hash their dotted path).
+    /// Every entry is looked at (not the last of each key), so a repeated key cannot hide an envelope.
+    static func mayHoldRecords(_ view: RecordView) -> Bool {
+        func holdsJSON(_ e: RawEntry) -> Bool {
+            e.value.kind == .string && e.value.end > e.value.start && view.buffer(e)[e.value.start] == 0x7B
         }
-        return true
+        if view.entries.count == 1, holdsJSON(view.entries[0]) { return true }
+        for e in view.entries {
+            if e.value.kind == .array, envelopeKeyHashes.contains(e.hash) { return true }
+            if e.hash == eventOriginalHash, holdsJSON(e) { return true }
+        }
+        return false
     }
 
     func parseJSONLine(_ line: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void,
                                _ onRecord: (UnsafeRawBufferPointer) -> Void) {
-        if isPlainRecord(line) { onRecord(line); return }
         let scanner = JSONScanner(line)
         var records: [JSONValueRange] = []
         var decoded: [[UInt8]] = []

@@ -112,11 +112,18 @@ public final class ParseEngine {
         }
         if let problem = byteProblem(line) { emit(.reject(Reject(reason: .invalidBytes, detail: problem))); return }
         pageTime = nil
-        if RecordScanner.detect(line) == .json {
-            parseJSONLine(line, emit) { parseRecord($0, emit) }
-        } else {
-            parseRecord(line, emit)
+        guard RecordScanner.detect(line) == .json else { parseRecord(line, emit); return }
+        // Most JSON lines are one plain record: scanned once, as the record it is. A line that does not
+        // scan as one object (several objects, an array, malformed) or whose keys show an envelope or a
+        // wrapper goes through the envelope pass, which reads the line value by value.
+        var view = RecordView.empty
+        if scan(line, into: &view) == nil, !ParseEngine.mayHoldRecords(view) {
+            defer { scratch.recycle(view.entries) }
+            choose(line, view, emit)
+            return
         }
+        scratch.recycle(view.entries)
+        parseJSONLine(line, emit) { parseRecord($0, emit) }
     }
 
     func byteProblem(_ b: UnsafeRawBufferPointer) -> String? {
@@ -157,6 +164,20 @@ public final class ParseEngine {
         var view = RecordView.empty
         if let r = scan(record, into: &view) { emit(.reject(r)); return }
         defer { scratch.recycle(view.entries) }
+        choose(record, view, emit)
+    }
+
+    /// The reject of a record no parser's tests accept, naming why its `cs6` JSON did not scan when it did
+    /// not (a truncated connector record): its keys are then missing, which is why no parser took it. The
+    /// reason stays "no parser matched": another product's `cs6` need not be JSON at all.
+    static func noParser(_ view: RecordView) -> Reject {
+        var detail = "format \(view.format.rawValue)"
+        if let bad = view.innerJSONError { detail += "; \(bad)" }
+        return Reject(reason: .noParser, detail: detail)
+    }
+
+    /// The first parser of the record's format whose tests hold and that builds an event, or the reject.
+    private func choose(_ record: UnsafeRawBufferPointer, _ view: RecordView, _ emit: (ParseResult) -> Void) {
         let format = view.format
         var firstMiss: Reject?
         for k in conditionMemo.indices { conditionMemo[k] = 0 }
@@ -168,7 +189,7 @@ public final class ParseEngine {
             case .failure(let r): if firstMiss == nil { firstMiss = r }
             }
         }
-        emit(.reject(firstMiss ?? Reject(reason: .noParser, detail: "format \(format.rawValue)")))
+        emit(.reject(firstMiss ?? ParseEngine.noParser(view)))
     }
 
 

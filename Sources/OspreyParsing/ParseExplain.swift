@@ -82,7 +82,7 @@ extension ParseEngine {
                 out += "  - \(p.name) (\(where_)): conditions hold, but \(why): \(r.detail)\n"
             }
         }
-        let r = firstMiss ?? Reject(reason: .noParser, detail: "format \(format.rawValue)")
+        let r = firstMiss ?? ParseEngine.noParser(view)
         out += "  → reject: \(r.reason.rawValue): \(r.detail)\n"
     }
 }

@@ -29,6 +29,9 @@ public struct RecordView {
     public var inner: UnsafeRawBufferPointer
     public var format: RecordFormat
     public var entries: [RawEntry]
+    /// Why the JSON in a CEF `cs6` did not scan (its members are then absent): added to the reject's detail
+    /// when no parser takes the record.
+    public var innerJSONError: String?
     /// Open-addressing table over `entries` (the engine's scratch, valid until its next record): slot
     /// `hash & mask` onwards holds the index of the last entry with that hash, -1 ends a probe. Nil until
     /// `index(into:)`, or when the record has too many keys for the table (then lookups scan).
@@ -256,7 +259,10 @@ enum RecordScanner {
                 // A cs6 that is not JSON (e.g. another product's python-dict text) leaves the extensions usable.
                 let before = view.entries.count
                 do { try scanEmbeddedJSON(&view, from: vStart, to: e, scratch: scratch, flattenDepth: flattenDepth) }
-                catch { view.entries.removeSubrange(before...); view.inner = UnsafeRawBufferPointer(start: nil, count: 0) }
+                catch {
+                    view.entries.removeSubrange(before...); view.inner = UnsafeRawBufferPointer(start: nil, count: 0)
+                    if case RecordScanError.json(let j) = error { view.innerJSONError = "cs6: \(j.description)" }
+                }
             }
         }
     }

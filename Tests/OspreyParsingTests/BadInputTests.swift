@@ -46,6 +46,20 @@ final class BadInputTests: XCTestCase {
         if case .reject(let r) = out.first { XCTAssertTrue(r.detail.contains("unexpected text after JSON value"), r.detail) } else { XCTFail("\(out)") }
     }
 
+    /// A connector record cut inside its `cs6` JSON has none of the JSON's keys, so no parser takes it; the
+    /// reject says why.
+    func testTruncatedConnectorRecordNamesItsBrokenJSON() throws {
+        let engine = try Support.engine()
+        let json = good + "e\"}"
+        let cut = Support.connector(String(json.prefix(60)), dproc: "SIEM Logs")
+        var out: [ParseResult] = []
+        engine.parse(line: cut) { out.append($0) }
+        guard case .reject(let r) = out.first else { return XCTFail("\(out)") }
+        XCTAssertEqual(r.reason, .noParser)
+        XCTAssertTrue(r.detail.hasPrefix("format cef; cs6: "), r.detail)
+        XCTAssertEqual(try Support.events(Support.connector(json, dproc: "SIEM Logs"), engine: engine).count, 1, "whole, it parses")
+    }
+
     func testUnknownShapes() throws {
         let engine = try Support.engine()
         XCTAssertEqual(reason(Array("hello world".utf8), engine: engine), .noParser)
