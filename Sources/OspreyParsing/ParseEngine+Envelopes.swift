@@ -8,12 +8,12 @@ extension ParseEngine {
 
     static let envelopeKeyHashes = envelopeKeys.map(FNV.hash)
 
-    /// Whether a JSON object's scanned keys show records inside it, for the envelope pass to unwrap: an
-    /// envelope's array (`data`, `heldReleaseLogs`, `events`), a collector wrapper (the only member is a
-    /// string holding JSON, `{"message":"{…}"}`), or an ECS document's `event.original` holding JSON. The
-    /// same tests as the envelope pass's, on the view (top-level keys hash as their own name; nested ones
-    /// hash their dotted path).
-    /// Every entry is looked at (not the last of each key), so a repeated key cannot hide an envelope.
+    /// Whether a JSON line's scanned keys may show records inside it: an envelope's array (`data`,
+    /// `heldReleaseLogs`, `events`), a collector wrapper (the only member is a string holding JSON,
+    /// `{"message":"{…}"}`), or an ECS document's `event.original` holding JSON. Only a filter: such a line
+    /// goes to the envelope pass (`collect`), which decides; it must never answer false where `collect`
+    /// would unwrap. Top-level keys hash as their own name, nested ones as their dotted path; every entry
+    /// is looked at (not the last of each key), so a repeated key cannot hide an envelope.
     static func mayHoldRecords(_ view: RecordView) -> Bool {
         func holdsJSON(_ e: RawEntry) -> Bool {
             e.value.kind == .string && e.value.end > e.value.start && view.buffer(e)[e.value.start] == 0x7B

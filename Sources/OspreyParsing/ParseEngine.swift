@@ -112,18 +112,8 @@ public final class ParseEngine {
         }
         if let problem = byteProblem(line) { emit(.reject(Reject(reason: .invalidBytes, detail: problem))); return }
         pageTime = nil
-        guard RecordScanner.detect(line) == .json else { parseRecord(line, emit); return }
-        // Most JSON lines are one plain record: scanned once, as the record it is. A line that does not
-        // scan as one object (several objects, an array, malformed) or whose keys show an envelope or a
-        // wrapper goes through the envelope pass, which reads the line value by value.
-        var view = RecordView.empty
-        if scan(line, into: &view) == nil, !ParseEngine.mayHoldRecords(view) {
-            defer { scratch.recycle(view.entries) }
-            choose(line, view, emit)
-            return
-        }
-        scratch.recycle(view.entries)
-        parseJSONLine(line, emit) { parseRecord($0, emit) }
+        let format = RecordScanner.detect(line)
+        parseRecord(line, emit, format: format, wholeJSONLine: format == .json)
     }
 
     func byteProblem(_ b: UnsafeRawBufferPointer) -> String? {
@@ -142,8 +132,9 @@ public final class ParseEngine {
 
     /// The record's format and its keys and values (parse and --explain read records the same way), or the
     /// reject of a malformed JSON record. The view is filled in place (no Result to copy it through).
-    func scan(_ record: UnsafeRawBufferPointer, into view: inout RecordView) -> Reject? {
-        view = RecordView(bytes: record, format: RecordScanner.detect(record), entries: scratch.takeEntries())
+    /// `format`: the record's format when the caller already detected it (a whole line).
+    func scan(_ record: UnsafeRawBufferPointer, format: RecordFormat? = nil, into view: inout RecordView) -> Reject? {
+        view = RecordView(bytes: record, format: format ?? RecordScanner.detect(record), entries: scratch.takeEntries())
         do {
             switch view.format {
             case .json: try RecordScanner.scanJSON(&view, flattenDepth: 2)
@@ -160,24 +151,21 @@ public final class ParseEngine {
         return nil
     }
 
-    private func parseRecord(_ record: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void) {
+    /// One record: scanned once, then the first parser of its format whose tests hold and that builds an
+    /// event, or the reject. `wholeJSONLine`: the record is a whole JSON line, mostly one plain record; a line
+    /// that does not scan as one object (several objects, an array, malformed) or whose keys show records
+    /// inside it goes through the envelope pass instead, which reads the line value by value.
+    private func parseRecord(_ record: UnsafeRawBufferPointer, _ emit: (ParseResult) -> Void,
+                             format known: RecordFormat? = nil, wholeJSONLine: Bool = false) {
         var view = RecordView.empty
-        if let r = scan(record, into: &view) { emit(.reject(r)); return }
+        let bad = scan(record, format: known, into: &view)
+        if wholeJSONLine, bad != nil || ParseEngine.mayHoldRecords(view) {
+            scratch.recycle(view.entries)
+            parseJSONLine(record, emit) { parseRecord($0, emit) }
+            return
+        }
         defer { scratch.recycle(view.entries) }
-        choose(record, view, emit)
-    }
-
-    /// The reject of a record no parser's tests accept, naming why its `cs6` JSON did not scan when it did
-    /// not (a truncated connector record): its keys are then missing, which is why no parser took it. The
-    /// reason stays "no parser matched": another product's `cs6` need not be JSON at all.
-    static func noParser(_ view: RecordView) -> Reject {
-        var detail = "format \(view.format.rawValue)"
-        if let bad = view.innerJSONError { detail += "; \(bad)" }
-        return Reject(reason: .noParser, detail: detail)
-    }
-
-    /// The first parser of the record's format whose tests hold and that builds an event, or the reject.
-    private func choose(_ record: UnsafeRawBufferPointer, _ view: RecordView, _ emit: (ParseResult) -> Void) {
+        if let r = bad { emit(.reject(r)); return }
         let format = view.format
         var firstMiss: Reject?
         for k in conditionMemo.indices { conditionMemo[k] = 0 }
@@ -192,6 +180,14 @@ public final class ParseEngine {
         emit(.reject(firstMiss ?? ParseEngine.noParser(view)))
     }
 
+    /// The reject of a record no parser's tests accept, naming why its `cs6` JSON did not scan when it did
+    /// not (a truncated connector record): its keys are then missing, which is why no parser took it. The
+    /// reason stays "no parser matched": another product's `cs6` need not be JSON at all.
+    static func noParser(_ view: RecordView) -> Reject {
+        var detail = "format \(view.format.rawValue)"
+        if let bad = view.innerJSONError { detail += "; \(bad)" }
+        return Reject(reason: .noParser, detail: detail)
+    }
 
     @inline(__always) func present(_ c: Int, _ record: UnsafeRawBufferPointer) -> Bool {
         let m = conditionMemo[c]
