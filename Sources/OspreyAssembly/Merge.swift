@@ -347,15 +347,15 @@ struct Merger: Sendable {
                 let f = pe.key(at: k)
                 let id = Int(f.id)
                 if id < explicit.count, explicit[id] {
-                    if f == Fields.emailAttachments { for a in pe.field(at: k).1.elements where !attachments.contains(a) { attachments.append(a) } }
+                    if f == Fields.emailAttachments { for a in pe.value(at: k).elements where !attachments.contains(a) { attachments.append(a) } }
                     continue
                 }
-                if f == Fields.emailAttachment, case .string(let a) = pe.field(at: k).1, !attachments.contains(a) { attachments.append(a) }
+                if f == Fields.emailAttachment, case .string(let a) = pe.value(at: k), !attachments.contains(a) { attachments.append(a) }
                 if deciding >= 0, i != deciding, id < outcomeOnly.count, outcomeOnly[id] { continue }
                 if id >= seen.count { seen += Array(repeating: 0, count: id + 1 - seen.count) }
                 if seen[id] == generation { continue }
                 seen[id] = generation
-                e[f] = pe.field(at: k).1
+                e[f] = pe.value(at: k)
             }
         }
         // Message-level fields from parts for other recipients (a receipt line names one recipient).

@@ -100,6 +100,7 @@ public struct Event: Sendable {
     public func field(at i: Int) -> (Field, Value) { (keys[i], values[i]) }
     /// The i-th field's name alone: a walk that skips most fields need not copy (retain) their values.
     @inline(__always) public func key(at i: Int) -> Field { keys[i] }
+    @inline(__always) public func value(at i: Int) -> Value { values[i] }
 
     public var outcome: Outcome { activityType.isFailure ? .failure : .success }
     public var user: String? { string(Fields.user) }

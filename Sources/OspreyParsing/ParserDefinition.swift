@@ -94,8 +94,7 @@ public final class ParserDefinition: @unchecked Sendable {
     /// Conditions on the record's keys and their values (checked before the substring conditions).
     public var keyTests: [KeyTest] = []
     public let timeKeys: [(String, UInt64)]
-    public let timeFormats: Set<TimeForm>
-    /// `timeFormats` as bits (`TimeForm.bit`), read per record without hashing.
+    /// The accepted time forms as bits (`TimeForm.bit`), read per record without hashing.
     let timeFormBits: UInt8
     public let mappings: [FieldMapping]
     public let extractions: [Extraction]
@@ -117,7 +116,6 @@ public final class ParserDefinition: @unchecked Sendable {
         self.conditions = conditions
         self.absent = absent
         self.timeKeys = timeKeys
-        self.timeFormats = timeFormats
         self.timeFormBits = timeFormats.reduce(0) { $0 | $1.bit }
         self.mappings = mappings
         self.extractions = extractions
@@ -202,13 +200,13 @@ public enum ParserLoader {
             if let empty = s.all("condition").first(where: { $0.value.isEmpty }) { throw s.error(at: empty.line, "empty condition") }
             let absent = s.all("absent").map { Array($0.value.utf8) }
             if let empty = s.all("absent").first(where: { $0.value.isEmpty }) { throw s.error(at: empty.line, "empty absent") }
-            // Key tests in the order written, so --explain names the first that fails.
+            // Key tests in the order written, so --explain names the first that fails (`checkKeys` above has
+            // refused `key X = …` and a bare `value = …`).
             var keyTests: [KeyTest] = []
             for e in s.entries {
                 let head = e.key.split(separator: " ", maxSplits: 1)
                 guard let first = head.first, let kind = KeyTest.Kind(rawValue: String(first)) else { continue }
                 let arg = head.count == 2 ? String(head[1]) : nil
-                if (kind == .has || kind == .lacks) != (arg == nil) { continue }   // `key X = …` is not a key test
                 switch KeyTest.parse(kind: kind, arg: arg, value: e.value) {
                 case .success(let t): keyTests.append(t)
                 case .failure(let bad): throw s.error(at: e.line, column: e.valueColumn, bad.reason)
