@@ -355,12 +355,12 @@ struct Merger: Sendable {
                 if id >= seen.count { seen += Array(repeating: 0, count: id + 1 - seen.count) }
                 if seen[id] == generation { continue }
                 seen[id] = generation
-                e[f] = pe.value(at: k)
+                e.appendNew(f, pe.value(at: k))   // the first contributor with this field: `seen` says it is new
             }
         }
         // Message-level fields from parts for other recipients (a receipt line names one recipient).
         if r != nil {
-            for (f, v) in messageLevel where !e.has(f) { e[f] = v }
+            for (f, v) in messageLevel where !e.has(f) { e.appendNew(f, v) }
         }
 
         // 4. What the merge decides itself.

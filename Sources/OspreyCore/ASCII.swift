@@ -77,22 +77,36 @@ public enum ASCII {
 
     /// Lowercased copy, or the same string when it has no uppercase ASCII (no allocation then).
     public static func lowercased(_ s: String) -> String {
-        let fast: String?? = s.utf8.withContiguousStorageIfAvailable { b -> String? in
+        var t = s   // withUTF8 reads a native string's own bytes (small ones from the stack)
+        let scan = t.withUTF8 { b -> (upper: Bool, ascii: Bool) in
+            guard let base = b.baseAddress else { return (false, true) }
+            let raw = UnsafeRawPointer(base)
+            var upper = false
             var i = 0
-            while i < b.count, !(b[i] >= 0x41 && b[i] <= 0x5A) { if b[i] >= 0x80 { return nil }; i += 1 }
-            if i == b.count { return s }
-            for k in i..<b.count where b[k] >= 0x80 { _ = k; return nil }
-            return String(unsafeUninitializedCapacity: b.count) { out in
+            // Eight bytes per step: a high bit means non-ASCII (Unicode rules below); for ASCII bytes,
+            // x + 0x3F sets the high bit when x ≥ 'A' and x + 0x25 when x > 'Z', with no carry between bytes.
+            while i + 8 <= b.count {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if w & 0x8080_8080_8080_8080 != 0 { return (true, false) }
+                if (w &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(w &+ 0x2525_2525_2525_2525) & 0x8080_8080_8080_8080 != 0 { upper = true }
+                i += 8
+            }
+            while i < b.count {
+                let c = b[i]
+                if c >= 0x80 { return (true, false) }
+                if c >= 0x41 && c <= 0x5A { upper = true }
+                i += 1
+            }
+            return (upper, true)
+        }
+        if !scan.upper { return s }
+        if !scan.ascii { return s.lowercased() }
+        return t.withUTF8 { b in
+            String(unsafeUninitializedCapacity: b.count) { out in
                 for k in 0..<b.count { out[k] = lower(b[k]) }
                 return b.count
             }
         }
-        if let f = fast, let r = f { return r }
-        var needs = false
-        for c in s.utf8 where c >= 0x41 && c <= 0x5A { needs = true; break }
-        if !needs { return s }
-        for c in s.utf8 where c >= 0x80 { return s.lowercased() }
-        return String(decoding: s.utf8.map(lower), as: UTF8.self)
     }
 }
 

@@ -79,6 +79,13 @@ public struct Event: Sendable {
         }
     }
 
+    /// Adds a field the caller has just found absent (`has` was false): skips the second lookup a subscript
+    /// set would make. Builders test every field before writing it, so this halves their lookups.
+    @inline(__always) public mutating func appendNew(_ field: Field, _ value: Value) {
+        assert(index(of: field) == nil, "appendNew: \(field.name) is already present")
+        keys.append(field); values.append(value); mark(field.id, true)
+    }
+
     public mutating func reserveFields(_ n: Int) {
         keys.reserveCapacity(n); values.reserveCapacity(n)
     }

@@ -2,7 +2,8 @@ import OspreyCore
 
 /// How a parser's fields become an activity type, an outcome and a user: the content table in
 /// Content/mappings/activity.conf (one `[activity NAME]` section per family, referenced by parsers).
-public struct ActivityRule: Sendable {
+/// A class: every record reads its parser's rule, and copying a struct of arrays retained each of them.
+public final class ActivityRule: Sendable {
     public enum Kind: String, Sendable { case email, audit, login, fixed }
     public struct Match: Sendable {
         public var field: Field
@@ -24,16 +25,24 @@ public struct ActivityRule: Sendable {
         }
     }
 
-    public var name: String
-    public var kind: Kind
-    public var fixedType: ActivityType?
-    public var directions: [(normalized: String, values: [String])] = []
-    public var defaultDirection: String?
-    public var failures: [Match] = []
-    public var successes: [Match] = []          // explicit success overrides failure (e.g. Delivered=true)
-    public var logins: [Match] = []
-    public var failedLogins: [Match] = []
-    public var userFields = UserFields()
+    public let name: String
+    public let kind: Kind
+    public let fixedType: ActivityType?
+    public let directions: [(normalized: String, values: [String])]
+    public let defaultDirection: String?
+    public let failures: [Match]
+    public let successes: [Match]          // explicit success overrides failure (e.g. Delivered=true)
+    public let logins: [Match]
+    public let failedLogins: [Match]
+    public let userFields: UserFields
+
+    init(name: String, kind: Kind, fixedType: ActivityType?, directions: [(normalized: String, values: [String])],
+         defaultDirection: String?, failures: [Match], successes: [Match], logins: [Match], failedLogins: [Match],
+         userFields: UserFields) {
+        self.name = name; self.kind = kind; self.fixedType = fixedType; self.directions = directions
+        self.defaultDirection = defaultDirection; self.failures = failures; self.successes = successes
+        self.logins = logins; self.failedLogins = failedLogins; self.userFields = userFields
+    }
 
     /// The fields tried for the user, in order, per normalized direction; a direction without its own
     /// list (or no direction) uses `any`. Resolved at load, so a record costs no dictionary lookup.
@@ -82,32 +91,37 @@ public struct ActivityMap: Sendable {
             guard let kind = ActivityRule.Kind(rawValue: kindEntry.value) else {
                 throw s.error(at: kindEntry.line, "unknown kind '\(kindEntry.value)' (email, audit, login, fixed)")
             }
-            var rule = ActivityRule(name: s.name, kind: kind)
+            var fixedType: ActivityType?
             if let t = try s.optional("type") {
                 guard let at = ActivityType(rawValue: t.value) else { throw s.error(at: t.line, "unknown activity type '\(t.value)'") }
-                rule.fixedType = at
+                fixedType = at
             }
-            if kind == .fixed, rule.fixedType == nil { throw s.error(at: s.line, "kind fixed needs 'type'") }
+            if kind == .fixed, fixedType == nil { throw s.error(at: s.line, "kind fixed needs 'type'") }
+            var directions: [(normalized: String, values: [String])] = []
             for (dir, e) in s.prefixed("direction") {
                 guard ["inbound", "outbound", "internal"].contains(dir) else {
                     throw s.error(at: e.line, "direction must be inbound, outbound or internal, got '\(dir)'")
                 }
-                rule.directions.append((dir, splitList(e.value).map { $0.lowercased() }))
+                directions.append((dir, splitList(e.value).map { $0.lowercased() }))
             }
-            rule.defaultDirection = try s.optional("default_direction")?.value
             func matches(_ prefix: String, contains: Bool) -> [ActivityRule.Match] {
                 s.prefixed(prefix).map { ActivityRule.Match(field: Field.named($0.arg), values: splitList($0.entry.value).map { $0.lowercased() }, contains: contains) }
             }
-            rule.failures = matches("fail", contains: false) + matches("fail_contains", contains: true)
-            rule.successes = matches("success", contains: false)
-            rule.logins = matches("login", contains: false) + matches("login_contains", contains: true)
-            rule.failedLogins = matches("failed_login", contains: false) + matches("failed_login_contains", contains: true)
+            var userFields = ActivityRule.UserFields()
             for (dir, e) in s.prefixed("user") {
                 guard ActivityRule.UserFields.directions.contains(dir) else {
                     throw s.error(at: e.line, "user \(dir): the direction must be inbound, outbound, internal or any")
                 }
-                rule.userFields.set(dir, splitList(e.value).map(Field.named))
+                userFields.set(dir, splitList(e.value).map(Field.named))
             }
+            let rule = ActivityRule(
+                name: s.name, kind: kind, fixedType: fixedType, directions: directions,
+                defaultDirection: try s.optional("default_direction")?.value,
+                failures: matches("fail", contains: false) + matches("fail_contains", contains: true),
+                successes: matches("success", contains: false),
+                logins: matches("login", contains: false) + matches("login_contains", contains: true),
+                failedLogins: matches("failed_login", contains: false) + matches("failed_login_contains", contains: true),
+                userFields: userFields)
             if rules[s.name] != nil { throw s.error(at: s.line, "activity '\(s.name)' defined twice") }
             rules[s.name] = rule
         }

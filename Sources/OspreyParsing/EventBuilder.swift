@@ -23,7 +23,7 @@ public enum EventBuilder {
             e.activityType = out ? (failed ? .emailOutFailed : .emailOut) : (failed ? .emailInFailed : .emailIn)
             if !e.has(Fields.user) {
                 for f in rule.userFields.forDirection(direction) {
-                    if let u = e.string(f), u.utf8.contains(0x40) { e[Fields.user] = .string(ASCII.lowercased(u)); break }
+                    if let u = e.string(f), u.utf8.contains(0x40) { e.appendNew(Fields.user, .string(ASCII.lowercased(u))); break }
                 }
             }
         case .audit:
@@ -43,19 +43,19 @@ public enum EventBuilder {
         if let u = e.string(Fields.user) {
             let lower = ASCII.lowercased(u)
             if lower != u { e[Fields.user] = .string(lower) }
-            if !e.has(Fields.emailDomain), let d = domains.domain(of: lower) { e[Fields.emailDomain] = .string(d) }
+            if !e.has(Fields.emailDomain), let d = domains.domain(of: lower) { e.appendNew(Fields.emailDomain, .string(d)) }
         }
-        if !e.has(Fields.destDomain), let r = e.string(Fields.destEmailAddress), let d = domains.domain(of: r) { e[Fields.destDomain] = .string(d) }
-        if !e.has(Fields.senderDomain), let s = e.string(Fields.sender), let d = domains.domain(of: s) { e[Fields.senderDomain] = .string(d) }
+        if !e.has(Fields.destDomain), let r = e.string(Fields.destEmailAddress), let d = domains.domain(of: r) { e.appendNew(Fields.destDomain, .string(d)) }
+        if !e.has(Fields.senderDomain), let s = e.string(Fields.sender), let d = domains.domain(of: s) { e.appendNew(Fields.senderDomain, .string(d)) }
         if !e.has(Fields.fileExt), let name = e.string(Fields.emailAttachment) ?? e.string(Fields.fileName), let ext = FileNames.fileExtension(name) {
-            e[Fields.fileExt] = .string(ext)
+            e.appendNew(Fields.fileExt, .string(ext))
         }
     }
 
     static func pickUser(_ e: inout Event, _ rule: ActivityRule) {
         guard !e.has(Fields.user) else { return }
         for f in rule.userFields.any {
-            if let u = e.string(f), !u.isEmpty { e[Fields.user] = .string(ASCII.lowercased(u)); return }
+            if let u = e.string(f), !u.isEmpty { e.appendNew(Fields.user, .string(ASCII.lowercased(u))); return }
         }
     }
 

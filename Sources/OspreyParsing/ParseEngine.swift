@@ -42,20 +42,18 @@ public final class ParseEngine {
     let fieldCapacity: [Int]
     let byFormat: [[Int]]   // per RecordFormat.ordinal: the parsers of that format, in order
     let scratch = Scratch()
-    /// Per parser: its activity rule (every parser has one, or the engine is refused), boxed so passing it per
-    /// record costs one retain instead of a copy of every array it holds.
-    let rules: [RuleBox]
-    final class RuleBox: Sendable {
-        let rule: ActivityRule
-        init(_ rule: ActivityRule) { self.rule = rule }
-    }
+    /// Per parser: its activity rule (every parser has one, or the engine is refused).
+    let rules: [ActivityRule]
     /// Distinct condition strings over all parsers; each is searched at most once per record.
     let conditionTexts: [[UInt8]]
     let conditionIndex: [[Int]]   // per parser: indices into conditionTexts
     let absentIndex: [[Int]]
-    var conditionMemo: [UInt8]     // per record: 0 unknown, 1 present, 2 absent
+    /// Per record: 0 unknown, 1 present, 2 absent. This and `pageTime` are the engine's own per-record
+    /// state (an engine parses on one thread, and no access to them overlaps another): unchecked, as the
+    /// dynamic exclusivity checks were 2% of connector parsing.
+    @exclusivity(unchecked) var conditionMemo: [UInt8]
     /// The time of the last event of the current line (an API page): what `time_missing = page` parsers use.
-    var pageTime: Int64?
+    @exclusivity(unchecked) var pageTime: Int64?
 
     static let timeSource = Field.named("time_source")
 
@@ -66,12 +64,12 @@ public final class ParseEngine {
         var idx = [[Int]](repeating: [], count: RecordFormat.allCases.count)
         for (i, p) in parsers.enumerated() { idx[p.format.ordinal].append(i) }
         byFormat = idx
-        var rules: [RuleBox] = []
+        var rules: [ActivityRule] = []
         for p in parsers {
             guard let r = activityMap.rules[p.activity] else {
                 throw ContentError(file: p.file, line: p.line, reason: "parser '\(p.name)' names activity '\(p.activity)', which Content/mappings/activity.conf does not define")
             }
-            rules.append(RuleBox(r))
+            rules.append(r)
         }
         self.rules = rules
         fieldCapacity = parsers.map { $0.writes.count + ParseEngine.writes.count }
@@ -233,9 +231,9 @@ public final class ParseEngine {
         for m in p.mappings {
             guard !event.has(m.field), let e = view.entry(m.keyHash), e.value.kind != .null else { continue }
             guard let v = value(of: e, in: view, transforms: m.transforms) else { continue }
-            event[m.field] = v
+            event.appendNew(m.field, v)
         }
-        for (f, v) in p.constants where !event.has(f) { event[f] = .string(v) }
+        for (f, v) in p.constants where !event.has(f) { event.appendNew(f, .string(v)) }
         for x in p.extractions {
             if let src = x.source {
                 guard let v = event[src] else { continue }
@@ -258,12 +256,12 @@ public final class ParseEngine {
             }
         }
         for (from, to) in p.copies where !event.has(to) {
-            if let v = event[from] { event[to] = v }
+            if let v = event[from] { event.appendNew(to, v) }
         }
         for f in p.required where !event.has(f) {
             return .failure(Reject(reason: .missingField, detail: "\(p.name): \(f.name)"))
         }
-        EventBuilder.finish(&event, rule: rule.rule)
+        EventBuilder.finish(&event, rule: rule)
         if !event.has(Fields.user), p.required.contains(Fields.user) {
             return .failure(Reject(reason: .missingField, detail: "\(p.name): user"))
         }

@@ -300,9 +300,11 @@ enum RecordScanner {
 
     /// Only a few known keys are written with a space before `=`; elsewhere ` word =` is value text.
     static func isConnectorSpacedKey(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> Bool {
-        let name = UnsafeRawBufferPointer(rebasing: b[s..<e])
-        return name.elementsEqual("destinationServiceName".utf8)
+        let want = connectorSpacedKey
+        guard e - s == want.count, let base = b.baseAddress else { return false }
+        return want.withUnsafeBytes { memcmp(base + s, $0.baseAddress!, want.count) == 0 }
     }
+    static let connectorSpacedKey = Array("destinationServiceName".utf8)
 
     /// The JSON in `cs6` may be literal (`{"a":1}`), escaped once (`{\"a\":1}`), or CSV-doubled
     /// (`{""a"":1}`); it is normalised into `innerStorage` when it is not literal.
@@ -362,7 +364,7 @@ enum StaticBytes {
 /// (`reserve`), the entries array and the key table of the record view.
 public final class Scratch {
     private var storage: UnsafeMutableRawBufferPointer
-    private var entries: [RawEntry] = []
+    @exclusivity(unchecked) private var entries: [RawEntry] = []   // taken and recycled once per record
     let keyTable = UnsafeMutablePointer<Int16>.allocate(capacity: RecordView.tableSlots)
     public init(capacity: Int = 4096) { storage = .allocate(byteCount: capacity, alignment: 8) }
     deinit { storage.deallocate(); keyTable.deallocate() }

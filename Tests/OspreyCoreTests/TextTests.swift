@@ -147,4 +147,28 @@ final class CaseFoldingTests: XCTestCase {
         XCTAssertFalse(ASCII.containsIgnoringCase("hel d", lowered: "held"))
         XCTAssertTrue(ASCII.containsIgnoringCase("Ünïcode Hold", lowered: "hold"))
     }
+
+    /// Identities are lowercased by Unicode rules whenever they hold non-ASCII text, so `Élodie@…` and
+    /// `élodie@…` are one person (an uppercase letter outside ASCII alone used to leave the text as it was).
+    func testLowercasedIdentities() {
+        XCTAssertEqual(ASCII.lowercased("Élodie@Example.com"), "élodie@example.com")
+        XCTAssertEqual(ASCII.lowercased("Élodie@example.com"), "élodie@example.com")
+        XCTAssertEqual(ASCII.lowercased("élodie@example.com"), "élodie@example.com")
+        XCTAssertEqual(ASCII.lowercased(""), "")
+        // Every position around the eight-byte steps, for each letter class and the bytes next to A and Z.
+        for length in 1...19 {
+            for at in 0..<length {
+                for c: UInt8 in [0x40, 0x41, 0x4D, 0x5A, 0x5B, 0x60, 0x61, 0x7A, 0x30] {
+                    var bytes = [UInt8](repeating: 0x61, count: length)
+                    bytes[at] = c
+                    let s = String(decoding: bytes, as: UTF8.self)
+                    XCTAssertEqual(ASCII.lowercased(s), s.lowercased(), "\(s)")
+                }
+                var bytes = [UInt8](repeating: 0x41, count: length)
+                bytes[at] = 0x61
+                let s = String(decoding: bytes, as: UTF8.self) + "Ü"
+                XCTAssertEqual(ASCII.lowercased(s), s.lowercased())
+            }
+        }
+    }
 }
