@@ -81,14 +81,11 @@ public enum ContentFile {
     /// the line, so a regex may hold ` #`.
     public static func parse(_ text: String, file: String, inlineComments: Bool = false) throws -> [ContentSection] {
         var sections: [ContentSection] = []
-        var lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNo += 1
-            var line = Substring(raw)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+        try TextLines.forEach(in: text) { lineNo, bytes in
+            var line = Substring(String(decoding: bytes, as: UTF8.self))
             if inlineComments { line = stripInlineComment(line) }
             let trimmed = line.trimmingSpaces
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { return }
             if trimmed.hasPrefix("[") {
                 guard trimmed.hasSuffix("]") else {
                     throw ContentError(file: file, line: lineNo, reason: "section header must end with ']'")
@@ -100,7 +97,7 @@ public enum ContentFile {
                 }
                 sections.append(ContentSection(kind: String(parts[0]), name: parts[1].trimmingSpaces,
                                                file: file, line: lineNo, entries: []))
-                continue
+                return
             }
             guard let eq = line.firstIndex(of: "=") else {
                 throw ContentError(file: file, line: lineNo, reason: "expected 'key = value', found no '='")

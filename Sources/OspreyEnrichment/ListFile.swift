@@ -8,27 +8,18 @@ public enum ListFile {
 
     public static func parse(_ text: String) -> [Entry] {
         var out: [Entry] = []
-        var text = text
-        text.withUTF8 { b in
-            let n = b.count
-            var lineNo = 0, start = 0
-            while start < n {
-                var end = start
-                while end < n, b[end] != 0x0A { end += 1 }
-                lineNo += 1
-                // A comment starts at '#' at the start of the line or after a space or tab.
-                var stop = end
-                var prev: UInt8 = 0x20
-                for i in start..<end {
-                    if b[i] == 0x23, prev == 0x20 || prev == 0x09 { stop = i; break }
-                    prev = b[i]
-                }
-                var s = start, e = stop
-                while s < e, b[s] == 0x20 || b[s] == 0x09 || b[s] == 0x0D { s += 1 }
-                while e > s, b[e - 1] == 0x20 || b[e - 1] == 0x09 || b[e - 1] == 0x0D { e -= 1 }
-                if s < e { out.append(Entry(text: String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self), line: lineNo)) }
-                start = end + 1
+        TextLines.forEach(in: text) { lineNo, b in
+            // A comment starts at '#' at the start of the line or after a space or tab.
+            var stop = b.count
+            var prev: UInt8 = 0x20
+            for i in 0..<b.count {
+                if b[i] == 0x23, prev == 0x20 || prev == 0x09 { stop = i; break }
+                prev = b[i]
             }
+            var s = 0, e = stop
+            while s < e, b[s] == 0x20 || b[s] == 0x09 || b[s] == 0x0D { s += 1 }
+            while e > s, b[e - 1] == 0x20 || b[e - 1] == 0x09 || b[e - 1] == 0x0D { e -= 1 }
+            if s < e { out.append(Entry(text: String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self), line: lineNo)) }
         }
         return out
     }
