@@ -312,7 +312,7 @@ struct Merger: Sendable {
         else if otherFailure >= 0 {
             deciding = otherFailure
             let action = parts[otherFailure].event.string(Fields.action).map(ASCII.lowercased) ?? ""
-            outcome = action.contains("hold") || action.contains("held") || action == "hld" ? .held : .failed
+            outcome = ASCII.containsIgnoringCase(action, lowered: "hold") || ASCII.containsIgnoringCase(action, lowered: "held") || action == "hld" ? .held : .failed
         }
         else if accepted { outcome = .accepted }
         else { outcome = .unknown }

@@ -26,7 +26,7 @@ extension Context {
             default: return zones.lookup(ip)
             }
         case "company_domains", "webmail_domains", "disposable_domains", "competitor_domains":
-            let domain = value.contains("@") ? (Addresses.domain(of: value) ?? "") : DomainSet.normalize(value)
+            let domain = value.utf8.contains(0x40) ? (Addresses.domain(of: value) ?? "") : DomainSet.normalize(value)
             guard !domain.isEmpty else { return nil }
             let company = companyDomains.match(domain, psl: psl)
             switch name {

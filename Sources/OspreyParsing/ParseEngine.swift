@@ -34,10 +34,10 @@ public enum ParseResult {
 public final class ParseEngine {
     public let parsers: [ParserDefinition]
     public let activityMap: ActivityMap
-    public var maxLineBytes: Int
+    @exclusivity(unchecked) public var maxLineBytes: Int
     /// Room for fields later stages add (enrichment), reserved when an event is built so that adding them
     /// does not reallocate its field arrays; 0 for `osprey parse`, which adds none.
-    public var spareFieldCapacity = 0
+    @exclusivity(unchecked) public var spareFieldCapacity = 0
     /// Per parser: the most fields its events get here (its own writes and the event builder's).
     let fieldCapacity: [Int]
     let byFormat: [[Int]]   // per RecordFormat.ordinal: the parsers of that format, in order
