@@ -95,8 +95,8 @@ public struct DomainSet: Sendable {
             var d = Substring(domain)
             while true {
                 if exact.contains(String(d)) { return String(d) }
-                guard let dot = d.firstIndex(of: ".") else { break }
-                d = d[d.index(after: dot)...]
+                guard let dot = d.utf8.firstIndex(of: 0x2E) else { break }   // bytes: a Character search
+                d = d[d.utf8.index(after: dot)...]                             // was 1% of replay
             }
         }
         guard !compiled.isEmpty else { return nil }
