@@ -25,6 +25,20 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(reason(Array((good + "\u{E9}\"}").utf8), engine: engine), nil, "valid UTF-8 parses")
     }
 
+    /// The byte check reads 32 bytes per step: a bad byte is found at every offset around the steps, and
+    /// in the tail after the last full step.
+    func testInvalidByteAtEveryOffset() throws {
+        let engine = try Support.engine()
+        let line = Array((good + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ\"}").utf8)
+        for at in 1..<(line.count - 2) {
+            for bad: UInt8 in [0xFF, 0x80, 0x00] {
+                var l = line
+                l[at] = bad
+                XCTAssertEqual(reason(l, engine: engine), .invalidBytes, "byte \(bad) at \(at) of \(l.count)")
+            }
+        }
+    }
+
     func testTruncatedJSON() throws {
         let engine = try Support.engine()
         XCTAssertEqual(reason(Array(good.utf8), engine: engine), .malformedJSON)
