@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`.
-.PHONY: setup build demo sample test bench bench-suite calibrate fuzz fuzz-libfuzzer clean
+.PHONY: setup build demo sample test bench bench-instructions bench-suite calibrate fuzz fuzz-libfuzzer clean
 
 setup:
 	@./scripts/setup.sh
@@ -30,6 +30,14 @@ BENCH_ARGS ?=
 bench: setup
 	cd Benchmarks && swift build -c release --product osprey && swift build -c release --product osprey-bench-report
 	Benchmarks/.build/release/osprey-bench-report $(BENCH_ARGS)
+
+# bench-instructions: instructions per line and at start-up under valgrind (exact from run to run, unlike
+# CPU seconds here): compare commits with it. INSTRUCTION_LINES / INSTRUCTION_USERS size the inputs;
+# INSTRUCTION_BUILD=/other/checkout/Benchmarks/.build/release measures another commit's build.
+bench-instructions:
+	scripts/setup.sh --instructions
+	cd Benchmarks && swift build -c release --product osprey && swift build -c release --product osprey-bench-report
+	Benchmarks/instructions.sh
 
 # bench-suite: the ordo-one/benchmark suites, one per stage; BENCH_SUITE_ARGS passes options, e.g.
 # BENCH_SUITE_ARGS="--target ParseBenchmarks".
