@@ -323,8 +323,8 @@ public struct Assembler: Sendable {
 
     private mutating func closeTop(_ reason: CloseReason) {
         guard let top = open.pop() else { return }
-        let msg = slots[Int(top.slot)]
-        slots[Int(top.slot)] = OpenMessage.empty
+        var msg = OpenMessage.empty   // swapped out, not copied: a copy retained each of its arrays
+        swap(&msg, &slots[Int(top.slot)])
         freeSlots.append(top.slot)
         byKey.removeValue(forKey: msg.key)
         openParts -= msg.parts.count
@@ -338,7 +338,7 @@ public struct Assembler: Sendable {
         var built = scratch
         scratch = []
         built.removeAll(keepingCapacity: true)
-        merger.build(msg, stats: &stats, into: &built)
+        merger.build(&msg, stats: &stats, into: &built)
         for i in built.indices {
             pushReady(built[i], time: top.time, seq: top.seq, sub: Int32(i))
         }

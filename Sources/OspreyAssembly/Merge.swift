@@ -222,8 +222,8 @@ struct Merger: Sendable {
         table[i] = true
     }
 
-    mutating func build(_ closing: OpenMessage, stats: inout AssemblyStats, into out: inout [Event]) {
-        var msg = closing
+    /// `msg` is the closing message, taken over (its journal recipients are resolved in place).
+    mutating func build(_ msg: inout OpenMessage, stats: inout AssemblyStats, into out: inout [Event]) {
         msg.resolveJournalRecipients()
         let parts = msg.parts
         sortKeys.removeAll(keepingCapacity: true)

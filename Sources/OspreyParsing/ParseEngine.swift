@@ -51,6 +51,9 @@ public final class ParseEngine {
     let conditionTexts: [[UInt8]]
     let conditionIndex: [[Int]]   // per parser: indices into conditionTexts
     let absentIndex: [[Int]]
+    /// Per parser: whether it has substring conditions at all (few do since key tests; testing this flat
+    /// flag first saves retaining two empty lists per parser tried).
+    let hasSubstringTests: [Bool]
     /// Per record: 0 unknown, 1 present, 2 absent. This and `pageTime` are the engine's own per-record
     /// state (an engine parses on one thread, and no access to them overlaps another): unchecked, as the
     /// dynamic exclusivity checks were 2% of connector parsing.
@@ -86,6 +89,7 @@ public final class ParseEngine {
         }
         conditionIndex = parsers.map { $0.conditions.map(id) }
         absentIndex = parsers.map { $0.absent.map(id) }
+        hasSubstringTests = parsers.map { !$0.conditions.isEmpty || !$0.absent.isEmpty }
         conditionTexts = texts
         conditionMemo = [UInt8](repeating: 0, count: texts.count)
     }
@@ -219,6 +223,7 @@ public final class ParseEngine {
     }
 
     @inline(__always) private func conditionsHold(_ i: Int, _ record: UnsafeRawBufferPointer) -> Bool {
+        guard hasSubstringTests[i] else { return true }
         for c in conditionIndex[i] where !present(c, record) { return false }
         for c in absentIndex[i] where present(c, record) { return false }
         return true
