@@ -60,10 +60,16 @@ public enum TextHelpers {
 
     /// Whether a subject starts with a reply or forward prefix (`Re:`, `FW:`, `Fwd:`, `AW:`…).
     public static func hasReplyPrefix(_ s: String) -> Bool {
-        var t = Substring(s)
-        while let f = t.first, f == " " || f == "\t" || f == "[" { t = t.dropFirst() }
-        let head = Array(t.utf8.prefix(5)).map(ASCII.lower)
-        return replyPrefixes.contains { p in head.count >= p.count && Array(head[0..<p.count]) == p }
+        var t = s   // bytes, no copies: this runs for every email (the array copies were 0.3% of replay)
+        return t.withUTF8 { b in
+            var i = 0
+            while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x5B { i += 1 }
+            return replyPrefixes.contains { p in
+                guard b.count - i >= p.count else { return false }
+                for k in 0..<p.count where ASCII.lower(b[i + k]) != p[k] { return false }
+                return true
+            }
+        }
     }
 
     static let osTokens: [(needle: [UInt8], name: String)] = [

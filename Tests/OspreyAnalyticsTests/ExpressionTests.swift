@@ -74,6 +74,10 @@ final class ExpressionTests: XCTestCase {
         XCTAssertEqual(try eval(#"tld_country(domain(dest_email_address))"#, f).0, .str("DE"))
         XCTAssertEqual(try eval(#"subject_key(email_subject)"#, f).0, .str("q3 plan"))
         XCTAssertEqual(try eval(#"is_reply_or_forward(email_subject)"#, f).0, .bool(true))
+        for (subject, reply) in [(" [EXT] RE: x", false), ("\t[FW: x", true), ("  enc:x", true), ("Re", false),
+                                 ("", false), ("Report: fw: x", false), ("SV:", true), ("ré: x", false)] {
+            XCTAssertEqual(TextHelpers.hasReplyPrefix(subject), reply, subject)
+        }
         XCTAssertEqual(try eval(#"ext(email_attachments)"#, f).0, .list(["py", "pdf"]))
         XCTAssertEqual(try eval(#"ua_family(user_agent)"#, f).0, .str("macOS/Safari"))
         XCTAssertEqual(try eval(#"coalesce(dest_country, "none")"#, f).0, .str("none"))
