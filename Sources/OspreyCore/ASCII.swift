@@ -75,7 +75,8 @@ public enum ASCII {
         return false
     }
 
-    /// Lowercased copy, or the same string when it has no uppercase ASCII (no allocation then).
+    /// The Unicode lowercase of `s` (`Élodie` → `élodie`); ASCII text is folded byte by byte, and returned
+    /// as it is (no allocation) when it has no uppercase letter.
     public static func lowercased(_ s: String) -> String {
         var t = s   // withUTF8 reads a native string's own bytes (small ones from the stack)
         let scan = t.withUTF8 { b -> (upper: Bool, ascii: Bool) in
