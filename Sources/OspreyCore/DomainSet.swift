@@ -59,11 +59,13 @@ public struct DomainSet: Sendable {
 
     /// Lowercases and strips spaces, a leading `@`/`.` and a trailing `.`.
     public static func normalize(_ s: String) -> String {
-        let u = s.utf8
-        if let f = u.first, let l = u.last, f != 0x40, f != 0x2E, f != 0x20, l != 0x2E, l != 0x20,
-           !u.contains(where: { $0 >= 0x41 && $0 <= 0x5A || $0 == 0x09 }) {
-            return s // already normal: the common case, no allocation
+        var bytes = s   // withUTF8: the string's own bytes (a generic UTF8View walk showed in start-up)
+        let normal = bytes.withUTF8 { u -> Bool in
+            guard let f = u.first, let l = u.last, f != 0x40, f != 0x2E, f != 0x20, l != 0x2E, l != 0x20 else { return false }
+            for c in u where (c >= 0x41 && c <= 0x5A) || c == 0x09 { return false }
+            return true
         }
+        if normal { return s } // already normal: the common case, no allocation
         var t = Substring(s.trimmingSpaces.lowercased())
         while t.first == "@" || t.first == "." { t = t.dropFirst() }
         while t.last == "." { t = t.dropLast() }
