@@ -5,8 +5,8 @@ set -euo pipefail
 # skips with a message when it is absent).
 packages=(pkg-config libpcre2-dev zlib1g-dev libmaxminddb-dev libsqlite3-dev libjemalloc-dev)
 [ "${1:-}" = "--test" ] && packages+=(chromium)
-# --instructions: valgrind, for make bench-instructions.
-[ "${1:-}" = "--instructions" ] && packages+=(valgrind)
+# --instructions: valgrind (and binutils for strip), for make bench-instructions.
+[ "${1:-}" = "--instructions" ] && packages+=(valgrind binutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
